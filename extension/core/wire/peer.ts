@@ -1,0 +1,77 @@
+// Peer <-> peer datagrams: the three Noise handshake messages and transport packets.
+// Layouts: docs/PROTOCOL.md §4. Session indices work like WireGuard's: each side picks a random
+// 32-bit index for the session, so packets find their session even when the sender's address moves.
+import { Decoded, Reader, Writer, fail } from './bytes';
+import { HEADER_BYTES, MAGIC, MsgType, VERSION } from './header';
+
+/**
+ * A Hello is padded to at least this size: a Hello from a spoofed source then never draws a
+ * larger Reply (Reply carries 32 + 48 + payload + 16 Noise bytes), so peers cannot be used to amplify.
+ */
+export const HELLO_MIN_BYTES = 192;
+export const MAX_DATAGRAM_BYTES = 1200;
+export const DATA_OVERHEAD = HEADER_BYTES + 4 + 8 + 16;
+
+export type PeerPacket =
+  | { type: 'hello'; sender: number; noise: Buffer }
+  | { type: 'reply'; sender: number; receiver: number; noise: Buffer }
+  | { type: 'confirm'; sender: number; receiver: number; noise: Buffer }
+  | { type: 'data'; receiver: number; counter: bigint; ciphertext: Buffer };
+
+export function encodePeer(p: PeerPacket): Buffer {
+  const w = new Writer(p.type === 'data' ? p.ciphertext.length + 16 : 256);
+  switch (p.type) {
+    case 'hello':
+      w.u8(MAGIC).u8(VERSION).u8(MsgType.Hello).u32(p.sender).bytes(p.noise);
+      if (w.length < HELLO_MIN_BYTES) throw new RangeError('hello must be padded inside its Noise payload');
+      break;
+    case 'reply':
+      w.u8(MAGIC).u8(VERSION).u8(MsgType.Reply).u32(p.sender).u32(p.receiver).bytes(p.noise);
+      if (w.length > HELLO_MIN_BYTES) throw new RangeError('reply larger than a hello');
+      break;
+    case 'confirm':
+      w.u8(MAGIC).u8(VERSION).u8(MsgType.Confirm).u32(p.sender).u32(p.receiver).bytes(p.noise);
+      break;
+    case 'data':
+      w.u8(MAGIC).u8(VERSION).u8(MsgType.Data).u32(p.receiver).u64(p.counter).bytes(p.ciphertext);
+      break;
+  }
+  return w.finish();
+}
+
+export function isPeerType(type: number): boolean {
+  return type >= MsgType.Hello && type <= MsgType.Data;
+}
+
+/** Never throws; the Noise/transport layer authenticates what this only frames. */
+export function decodePeer(buf: Uint8Array): Decoded<PeerPacket> {
+  if (buf.length > MAX_DATAGRAM_BYTES + 300) return fail('oversized datagram');
+  const r = new Reader(buf);
+  if (r.u8() !== MAGIC) return fail('bad magic');
+  if (r.u8() !== VERSION) return fail('unsupported version');
+  const type = r.u8('type');
+  switch (type) {
+    case MsgType.Hello: {
+      if (buf.length < HELLO_MIN_BYTES) return fail('hello too short');
+      const sender = r.u32('sender');
+      return r.end({ type: 'hello', sender, noise: r.rest() });
+    }
+    case MsgType.Reply:
+    case MsgType.Confirm: {
+      const sender = r.u32('sender');
+      const receiver = r.u32('receiver');
+      const noise = r.rest();
+      if (noise.length < 48) return fail('handshake message too short');
+      return r.end({ type: type === MsgType.Reply ? 'reply' : 'confirm', sender, receiver, noise });
+    }
+    case MsgType.Data: {
+      const receiver = r.u32('receiver');
+      const counter = r.u64('counter');
+      const ciphertext = r.rest();
+      if (ciphertext.length < 16) return fail('ciphertext shorter than its tag');
+      return r.end({ type: 'data', receiver, counter, ciphertext });
+    }
+    default:
+      return fail(`unknown peer message type 0x${type.toString(16)}`);
+  }
+}

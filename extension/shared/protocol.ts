@@ -1,0 +1,43 @@
+// The one message protocol between the extension host and the chat webview.
+// Both sides import this file; the union's `type` field is the discriminant.
+import type { ChatBody, ConnectionState, DeliveryState, MemberInfo, PeerId, SnippetPayload } from '../core/types';
+
+export interface TranscriptEntry {
+  id: string;
+  from: PeerId;
+  fromName: string;
+  own: boolean;
+  sentAt: number;
+  body: ChatBody;
+  delivery?: DeliveryState; // own messages only
+}
+
+export interface RoomView {
+  roomLabel: string;
+  named: boolean; // named (low-entropy) rooms are unverified by construction
+  selfId: PeerId;
+  selfName: string;
+  invite?: string;
+}
+
+/** Host → webview. */
+export type HostToWebview =
+  | { type: 'init'; room?: RoomView; state: ConnectionState; members: MemberInfo[]; transcript: TranscriptEntry[]; draft?: string }
+  | { type: 'state'; state: ConnectionState }
+  | { type: 'members'; members: MemberInfo[] }
+  | { type: 'message'; entry: TranscriptEntry }
+  | { type: 'delivery'; id: string; delivery: DeliveryState }
+  | { type: 'typing'; peerId: PeerId; name: string; typing: boolean }
+  | { type: 'cleared' };
+
+/** Webview → host. */
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'send'; text: string }
+  | { type: 'typing'; typing: boolean }
+  | { type: 'draft'; text: string }
+  | { type: 'openSnippet'; snippet: SnippetPayload }
+  | { type: 'copyInvite' }
+  | { type: 'verifyPeer'; peerId: PeerId }
+  | { type: 'connect' }
+  | { type: 'retry' };
