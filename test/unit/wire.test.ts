@@ -131,7 +131,7 @@ describe('wire: rendezvous messages', () => {
 
 describe('wire: peer packets', () => {
   const samples: PeerPacket[] = [
-    { type: 'hello', sender: 0x01020304, noise: fill(HELLO_MIN_BYTES - 7, 1) },
+    { type: 'hello', sender: 0x01020304, senderHint: fill(8, 9), receiverHint: fill(8, 10), noise: fill(HELLO_MIN_BYTES - 23, 1) },
     { type: 'reply', sender: 5, receiver: 6, noise: fill(96, 2) },
     { type: 'confirm', sender: 7, receiver: 8, noise: fill(64, 3) },
     { type: 'data', receiver: 0xffffffff, counter: 2n ** 60n + 5n, ciphertext: fill(17, 4) },
@@ -148,7 +148,7 @@ describe('wire: peer packets', () => {
     assert.equal(b.toString('hex'), 'c50113' + 'a1b2c3d4' + '0000000000000102' + 'ee'.repeat(16));
   });
   it('refuses unpadded hellos and oversized replies', () => {
-    assert.throws(() => encodePeer({ type: 'hello', sender: 1, noise: fill(32, 0) }), RangeError);
+    assert.throws(() => encodePeer({ type: 'hello', sender: 1, senderHint: fill(8, 0), receiverHint: fill(8, 0), noise: fill(32, 0) }), RangeError);
     assert.throws(() => encodePeer({ type: 'reply', sender: 1, receiver: 2, noise: fill(HELLO_MIN_BYTES, 0) }), RangeError);
     assert.equal(decodePeer(hex('c50110' + '00'.repeat(40))).ok, false);
   });

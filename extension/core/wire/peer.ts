@@ -9,11 +9,16 @@ import { HEADER_BYTES, MAGIC, MsgType, VERSION } from './header';
  * larger Reply (Reply carries 32 + 48 + payload + 16 Noise bytes), so peers cannot be used to amplify.
  */
 export const HELLO_MIN_BYTES = 192;
+/**
+ * Hellos name sender and receiver by short hints, H(room id || peer id)[0..8]: enough to route a punch to
+ * the right link before any key agreement, meaningless outside the room. Noise authenticates the real keys.
+ */
+export const HINT_BYTES = 8;
 export const MAX_DATAGRAM_BYTES = 1200;
 export const DATA_OVERHEAD = HEADER_BYTES + 4 + 8 + 16;
 
 export type PeerPacket =
-  | { type: 'hello'; sender: number; noise: Buffer }
+  | { type: 'hello'; sender: number; senderHint: Buffer; receiverHint: Buffer; noise: Buffer }
   | { type: 'reply'; sender: number; receiver: number; noise: Buffer }
   | { type: 'confirm'; sender: number; receiver: number; noise: Buffer }
   | { type: 'data'; receiver: number; counter: bigint; ciphertext: Buffer };
@@ -22,7 +27,8 @@ export function encodePeer(p: PeerPacket): Buffer {
   const w = new Writer(p.type === 'data' ? p.ciphertext.length + 16 : 256);
   switch (p.type) {
     case 'hello':
-      w.u8(MAGIC).u8(VERSION).u8(MsgType.Hello).u32(p.sender).bytes(p.noise);
+      if (p.senderHint.length !== HINT_BYTES || p.receiverHint.length !== HINT_BYTES) throw new RangeError('hints are 8 bytes');
+      w.u8(MAGIC).u8(VERSION).u8(MsgType.Hello).u32(p.sender).bytes(p.senderHint).bytes(p.receiverHint).bytes(p.noise);
       if (w.length < HELLO_MIN_BYTES) throw new RangeError('hello must be padded inside its Noise payload');
       break;
     case 'reply':
@@ -54,7 +60,9 @@ export function decodePeer(buf: Uint8Array): Decoded<PeerPacket> {
     case MsgType.Hello: {
       if (buf.length < HELLO_MIN_BYTES) return fail('hello too short');
       const sender = r.u32('sender');
-      return r.end({ type: 'hello', sender, noise: r.rest() });
+      const senderHint = r.bytes(HINT_BYTES, 'sender hint');
+      const receiverHint = r.bytes(HINT_BYTES, 'receiver hint');
+      return r.end({ type: 'hello', sender, senderHint, receiverHint, noise: r.rest() });
     }
     case MsgType.Reply:
     case MsgType.Confirm: {
