@@ -1,0 +1,2 @@
+export { ReliableChannel, MIB } from './channel';
+export type { ChannelError, ChannelErrorCode, ReliableChannelOptions, ReliableStats } from './channel';
