@@ -1,7 +1,7 @@
 // Builds every bundle with esbuild. Separate bundles because each runs somewhere else:
 // the extension host (cjs, vscode external), the webview (browser), and two Node programs.
 import * as esbuild from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -13,7 +13,8 @@ const common = {
   metafile: true,
   legalComments: 'none',
 };
-const node = { ...common, platform: 'node', target: 'node20', format: 'cjs' };
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const node = { ...common, platform: 'node', target: 'node20', format: 'cjs', define: { __VERSION__: JSON.stringify(pkg.version) } };
 
 const builds = [
   { ...node, entryPoints: ['extension/ui/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },

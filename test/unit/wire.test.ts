@@ -42,7 +42,7 @@ describe('wire: rendezvous messages', () => {
   const peerId = fill(32, 0x22);
   const cookie = fill(16, 0x33);
   const samples: RendezvousMessage[] = [
-    { type: 'register', roomId, peerId, cookie, name: 'Zoë', candidates: [{ address: '10.0.1.2', port: 5000 }, { address: 'fd00::2', port: 5000 }] },
+    { type: 'register', roomId, peerId, cookie, name: 'Zoë', flags: 2, candidates: [{ address: '10.0.1.2', port: 5000 }, { address: 'fd00::2', port: 5000 }] },
     { type: 'cookie', cookie },
     { type: 'welcome', observed: { address: '203.0.113.10', port: 40000 }, refreshSeconds: 15, members: 3 },
     {
@@ -52,7 +52,7 @@ describe('wire: rendezvous messages', () => {
       members: 1,
       turn: { server: { address: '203.0.113.1', port: 3478 }, username: '1700000000:abcd', password: 'cGFzcw==', ttlSeconds: 600 },
     },
-    { type: 'peer', joined: true, member: { peerId, name: 'bob', reflexive: { address: '203.0.113.20', port: 1 }, candidates: [] } },
+    { type: 'peer', joined: true, member: { peerId, name: 'bob', flags: 1, reflexive: { address: '203.0.113.20', port: 1 }, candidates: [] } },
     { type: 'left', peerId },
     { type: 'leave', roomId, peerId, cookie },
     { type: 'error', code: ErrorCode.RoomFull, message: 'room is full (8 members)' },
@@ -68,10 +68,10 @@ describe('wire: rendezvous messages', () => {
   }
 
   it('golden bytes: register', () => {
-    const b = encodeRendezvous({ type: 'register', roomId, peerId, cookie, name: 'al', candidates: [{ address: '10.0.1.2', port: 5000 }] });
+    const b = encodeRendezvous({ type: 'register', roomId, peerId, cookie, name: 'al', flags: 1, candidates: [{ address: '10.0.1.2', port: 5000 }] });
     assert.equal(
       b.toString('hex'),
-      'c50101' + '11'.repeat(32) + '22'.repeat(32) + '33'.repeat(16) + '02616c' + '01' + '041388' + '0a000102',
+      'c50101' + '11'.repeat(32) + '22'.repeat(32) + '33'.repeat(16) + '02616c' + '01' + '01' + '041388' + '0a000102',
     );
   });
   it('golden bytes: cookie, left, error', () => {

@@ -92,3 +92,15 @@ export function readEndpoint(r: Reader): Endpoint {
   r.fail(`unknown address family ${family}`);
   return { address: '', port: 0 };
 }
+
+/**
+ * An endpoint plus the local socket it is reached through. Index 0 (or absent) is the main socket;
+ * higher ones are the extra sockets a symmetric NAT needs for the birthday strategy.
+ */
+export interface Route extends Endpoint {
+  via?: number;
+}
+
+export function sameRoute(a: Route, b: Route): boolean {
+  return sameEndpoint(a, b) && (a.via ?? 0) === (b.via ?? 0);
+}

@@ -22,9 +22,19 @@ export const enum ErrorCode {
   BadCookie = 6,
 }
 
+/** Register/peer flags: what a member learned about its own NAT, so the other side can pick a strategy. */
+export const enum NatFlags {
+  Unknown = 0,
+  EndpointIndependent = 1,
+  EndpointDependent = 2, // "symmetric": a new public port per destination
+}
+export const NAT_FLAGS_MASK = 0x03;
+
 export interface MemberRecord {
   peerId: Buffer;
   name: string;
+  /** NatFlags of the member (0 when unknown); relayed verbatim by the server. */
+  flags?: number;
   /** The address the server saw this member's datagrams come from. */
   reflexive: Endpoint;
   /** Addresses the member reported for itself (LAN interfaces): needed where NATs do not hairpin. */
@@ -39,7 +49,7 @@ export interface TurnCredentials {
 }
 
 export type RendezvousMessage =
-  | { type: 'register'; roomId: Buffer; peerId: Buffer; cookie: Buffer; name: string; candidates: Endpoint[] }
+  | { type: 'register'; roomId: Buffer; peerId: Buffer; cookie: Buffer; name: string; flags?: number; candidates: Endpoint[] }
   | { type: 'cookie'; cookie: Buffer }
   | { type: 'welcome'; observed: Endpoint; refreshSeconds: number; members: number; turn?: TurnCredentials }
   | { type: 'peer'; joined: boolean; member: MemberRecord }
@@ -84,6 +94,7 @@ export function encodeRendezvous(m: RendezvousMessage): Buffer {
       fixed(w, m.peerId, PEER_ID_BYTES, 'peer id');
       fixed(w, m.cookie, COOKIE_BYTES, 'cookie');
       w.str8(m.name, MAX_NAME_BYTES);
+      w.u8(m.flags ?? 0);
       writeCandidates(w, m.candidates);
       break;
     case 'cookie':
@@ -107,6 +118,7 @@ export function encodeRendezvous(m: RendezvousMessage): Buffer {
       w.u8(m.joined ? 1 : 0);
       fixed(w, m.member.peerId, PEER_ID_BYTES, 'peer id');
       w.str8(m.member.name, MAX_NAME_BYTES);
+      w.u8(m.member.flags ?? 0);
       writeEndpoint(w, m.member.reflexive);
       writeCandidates(w, m.member.candidates);
       break;
@@ -161,8 +173,9 @@ export function decodeRendezvous(buf: Uint8Array): Decoded<RendezvousMessage> | 
       const peerId = r.bytes(PEER_ID_BYTES, 'peer id');
       const cookie = r.bytes(COOKIE_BYTES, 'cookie');
       const name = r.str8(MAX_NAME_BYTES, 'name');
+      const flags = r.u8('flags');
       const candidates = readCandidates(r);
-      return r.end({ type: 'register', roomId, peerId, cookie, name, candidates });
+      return r.end({ type: 'register', roomId, peerId, cookie, name, flags, candidates });
     }
     case MsgType.Cookie:
       return r.end({ type: 'cookie', cookie: r.bytes(COOKIE_BYTES, 'cookie') });
@@ -187,9 +200,10 @@ export function decodeRendezvous(buf: Uint8Array): Decoded<RendezvousMessage> | 
       if (joined > 1) r.fail('bad joined flag');
       const peerId = r.bytes(PEER_ID_BYTES, 'peer id');
       const name = r.str8(MAX_NAME_BYTES, 'name');
+      const flags = r.u8('flags');
       const reflexive = readEndpoint(r);
       const candidates = readCandidates(r);
-      return r.end({ type: 'peer', joined: joined === 1, member: { peerId, name, reflexive, candidates } });
+      return r.end({ type: 'peer', joined: joined === 1, member: { peerId, name, flags, reflexive, candidates } });
     }
     case MsgType.Left:
       return r.end({ type: 'left', peerId: r.bytes(PEER_ID_BYTES, 'peer id') });

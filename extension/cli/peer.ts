@@ -1,0 +1,263 @@
+// `p2p-chat`: the headless terminal peer. Same core as the extension, no VS Code: for servers,
+// scripts, and the network tests that drive real NATs.
+import { lookup } from 'node:dns/promises';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createInvite, formatInvite, inviteKeys, namedRoomKeys, parseInvite, parseServer, type ServerAddress } from '../core/invite';
+import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
+import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
+import { FileRoomStore } from '../core/store/roomStore';
+import type { ChatMessage } from '../core/types';
+import { parseArgs } from 'node:util';
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+const HELP = `p2p-chat ${VERSION}: peer-to-peer, end-to-end encrypted chat in the terminal
+
+Usage:
+  p2p-chat create --rendezvous HOST:PORT [options]   start a room and print its invite
+  p2p-chat join INVITE [options]                     join with an invite (p2pchat:…@host:port or a vscode:// link)
+  p2p-chat join --room NAME --rendezvous HOST:PORT   join a named room (low entropy: compare safety numbers)
+
+Lines typed on stdin are sent to the room; received messages are printed.
+At the end of stdin the peer waits (up to --linger seconds) until everything was delivered, then leaves.
+
+Options:
+  --name NAME          display name (default: $USER)
+  --json               machine-readable output: one JSON object per line
+  --data-dir DIR       identity key and outbox (default: ~/.p2p-chat)
+  --port N             local UDP port (default: any)
+  --keepalive S        keepalive interval in seconds (default 15)
+  --punch-timeout S    give up punching after S seconds (default 15)
+  --linger S           at end of input, wait this long for delivery (default 10)
+  --stay               keep running at the end of input (until SIGINT/SIGTERM or a "/quit" line)
+  --probe-port N       the rendezvous's second port (default: its port + 1)
+  -h, --help           this text
+  -v, --version        the version
+`;
+
+type Printer = (event: string, fields: Record<string, unknown>, human: string) => void;
+
+function printer(json: boolean): Printer {
+  return (event, fields, human) => {
+    // Synchronous writes: a message counts as delivered once printed, so it must be out before we ack it.
+    if (json) writeSync(1, `${JSON.stringify({ event, t: Date.now(), ...fields })}\n`);
+    else if (human) writeSync(1, `${human}\n`);
+  };
+}
+
+function loadIdentity(dir: string): KeyPair {
+  const file = join(dir, 'identity.key');
+  if (existsSync(file)) {
+    const hex = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{64}$/.test(hex)) return keyPairFromPrivate(Buffer.from(hex, 'hex'));
+    throw new Error(`${file} is not a 32-byte hex key`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const kp = generateKeyPair();
+  writeFileSync(file, kp.privateKey.toString('hex') + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return kp;
+}
+
+function text(m: ChatMessage): string {
+  if (m.body.kind === 'text') return m.body.text;
+  const s = m.body.snippet;
+  return `${m.body.text ? m.body.text + '\n' : ''}[${s.path}:${s.startLine}-${s.endLine} ${s.language}]\n${s.code}`;
+}
+
+// Terminal output must not let a peer move the cursor, clear the screen or retitle the window.
+function inert(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+async function resolve(server: ServerAddress): Promise<string> {
+  if (/^[\d.]+$/.test(server.host) || server.host.includes(':')) return server.host;
+  return (await lookup(server.host)).address;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        rendezvous: { type: 'string' },
+        room: { type: 'string' },
+        name: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'data-dir': { type: 'string' },
+        port: { type: 'string' },
+        keepalive: { type: 'string' },
+        'punch-timeout': { type: 'string' },
+        linger: { type: 'string' },
+        stay: { type: 'boolean', default: false },
+        'probe-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`p2p-chat: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const o = args.values;
+  if (o.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (o.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const [command, inviteText] = args.positionals;
+  const out = printer(o.json === true);
+  const usage = (msg: string) => {
+    process.stderr.write(`p2p-chat: ${msg}\n\n${HELP}`);
+    return 2;
+  };
+
+  let server: ServerAddress | undefined;
+  let keys;
+  let inviteString: string | undefined;
+  let named = false;
+  if (command === 'create') {
+    server = o.rendezvous ? parseServer(o.rendezvous) : undefined;
+    if (!server) return usage('create needs --rendezvous HOST:PORT');
+    const inv = createInvite(server);
+    inviteString = formatInvite(inv);
+    keys = inviteKeys(inv);
+  } else if (command === 'join' && o.room) {
+    server = o.rendezvous ? parseServer(o.rendezvous) : undefined;
+    if (!server) return usage('a named room needs --rendezvous HOST:PORT');
+    keys = namedRoomKeys(o.room);
+    named = true;
+  } else if (command === 'join' && inviteText) {
+    const p = parseInvite(inviteText);
+    if (!p.ok) return usage(`bad invite: ${p.error}`);
+    server = p.invite.server;
+    keys = inviteKeys(p.invite);
+    inviteString = formatInvite(p.invite);
+  } else {
+    return usage(command ? `unknown command or missing invite: ${command}` : 'missing command');
+  }
+
+  const num = (v: string | undefined, def: number, what: string): number => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a non-negative number`);
+    return n;
+  };
+  let keepaliveS: number, punchS: number, lingerS: number, port: number;
+  try {
+    keepaliveS = num(o.keepalive, 15, '--keepalive');
+    punchS = num(o['punch-timeout'], 15, '--punch-timeout');
+    lingerS = num(o.linger, 10, '--linger');
+    port = num(o.port, 0, '--port');
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+
+  const dataDir = o['data-dir'] ?? join(homedir(), '.p2p-chat');
+  const identity = loadIdentity(dataDir);
+  const name = o.name ?? process.env.USER ?? 'anonymous';
+  let address: string;
+  try {
+    address = await resolve(server);
+  } catch (e) {
+    process.stderr.write(`p2p-chat: cannot resolve ${server.host}: ${(e as Error).message}\n`);
+    return 1;
+  }
+
+  const host = new UdpRoomHost({
+    identity,
+    name,
+    roomId: keys.roomId,
+    psk: keys.psk,
+    server: { address, port: server.port },
+    probePort: o['probe-port'] ? Number(o['probe-port']) : undefined,
+    store: new FileRoomStore(join(dataDir, 'rooms', `${keys.roomId.toString('hex').slice(0, 32)}.json`)),
+    port,
+    keepaliveMs: keepaliveS * 1000,
+    punchTimeoutMs: punchS * 1000,
+    log: (level, message) => {
+      if (level !== 'debug' || process.env.P2P_CHAT_DEBUG) out('log', { level, message }, o.json ? '' : `· ${message}`);
+    },
+  });
+  const room = host.room;
+  const started = monotonicNow();
+  room.events = {
+    state: (s) => {
+      const human =
+        s.kind === 'connected' ? `[connected: ${s.peers} peer(s), ${s.path}]`
+        : s.kind === 'failed' ? `[failed: ${s.reason}. ${s.hint}]`
+        : s.kind === 'reconnecting' ? `[reconnecting: ${s.reason}]`
+        : s.kind === 'waiting' ? '[waiting for others to join]'
+        : `[${s.kind}]`;
+      out('state', { state: s, ms: Math.round(monotonicNow() - started) }, human);
+    },
+    members: (members) => out('members', { members }, ''),
+    message: (m) => out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(m.fromName)}> ${inert(text(m))}`),
+    delivery: (id, state) => out('delivery', { id, state }, ''),
+    typing: () => undefined,
+    nat: (mapping) => out('nat', { mapping }, ''),
+  };
+
+  try {
+    await host.start();
+  } catch (e) {
+    process.stderr.write(`p2p-chat: cannot open a UDP socket: ${(e as Error).message}\n`);
+    return 1;
+  }
+  out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${address}:${server.port}`);
+  for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      await host.stop();
+      out('left', {}, '[left the room]');
+      resolveExit(code);
+    };
+    process.once('SIGINT', () => void stop(130));
+    process.once('SIGTERM', () => void stop(143));
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    rl.on('line', (line) => {
+      if (line === '/quit') {
+        void stop(0);
+        return;
+      }
+      if (!line.trim()) return;
+      const m = room.send({ kind: 'text', text: line }, monotonicNow());
+      host.pump();
+      out('sent', { id: m.id, text: line }, '');
+    });
+    rl.on('close', () => {
+      if (o.stay) return;
+      // Linger until the outbox is empty, so `echo hi | p2p-chat join …` delivers before leaving.
+      const deadline = monotonicNow() + lingerS * 1000;
+      const check = () => {
+        if (stopping) return;
+        if (room.pendingMessages().length === 0 || monotonicNow() >= deadline) void stop(room.pendingMessages().length === 0 ? 0 : 3);
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+  });
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`p2p-chat: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,575 @@
+// One encrypted, reliable link to one room member: punching, the Noise handshake, the transport
+// session, keepalive and loss detection. Sans-I/O: the room feeds it decoded packets and ticks, and
+// it hands datagrams to `ctx.send`. Nothing here trusts a packet before Noise has authenticated it.
+import { randomBytes } from 'node:crypto';
+import { HandshakeState, TransportCipher, type KeyPair } from '../noise';
+import { ReliableChannel } from '../reliable';
+import { Reader, Writer } from '../wire/bytes';
+import { Endpoint, endpointKey, Route, sameRoute } from '../wire/endpoint';
+import { decodePacket, type LinkFrame } from '../wire/frames';
+import { encodePeer, HELLO_MIN_BYTES, type PeerPacket } from '../wire/peer';
+import { MAX_NAME_BYTES } from '../wire/rendezvous';
+import { punchDelay } from './punchSchedule';
+import { BIRTHDAY, chooseStrategy, NatStrategy } from './natStrategy';
+import { randomInt } from 'node:crypto';
+
+export const PATTERN = 'XXpsk3' as const;
+export const INNER_MTU = 1100;
+
+export interface LinkContext {
+  self: KeyPair;
+  selfName(): string;
+  selfHint: Buffer;
+  psk: Buffer;
+  prologue: Buffer;
+  keepaliveMs: number;
+  lostAfterMs: number;
+  punchTimeoutMs: number;
+  allocIndex(link: PeerLink): number;
+  releaseIndex(index: number): void;
+  send(to: Route, data: Buffer): void;
+  /** Our own NatFlags, as classified with the rendezvous's two ports. */
+  selfNat(): number;
+  /** Extra sockets the shell has opened so far (route indices 1..n). */
+  extraSockets(): number;
+}
+
+export interface LinkEvents {
+  established(link: PeerLink, info: { first: boolean }): void;
+  verified(link: PeerLink): void;
+  message(link: PeerLink, payload: Buffer, now: number): void;
+  acked(link: PeerLink, handle: number): void;
+  ephemeral(link: PeerLink, payload: Buffer, now: number): void;
+  lost(link: PeerLink, reason: string): void;
+  failed(link: PeerLink, reason: string): void;
+}
+
+export type LinkPhase = 'idle' | 'punching' | 'established' | 'failed' | 'closed';
+
+export interface LinkStats {
+  helloSent: number;
+  handshakes: number;
+  authFailures: number;
+  identityMismatches: number;
+  dataIn: number;
+  dataOut: number;
+  dropped: number;
+  moved: number;
+}
+
+interface Session {
+  transport: TransportCipher;
+  channel: ReliableChannel;
+  localIndex: number;
+  remoteIndex: number;
+  endpoint: Route;
+  establishedAt: number;
+  lastRecv: number;
+  lastSend: number;
+  /** Initiator only: message 3, resent until the responder proves it has the session. */
+  confirm?: Buffer;
+  confirmAttempt: number;
+  confirmNextAt: number;
+}
+
+interface Pending {
+  hs: HandshakeState;
+  localIndex: number;
+  remoteIndex: number;
+  reply: Buffer;
+  createdAt: number;
+}
+
+const NEW_RESPONDER_MIN_GAP_MS = 50;
+const IGNORE_HELLO_AFTER_ESTABLISH_MS = 3000;
+
+function namePayload(name: string): Buffer {
+  return new Writer(MAX_NAME_BYTES + 1).str8(name, MAX_NAME_BYTES).finish();
+}
+
+function readName(payload: Buffer): string | undefined {
+  const r = new Reader(payload);
+  const name = r.str8(MAX_NAME_BYTES, 'name');
+  return r.end(name, true).ok ? name : undefined;
+}
+
+export class PeerLink {
+  readonly remoteId: Buffer;
+  readonly remoteHex: string;
+  readonly remoteHint: Buffer;
+  /** The lower static key initiates, so simultaneous opens converge on one handshake. */
+  readonly initiator: boolean;
+  phase: LinkPhase = 'idle';
+  remoteName: string;
+  failure?: string;
+  readonly stats: LinkStats = { helloSent: 0, handshakes: 0, authFailures: 0, identityMismatches: 0, dataIn: 0, dataOut: 0, dropped: 0, moved: 0 };
+
+  private readonly candidates = new Map<string, Endpoint>();
+  private session?: Session;
+  private previous?: Session; // the session a re-handshake replaces, kept until the new one works
+  private hs?: { state: HandshakeState; index: number; hello: Buffer };
+  private pending?: Pending;
+  private lastResponderAt = -Infinity;
+  private punchAttempt = 0;
+  private nextPunchAt = Infinity;
+  private punchDeadline = Infinity;
+  private everEstablished = false;
+  private pingToken = 1;
+  private readonly pings = new Map<number, number>();
+  rttMs?: number;
+
+  constructor(
+    private readonly ctx: LinkContext,
+    private readonly events: LinkEvents,
+    remoteId: Buffer,
+    remoteHint: Buffer,
+    remoteName: string,
+  ) {
+    this.remoteId = Buffer.from(remoteId);
+    this.remoteHex = remoteId.toString('hex');
+    this.remoteHint = remoteHint;
+    this.remoteName = remoteName;
+    this.initiator = Buffer.compare(ctx.self.publicKey, remoteId) < 0;
+  }
+
+  get established(): boolean {
+    return this.session !== undefined;
+  }
+
+  /**
+   * The initiator completes Noise before the responder has checked the psk (message 3), so its side
+   * is only trusted once an authenticated packet came back; the responder's is trusted at once.
+   */
+  get verified(): boolean {
+    return this.session !== undefined && this.session.confirm === undefined;
+  }
+
+  get endpoint(): Route | undefined {
+    return this.session?.endpoint;
+  }
+
+  /** What the rendezvous told us of the member's NAT and its public address. */
+  remoteFlags = 0;
+  reflexive?: Endpoint;
+  private sprayStart = 0;
+  private sprayed = 0;
+  private nextSprayAt = Infinity;
+  private readonly sprayedPorts = new Set<number>();
+
+  get strategy(): NatStrategy {
+    return chooseStrategy(this.ctx.selfNat(), this.remoteFlags);
+  }
+
+  setRemoteNat(flags: number, reflexive: Endpoint): void {
+    this.remoteFlags = flags;
+    this.reflexive = reflexive;
+  }
+
+  candidateList(): Endpoint[] {
+    return [...this.candidates.values()];
+  }
+
+  /** New addresses from the rendezvous (or seen on the wire): punch them unless a session already works. */
+  addCandidates(list: Endpoint[], now: number): void {
+    for (const c of list) this.candidates.set(endpointKey(c), c);
+    if (this.phase === 'idle' || this.phase === 'failed') this.startPunching(now);
+  }
+
+  startPunching(now: number): void {
+    if (this.phase === 'closed') return;
+    this.phase = this.session ? 'established' : 'punching';
+    this.failure = undefined;
+    this.punchAttempt = 0;
+    this.nextPunchAt = now;
+    this.punchDeadline = now + this.ctx.punchTimeoutMs;
+    this.sprayStart = now;
+    this.sprayed = 0;
+    this.sprayedPorts.clear();
+    this.nextSprayAt = now;
+    if (this.initiator) this.newHandshake();
+    this.tick(now);
+  }
+
+  private newHandshake(): void {
+    if (this.hs) this.ctx.releaseIndex(this.hs.index);
+    const state = new HandshakeState({ pattern: PATTERN, initiator: true, prologue: this.ctx.prologue, s: this.ctx.self, psk: this.ctx.psk });
+    const index = this.ctx.allocIndex(this);
+    const noise = state.writeMessage(Buffer.alloc(HELLO_MIN_BYTES)); // padding: see HELLO_MIN_BYTES
+    this.hs = { state, index, hello: this.helloPacket(index, noise) };
+  }
+
+  private helloPacket(sender: number, noise: Buffer): Buffer {
+    return encodePeer({ type: 'hello', sender, senderHint: this.ctx.selfHint, receiverHint: this.remoteHint, noise });
+  }
+
+  private sendPunches(): void {
+    // The responder's punches only open its own NAT; they carry no handshake (index 0, random bytes).
+    const packet = this.punchPacket();
+    for (const c of this.candidates.values()) {
+      this.ctx.send(c, packet);
+      this.stats.helloSent++;
+    }
+    if (this.strategy === 'sockets' && this.reflexive) {
+      // Each extra socket gets its own public port from our symmetric NAT: many lottery tickets.
+      for (let via = 1; via <= this.ctx.extraSockets(); via++) {
+        this.ctx.send({ ...this.reflexive, via }, packet);
+        this.stats.helloSent++;
+      }
+    }
+  }
+
+  private punchPacket(): Buffer {
+    return this.hs?.hello ?? this.helloPacket(0, randomBytes(HELLO_MIN_BYTES));
+  }
+
+  /** The other half of the birthday method: probe random ports of the symmetric peer's public address, at a bounded rate. */
+  private spray(now: number): void {
+    if (this.strategy !== 'spray' || !this.reflexive || this.sprayed >= BIRTHDAY.sprayMaxPackets) {
+      this.nextSprayAt = Infinity;
+      return;
+    }
+    const due = Math.min(BIRTHDAY.sprayMaxPackets, Math.floor(((now - this.sprayStart) * BIRTHDAY.sprayPerSecond) / 1000) + 1);
+    const packet = this.punchPacket();
+    const span = BIRTHDAY.maxPort - BIRTHDAY.minPort + 1;
+    while (this.sprayed < due && this.sprayedPorts.size < span) {
+      const port = randomInt(BIRTHDAY.minPort, BIRTHDAY.maxPort + 1);
+      if (this.sprayedPorts.has(port)) continue;
+      this.sprayedPorts.add(port);
+      this.ctx.send({ address: this.reflexive.address, port }, packet);
+      this.sprayed++;
+      this.stats.helloSent++;
+    }
+    this.nextSprayAt = now + 20;
+  }
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  onHello(p: Extract<PeerPacket, { type: 'hello' }>, from: Route, now: number): void {
+    const fresh = !this.candidates.has(endpointKey(from));
+    this.candidates.set(endpointKey(from), from);
+    if (this.initiator) {
+      // The responder is punching towards us: its packet got through, so ours can go back the same way.
+      if (this.session && now - this.session.establishedAt < IGNORE_HELLO_AFTER_ESTABLISH_MS) return;
+      if (this.session && this.phase === 'established' && !this.hs) {
+        // A responder only punches without a session: it restarted. Re-handshake, keep the old session meanwhile.
+        this.startPunching(now);
+      } else if (!this.session && !this.hs) {
+        this.startPunching(now); // we had given up; the peer is back
+      }
+      if (this.hs) {
+        this.ctx.send(from, this.hs.hello);
+        this.stats.helloSent++;
+      }
+      return;
+    }
+    if (p.sender === 0) {
+      if (fresh && this.phase !== 'established') this.tick(now);
+      return; // a punch from an initiator that has no handshake for us yet
+    }
+    if (this.pending && this.pending.remoteIndex === p.sender) {
+      this.ctx.send(from, this.pending.reply); // our reply was lost: same bytes again
+      return;
+    }
+    if (now - this.lastResponderAt < NEW_RESPONDER_MIN_GAP_MS) return; // each new one costs DH work
+    this.lastResponderAt = now;
+    const hs = new HandshakeState({ pattern: PATTERN, initiator: false, prologue: this.ctx.prologue, s: this.ctx.self, psk: this.ctx.psk });
+    const read = hs.readMessage(p.noise);
+    if (!read.ok) {
+      this.stats.authFailures++;
+      return;
+    }
+    const localIndex = this.ctx.allocIndex(this);
+    const reply = encodePeer({ type: 'reply', sender: localIndex, receiver: p.sender, noise: hs.writeMessage(namePayload(this.ctx.selfName())) });
+    if (this.pending) this.ctx.releaseIndex(this.pending.localIndex);
+    this.pending = { hs, localIndex, remoteIndex: p.sender, reply, createdAt: now };
+    this.ctx.send(from, reply);
+  }
+
+  onReply(p: Extract<PeerPacket, { type: 'reply' }>, from: Route, now: number): void {
+    const s = this.session;
+    if (s && s.remoteIndex === p.sender && s.confirm) {
+      this.ctx.send(from, s.confirm); // our confirm was lost and the responder retried
+      return;
+    }
+    if (!this.hs || this.hs.index !== p.receiver) return;
+    const { state, index } = this.hs;
+    const read = state.readMessage(p.noise);
+    if (!read.ok) {
+      this.stats.authFailures++;
+      this.newHandshake(); // a failed read poisons the state; later replies need a fresh one
+      return;
+    }
+    if (!state.remoteStatic || !state.remoteStatic.equals(this.remoteId)) {
+      this.stats.identityMismatches++;
+      this.newHandshake();
+      return;
+    }
+    const name = readName(read.payload);
+    const confirm = encodePeer({ type: 'confirm', sender: index, receiver: p.sender, noise: state.writeMessage(namePayload(this.ctx.selfName())) });
+    this.hs = undefined;
+    this.ctx.send(from, confirm);
+    this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, name, confirm);
+    this.flush(now);
+  }
+
+  onConfirm(p: Extract<PeerPacket, { type: 'confirm' }>, from: Route, now: number): void {
+    const s = this.session;
+    if (s && s.localIndex === p.receiver && s.remoteIndex === p.sender) {
+      this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now); // duplicate: prove again we have it
+      return;
+    }
+    const pending = this.pending;
+    if (!pending || pending.localIndex !== p.receiver || pending.remoteIndex !== p.sender) return;
+    const read = pending.hs.readMessage(p.noise);
+    this.pending = undefined;
+    if (!read.ok) {
+      // Wrong psk (not in this room) or tampering: the psk is only checked here, in message 3.
+      this.stats.authFailures++;
+      this.ctx.releaseIndex(pending.localIndex);
+      return;
+    }
+    if (!pending.hs.remoteStatic || !pending.hs.remoteStatic.equals(this.remoteId)) {
+      this.stats.identityMismatches++;
+      this.ctx.releaseIndex(pending.localIndex);
+      return;
+    }
+    this.install(TransportCipher.fromSplit(pending.hs.split()), pending.localIndex, pending.remoteIndex, from, now, readName(read.payload));
+    // Tells the initiator to stop resending message 3 even when we have nothing to say yet.
+    this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
+    this.flush(now);
+  }
+
+  onData(p: Extract<PeerPacket, { type: 'data' }>, from: Route, now: number): void {
+    let s = this.session;
+    if (!s || s.localIndex !== p.receiver) {
+      s = this.previous && this.previous.localIndex === p.receiver ? this.previous : undefined;
+      if (!s) return;
+    }
+    const plain = s.transport.open(p.counter, p.ciphertext);
+    if (!plain) {
+      this.stats.dropped++;
+      return;
+    }
+    this.stats.dataIn++;
+    s.lastRecv = now;
+    if (s === this.session) {
+      if (s.confirm) {
+        s.confirm = undefined;
+        this.events.verified(this);
+      }
+      if (this.previous) this.retire(this.previous);
+      if (!sameRoute(from, s.endpoint)) {
+        // Only an authenticated packet may move the session: NAT rebinding, a new network.
+        s.endpoint = from;
+        this.stats.moved++;
+      }
+    }
+    const frames = decodePacket(plain);
+    if (!frames.ok) {
+      this.stats.dropped++;
+      return;
+    }
+    s.channel.receiveFrames(frames.value, now); // link frames come back through onLinkFrame
+    this.flush(now);
+  }
+
+  private onLinkFrame(f: LinkFrame, s: Session, now: number): void {
+    switch (f.type) {
+      case 'ping':
+        this.sendFramesOn(s, [{ type: 'pong', token: f.token }], now);
+        break;
+      case 'pong': {
+        const sentAt = this.pings.get(f.token);
+        if (sentAt !== undefined) {
+          this.rttMs = now - sentAt;
+          this.pings.delete(f.token);
+        }
+        break;
+      }
+      case 'ephemeral':
+        this.events.ephemeral(this, f.payload, now);
+        break;
+      case 'close':
+        this.close(now, `peer closed: ${f.reason}`, false);
+        break;
+    }
+  }
+
+  // ---- session -------------------------------------------------------------------------------
+
+  private install(transport: TransportCipher, localIndex: number, remoteIndex: number, endpoint: Route, now: number, name?: string, confirm?: Buffer): void {
+    if (this.session) {
+      if (this.previous) this.retire(this.previous);
+      this.previous = this.session;
+    }
+    const channel = new ReliableChannel({ mtu: INNER_MTU });
+    const session: Session = { transport, channel, localIndex, remoteIndex, endpoint, establishedAt: now, lastRecv: now, lastSend: now, confirm, confirmAttempt: 0, confirmNextAt: confirm ? now + punchDelay(2) : Infinity };
+    channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
+    channel.onAcked = (h: number) => this.events.acked(this, h);
+    channel.onLinkFrame = (f: LinkFrame, t: number) => this.onLinkFrame(f, session, t);
+    // A peer that breaks the stream's rules gets a fresh session, not a crash.
+    channel.onError = (e) => {
+      if (this.session === session) this.lose(session.lastRecv, `protocol error from peer: ${e.message}`);
+    };
+    this.session = session;
+    if (name) this.remoteName = name;
+    this.stats.handshakes++;
+    this.phase = 'established';
+    this.failure = undefined;
+    this.nextPunchAt = Infinity;
+    this.punchDeadline = Infinity;
+    this.nextSprayAt = Infinity;
+    const first = !this.everEstablished;
+    this.everEstablished = true;
+    this.candidates.set(endpointKey(endpoint), endpoint);
+    this.events.established(this, { first });
+    if (!this.initiator) this.events.verified(this);
+  }
+
+  private retire(s: Session): void {
+    this.ctx.releaseIndex(s.localIndex);
+    if (this.previous === s) this.previous = undefined;
+  }
+
+  /** Queue a reliable message; undefined when there is no session (the caller's outbox keeps it). */
+  send(payload: Buffer, now: number): number | undefined {
+    const s = this.session;
+    if (!s) return undefined;
+    const handle = s.channel.send(payload, now);
+    this.flush(now);
+    return handle;
+  }
+
+  sendEphemeral(payload: Buffer, now: number): void {
+    if (this.session) this.sendFrames([{ type: 'ephemeral', payload }], now);
+  }
+
+  private nextPing(now: number): number {
+    const token = this.pingToken++ >>> 0;
+    this.pings.set(token, now);
+    if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value as number);
+    return token;
+  }
+
+  private sendFrames(frames: LinkFrame[], now: number): void {
+    if (this.session) this.sendFramesOn(this.session, frames, now);
+  }
+
+  private sendFramesOn(s: Session, frames: LinkFrame[], now: number): void {
+    for (const packet of s.channel.poll(now, frames)) this.transmit(s, packet, now);
+  }
+
+  private transmit(s: Session, plain: Buffer, now: number): void {
+    if (s.transport.exhausted) {
+      this.lose(now, 'transport keys used up');
+      return;
+    }
+    const sealed = s.transport.seal(plain);
+    this.ctx.send(s.endpoint, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+    s.lastSend = now;
+    this.stats.dataOut++;
+  }
+
+  flush(now: number): void {
+    const s = this.session;
+    if (!s) return;
+    for (const packet of s.channel.poll(now)) this.transmit(s, packet, now);
+  }
+
+  tick(now: number): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'punching' || (this.hs && this.session)) {
+      if (now >= this.punchDeadline) {
+        if (!this.session) {
+          this.fail(now);
+          return;
+        }
+        this.nextPunchAt = Infinity; // re-handshake gave up; the old session still works
+        this.punchDeadline = Infinity;
+        if (this.hs) this.ctx.releaseIndex(this.hs.index);
+        this.hs = undefined;
+      } else {
+        if (now >= this.nextPunchAt) {
+          this.sendPunches();
+          this.punchAttempt++;
+          this.nextPunchAt = now + punchDelay(this.punchAttempt);
+        }
+        if (!this.session && now >= this.nextSprayAt) this.spray(now);
+      }
+    }
+    const s = this.session;
+    if (!s) return;
+    if (s.confirm && now - s.establishedAt >= this.ctx.punchTimeoutMs) {
+      // Only the responder checks the psk; silence after message 3 means it refused us.
+      this.retire(s);
+      this.session = undefined;
+      this.fail(now, 'the peer never confirmed the handshake (a different room secret, or a peer impersonation)');
+      return;
+    }
+    if (s.confirm && now >= s.confirmNextAt) {
+      this.ctx.send(s.endpoint, s.confirm);
+      s.confirmAttempt++;
+      s.confirmNextAt = now + punchDelay(2 + s.confirmAttempt);
+    }
+    this.flush(now);
+    if (now - s.lastRecv >= this.ctx.lostAfterMs) {
+      this.lose(now, `no packets for ${Math.round((now - s.lastRecv) / 1000)} s`);
+      return;
+    }
+    // Keep NAT mappings and the peer's loss timer alive; probe faster once the peer has gone quiet.
+    const quiet = now - s.lastRecv > this.ctx.keepaliveMs;
+    if (now - s.lastSend >= this.ctx.keepaliveMs || (quiet && now - s.lastSend >= this.ctx.keepaliveMs / 4)) {
+      this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
+    }
+  }
+
+  nextWakeup(): number {
+    let t = Math.min(this.nextPunchAt, this.punchDeadline, this.session ? Infinity : this.nextSprayAt);
+    const s = this.session;
+    if (s) {
+      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs);
+      if (s.lastRecv + this.ctx.keepaliveMs < t) t = Math.min(t, Math.max(s.lastRecv + this.ctx.keepaliveMs, s.lastSend + this.ctx.keepaliveMs / 4));
+      const w = s.channel.nextWakeup();
+      if (w !== undefined) t = Math.min(t, w);
+    }
+    return t;
+  }
+
+  private lose(now: number, reason: string): void {
+    const s = this.session;
+    if (!s) return;
+    this.retire(s);
+    this.session = undefined;
+    if (this.previous) this.retire(this.previous);
+    this.events.lost(this, reason);
+    this.startPunching(now);
+  }
+
+  private fail(now: number, why?: string): void {
+    this.phase = 'failed';
+    this.nextSprayAt = Infinity;
+    this.nextPunchAt = Infinity;
+    this.punchDeadline = Infinity;
+    if (this.hs) this.ctx.releaseIndex(this.hs.index);
+    this.hs = undefined;
+    const tried = this.candidateList().map(endpointKey).join(', ') || 'none';
+    const how = this.strategy === 'plain' ? '' : `; strategy ${this.strategy}${this.sprayed ? `, ${this.sprayed} ports probed` : ''}${this.strategy === 'sockets' ? `, ${this.ctx.extraSockets()} extra sockets` : ''}`;
+    this.failure = why ?? `no answer from ${this.remoteName || this.remoteHex.slice(0, 8)} within ${Math.round(this.ctx.punchTimeoutMs / 1000)} s (tried ${tried}${how})`;
+    void now;
+    this.events.failed(this, this.failure);
+  }
+
+  /** Leave: tell the peer (best effort), forget keys. */
+  close(now: number, reason: string, notify = true): void {
+    if (this.phase === 'closed') return;
+    if (notify && this.session) this.sendFrames([{ type: 'close', code: 0, reason }], now);
+    for (const s of [this.session, this.previous]) if (s) this.ctx.releaseIndex(s.localIndex);
+    if (this.hs) this.ctx.releaseIndex(this.hs.index);
+    if (this.pending) this.ctx.releaseIndex(this.pending.localIndex);
+    const wasUp = this.session !== undefined;
+    this.session = this.previous = this.hs = this.pending = undefined;
+    this.phase = 'closed';
+    this.nextPunchAt = this.punchDeadline = Infinity;
+    if (wasUp && !notify) this.events.lost(this, reason);
+  }
+}

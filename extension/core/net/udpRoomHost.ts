@@ -1,0 +1,129 @@
+// The thin I/O shell around a Room: one UDP socket, one timer, a monotonic clock.
+// Everything that decides anything lives in the sans-I/O core; this only moves bytes and time.
+import * as dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { Room, RoomOptions } from '../room/room';
+import { Endpoint, normaliseAddress } from '../wire/endpoint';
+import { hostCandidates } from './hostCandidates';
+
+export interface UdpRoomHostOptions extends Omit<RoomOptions, 'hostCandidates'> {
+  /** An already-bound socket (tests, or the extension reusing one); otherwise one is created. */
+  socket?: dgram.Socket;
+  port?: number;
+  bindAddress?: string;
+}
+
+export function monotonicNow(): number {
+  return performance.now();
+}
+
+export class UdpRoomHost {
+  readonly room: Room;
+  socket!: dgram.Socket;
+  private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
+  private stopped = false;
+  private readonly extras: dgram.Socket[] = [];
+  readonly counters = { datagramsIn: 0, datagramsOut: 0, sendErrors: 0 };
+
+  constructor(private readonly opts: UdpRoomHostOptions) {
+    this.room = new Room({ ...opts, hostCandidates: () => this.candidates() });
+  }
+
+  private family(): 4 | 6 {
+    return this.opts.server.address.includes(':') ? 6 : 4;
+  }
+
+  private candidates(): Endpoint[] {
+    const port = this.socket?.address().port;
+    return port ? hostCandidates(port, this.family()) : [];
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.socket) {
+      this.socket = this.opts.socket;
+    } else {
+      this.socket = dgram.createSocket({ type: this.family() === 6 ? 'udp6' : 'udp4' });
+      await new Promise<void>((resolve, reject) => {
+        this.socket.once('error', reject);
+        this.socket.bind(this.opts.port ?? 0, this.opts.bindAddress, () => {
+          this.socket.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    // ICMP unreachable and friends surface as socket errors; they are expected while punching.
+    this.socket.on('error', () => this.counters.sendErrors++);
+    this.socket.on('message', (msg, rinfo) => {
+      this.counters.datagramsIn++;
+      this.room.receive(msg, { address: normaliseAddress(rinfo.address), port: rinfo.port }, monotonicNow());
+      this.pump();
+    });
+    this.room.start(monotonicNow());
+    this.pump();
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** Send what the room queued, then arm the timer for its next deadline. */
+  pump(): void {
+    if (this.stopped) return;
+    this.reconcileSockets();
+    for (const o of this.room.takeOutgoing()) {
+      const socket = o.via === 0 ? this.socket : this.extras[o.via - 1];
+      if (!socket) continue; // its socket was closed meanwhile
+      this.counters.datagramsOut++;
+      socket.send(o.data, o.to.port, o.to.address, (err) => {
+        if (err) this.counters.sendErrors++;
+      });
+    }
+    const at = this.room.nextWakeup();
+    if (at === this.timerAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.room.tick(monotonicNow());
+      this.pump();
+    }, Math.max(0, Math.ceil(at - monotonicNow())));
+  }
+
+  /** Open or close the extra (birthday) sockets the room asks for. */
+  private reconcileSockets(): void {
+    const want = this.room.wantedSockets();
+    if (want === 0 && this.extras.length > 0) {
+      for (const s of this.extras.splice(0)) s.close();
+    }
+    while (this.extras.length < want) {
+      const via = this.extras.length + 1;
+      const s = dgram.createSocket({ type: this.family() === 6 ? 'udp6' : 'udp4' });
+      s.on('error', () => this.counters.sendErrors++);
+      s.on('message', (msg, rinfo) => {
+        this.counters.datagramsIn++;
+        this.room.receive(msg, { address: normaliseAddress(rinfo.address), port: rinfo.port, via }, monotonicNow());
+        this.pump();
+      });
+      s.bind(0, this.opts.bindAddress); // sends made before the bind completes are queued by dgram
+      this.extras.push(s);
+    }
+    this.room.setExtraSockets(this.extras.length);
+  }
+
+  /** Leave politely (tell peers and the rendezvous), then close the socket. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.room.leave(monotonicNow());
+    this.pump();
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const s of this.extras.splice(0)) s.close();
+    // Let the goodbye datagrams leave before the socket goes away.
+    await new Promise((r) => setImmediate(r));
+    if (!this.opts.socket) await new Promise<void>((r) => this.socket.close(() => r()));
+  }
+}

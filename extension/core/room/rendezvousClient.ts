@@ -1,0 +1,197 @@
+// The client half of the rendezvous protocol, sans-I/O: registration with the anti-amplification
+// cookie, periodic refresh (which also re-registers after a server restart, since the server then
+// answers with a fresh cookie), retries with backoff, and NAT mapping classification via two ports.
+import { randomBytes } from 'node:crypto';
+import { Endpoint, sameEndpoint } from '../wire/endpoint';
+import {
+  COOKIE_BYTES,
+  encodeRendezvous,
+  ErrorCode,
+  MemberRecord,
+  NatFlags,
+  PROBE_TXID_BYTES,
+  RendezvousMessage,
+  TurnCredentials,
+} from '../wire/rendezvous';
+
+export type NatMapping = 'unknown' | 'endpoint-independent' | 'endpoint-dependent';
+
+export interface RendezvousClientEvents {
+  welcome(observed: Endpoint, members: number, turn: TurnCredentials | undefined, now: number): void;
+  peer(member: MemberRecord, joined: boolean, now: number): void;
+  left(peerId: Buffer, now: number): void;
+  error(code: ErrorCode, message: string, now: number): void;
+  unreachable(sinceMs: number, now: number): void;
+  nat(mapping: NatMapping, observed: Endpoint[]): void;
+}
+
+export interface RendezvousClientOptions {
+  server: Endpoint;
+  probePort?: number;
+  roomId: Buffer;
+  peerId: Buffer;
+  name: () => string;
+  hostCandidates: () => Endpoint[];
+  send(to: Endpoint, data: Buffer): void;
+  /** Reported unreachable after this long without an answer. */
+  unreachableAfterMs?: number;
+}
+
+const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15000];
+const DEFAULT_REFRESH_S = 15;
+
+export class RendezvousClient {
+  private cookie = Buffer.alloc(COOKIE_BYTES);
+  private nextSendAt = Infinity;
+  private attempt = 0;
+  private awaitingSince: number | undefined;
+  private reportedUnreachable = false;
+  private refreshMs = DEFAULT_REFRESH_S * 1000;
+  private stopped = true;
+  registered = false;
+  observed?: Endpoint;
+  mapping: NatMapping = 'unknown';
+  private probes = new Map<string, { to: Endpoint; observed?: Endpoint }>();
+  private probeAttempt = 0;
+  private nextProbeAt = Infinity;
+
+  constructor(
+    private readonly opts: RendezvousClientOptions,
+    private readonly events: RendezvousClientEvents,
+  ) {}
+
+  get probeServer(): Endpoint | undefined {
+    const p = this.opts.probePort ?? this.opts.server.port + 1;
+    return p > 0 && p < 65536 ? { address: this.opts.server.address, port: p } : undefined;
+  }
+
+  /** Messages are only believed from the server's own addresses. */
+  isServer(from: Endpoint): boolean {
+    const probe = this.probeServer;
+    return sameEndpoint(from, this.opts.server) || (probe !== undefined && sameEndpoint(from, probe));
+  }
+
+  start(now: number): void {
+    this.stopped = false;
+    this.sendRegister(now);
+    const probe = this.probeServer;
+    this.probes.clear();
+    for (const to of probe ? [this.opts.server, probe] : [this.opts.server]) this.probes.set(randomBytes(PROBE_TXID_BYTES).toString('hex'), { to });
+    this.probeAttempt = 0;
+    this.nextProbeAt = now;
+    this.tick(now);
+  }
+
+  /** Register again now: after losing a peer we want fresh candidates at once. */
+  refreshNow(now: number): void {
+    if (!this.stopped) this.sendRegister(now);
+  }
+
+  private sendRegister(now: number): void {
+    this.opts.send(
+      this.opts.server,
+      encodeRendezvous({
+        type: 'register',
+        roomId: this.opts.roomId,
+        peerId: this.opts.peerId,
+        cookie: this.cookie,
+        name: this.opts.name(),
+        flags: this.mapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.mapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
+        candidates: this.opts.hostCandidates().slice(0, 8),
+      }),
+    );
+    if (this.awaitingSince === undefined) this.awaitingSince = now;
+    this.nextSendAt = now + RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)];
+    this.attempt++;
+  }
+
+  private lastNow = 0;
+
+  handle(m: RendezvousMessage, from: Endpoint, now: number): void {
+    this.lastNow = now;
+    if (this.stopped) return;
+    switch (m.type) {
+      case 'cookie':
+        // First contact, expired cookie, or a restarted server: either way, register again right away.
+        this.cookie = Buffer.from(m.cookie);
+        this.attempt = 0;
+        this.sendRegister(now);
+        break;
+      case 'welcome':
+        this.registered = true;
+        this.observed = m.observed;
+        this.refreshMs = Math.max(1, m.refreshSeconds || DEFAULT_REFRESH_S) * 1000;
+        this.awaitingSince = undefined;
+        this.reportedUnreachable = false;
+        this.attempt = 0;
+        this.nextSendAt = now + this.refreshMs;
+        this.events.welcome(m.observed, m.members, m.turn, now);
+        break;
+      case 'peer':
+        this.events.peer(m.member, m.joined, now);
+        break;
+      case 'left':
+        this.events.left(m.peerId, now);
+        break;
+      case 'error':
+        if (m.code === ErrorCode.BadCookie) {
+          this.cookie = Buffer.alloc(COOKIE_BYTES);
+          this.sendRegister(now);
+        } else {
+          this.events.error(m.code, m.message, now);
+        }
+        break;
+      case 'probeReply': {
+        const p = this.probes.get(m.txid.toString('hex'));
+        if (!p || !sameEndpoint(p.to, from) || p.observed) return;
+        p.observed = m.observed;
+        this.classify();
+        break;
+      }
+      default:
+        break; // requests are not for clients
+    }
+  }
+
+  private classify(): void {
+    const seen = [...this.probes.values()].map((p) => p.observed);
+    if (seen.some((o) => !o)) return;
+    const observed = seen as Endpoint[];
+    this.nextProbeAt = Infinity;
+    this.mapping = observed.every((o) => o.port === observed[0].port && o.address === observed[0].address) ? 'endpoint-independent' : 'endpoint-dependent';
+    this.events.nat(this.mapping, observed);
+    // Tell the room what we learned: peers choose their punching strategy from it.
+    if (this.registered) this.sendRegister(this.lastNow);
+  }
+
+  tick(now: number): void {
+    if (this.stopped) return;
+    if (now >= this.nextSendAt) this.sendRegister(now);
+    if (this.awaitingSince !== undefined && !this.reportedUnreachable && now - this.awaitingSince >= (this.opts.unreachableAfterMs ?? 5000)) {
+      this.reportedUnreachable = true;
+      this.events.unreachable(now - this.awaitingSince, now);
+    }
+    if (now >= this.nextProbeAt) {
+      for (const [txid, p] of this.probes) {
+        if (!p.observed) this.opts.send(p.to, encodeRendezvous({ type: 'probe', txid: Buffer.from(txid, 'hex') }));
+      }
+      this.probeAttempt++;
+      this.nextProbeAt = this.probeAttempt >= 5 ? Infinity : now + RETRY_MS[this.probeAttempt];
+    }
+  }
+
+  nextWakeup(): number {
+    if (this.stopped) return Infinity;
+    let t = Math.min(this.nextSendAt, this.nextProbeAt);
+    if (this.awaitingSince !== undefined && !this.reportedUnreachable) t = Math.min(t, this.awaitingSince + (this.opts.unreachableAfterMs ?? 5000));
+    return t;
+  }
+
+  leave(): void {
+    if (this.registered) {
+      this.opts.send(this.opts.server, encodeRendezvous({ type: 'leave', roomId: this.opts.roomId, peerId: this.opts.peerId, cookie: this.cookie }));
+    }
+    this.stopped = true;
+    this.registered = false;
+  }
+}

@@ -1,0 +1,528 @@
+// A chat room: one rendezvous registration, a full mesh of peer links, the persistent outbox and
+// the delivered-watermarks that make delivery exactly-once across reconnects and restarts.
+// Sans-I/O: `receive`, `tick`, and the public actions queue datagrams in `outgoing`; the shell sends them.
+import { randomInt } from 'node:crypto';
+import { fingerprint, safetyNumber, type KeyPair } from '../noise';
+import type { ChatBody, ChatMessage, ConnectionState, DeliveryState, MemberInfo, PathKind } from '../types';
+import { classify, MsgType } from '../wire/header';
+import { Endpoint, endpointKey, Route } from '../wire/endpoint';
+import { decodePeer } from '../wire/peer';
+import { decodeRendezvous, MemberRecord, NatFlags } from '../wire/rendezvous';
+import { BIRTHDAY } from '../link/natStrategy';
+import { peerHint } from '../link/hints';
+import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
+import type { OutboxEntry, RoomState, RoomStore } from '../store/roomStore';
+import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMessages';
+import { NatMapping, RendezvousClient } from './rendezvousClient';
+
+export interface RoomOptions {
+  identity: KeyPair;
+  name: string;
+  roomId: Buffer;
+  psk: Buffer;
+  server: Endpoint;
+  probePort?: number;
+  store: RoomStore;
+  hostCandidates?: () => Endpoint[];
+  wallClock?: () => number;
+  keepaliveMs?: number;
+  lostAfterMs?: number;
+  punchTimeoutMs?: number;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface RoomEvents {
+  state?(state: ConnectionState): void;
+  members?(members: MemberInfo[]): void;
+  message?(message: ChatMessage): void;
+  delivery?(id: string, state: DeliveryState): void;
+  typing?(peerId: string, name: string, typing: boolean): void;
+  nat?(mapping: NatMapping): void;
+}
+
+export interface Outgoing {
+  to: Endpoint;
+  data: Buffer;
+  /** Which local socket: 0 is the main one, others are the birthday sockets. */
+  via: number;
+}
+
+export interface RoomStats {
+  droppedForeign: number;
+  droppedMalformed: number;
+  droppedUnknownPeer: number;
+  duplicatesSuppressed: number;
+}
+
+const TYPING_TTL_MS = 6000;
+const ANYONE = '*';
+
+export function messageId(senderHex: string, epoch: number, seq: number): string {
+  return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
+}
+
+export class Room {
+  readonly selfId: string;
+  readonly outgoing: Outgoing[] = [];
+  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0 };
+  events: RoomEvents = {};
+  state: ConnectionState = { kind: 'idle' };
+  natMapping: NatMapping = 'unknown';
+
+  private readonly selfHint: Buffer;
+  private readonly rendezvous: RendezvousClient;
+  private readonly links = new Map<string, PeerLink>(); // by peer id hex
+  private readonly byHint = new Map<string, PeerLink>();
+  private readonly byIndex = new Map<number, PeerLink>();
+  private readonly inFlight = new Map<PeerLink, Map<number, number>>(); // link -> reliable handle -> seq
+  private readonly away = new Set<string>();
+  private readonly typingUntil = new Map<string, number>();
+  private readonly persisted: RoomState;
+  private readonly ctx: LinkContext;
+  private rendezvousTrouble?: string;
+  private everConnected = false;
+  private closed = false;
+  private lastStateJson = '';
+  private lastMembersJson = '';
+  private safety = new Map<string, string>();
+  private extraSocketCount = 0;
+
+  constructor(private readonly opts: RoomOptions) {
+    this.selfId = opts.identity.publicKey.toString('hex');
+    this.selfHint = peerHint(opts.roomId, opts.identity.publicKey);
+    this.persisted = opts.store.load();
+    const send = (to: Route, data: Buffer) => void this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0 });
+    this.ctx = {
+      self: opts.identity,
+      selfName: () => this.opts.name,
+      selfHint: this.selfHint,
+      psk: opts.psk,
+      // Binds every handshake to this protocol version and this room.
+      prologue: Buffer.concat([Buffer.from('p2p-chat/1 '), opts.roomId]),
+      keepaliveMs: opts.keepaliveMs ?? 15000,
+      lostAfterMs: opts.lostAfterMs ?? 4 * (opts.keepaliveMs ?? 15000),
+      punchTimeoutMs: opts.punchTimeoutMs ?? 15000,
+      allocIndex: (link) => {
+        let i: number;
+        do i = randomInt(1, 2 ** 32 - 1);
+        while (this.byIndex.has(i));
+        this.byIndex.set(i, link);
+        return i;
+      },
+      releaseIndex: (i) => void this.byIndex.delete(i),
+      send,
+      selfNat: () =>
+        this.natMapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.natMapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
+      extraSockets: () => this.extraSocketCount,
+    };
+    this.rendezvous = new RendezvousClient(
+      {
+        server: opts.server,
+        probePort: opts.probePort,
+        roomId: opts.roomId,
+        peerId: opts.identity.publicKey,
+        name: () => this.opts.name,
+        hostCandidates: opts.hostCandidates ?? (() => []),
+        send,
+      },
+      {
+        welcome: (observed, members) => {
+          this.rendezvousTrouble = undefined;
+          this.log('debug', `registered as ${endpointKey(observed)}; ${members} member(s) in the room`);
+          this.update();
+        },
+        peer: (m, joined, now) => this.onMemberRecord(m, joined, now),
+        left: (peerId) => {
+          const link = this.links.get(peerId.toString('hex'));
+          if (link) this.log('info', `${link.remoteName} left the rendezvous`);
+          this.update();
+        },
+        error: (_code, message) => {
+          this.rendezvousTrouble = `the rendezvous server refused us: ${message}`;
+          this.log('warn', this.rendezvousTrouble);
+          this.update();
+        },
+        unreachable: (ms) => {
+          this.rendezvousTrouble = `the rendezvous server ${endpointKey(opts.server)} has not answered for ${Math.round(ms / 1000)} s`;
+          this.log('warn', this.rendezvousTrouble);
+          this.update();
+        },
+        nat: (mapping, observed) => {
+          this.natMapping = mapping;
+          this.log('info', `NAT mapping: ${mapping} (${observed.map(endpointKey).join(', ')})`);
+          this.events.nat?.(mapping);
+        },
+      },
+    );
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    this.opts.log?.(level, message);
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  setName(name: string): void {
+    this.opts.name = name;
+  }
+
+  start(now: number): void {
+    this.state = { kind: 'registering', server: endpointKey(this.opts.server) };
+    this.rendezvous.start(now);
+    this.update();
+  }
+
+  // ---- members and links -----------------------------------------------------------------------
+
+  private onMemberRecord(m: MemberRecord, joined: boolean, now: number): void {
+    if (m.peerId.equals(this.opts.identity.publicKey)) return;
+    const hex = m.peerId.toString('hex');
+    let link = this.links.get(hex);
+    if (!link || link.phase === 'closed') {
+      if (link) this.dropLink(link);
+      link = new PeerLink(this.ctx, this.linkEvents, m.peerId, peerHint(this.opts.roomId, m.peerId), m.name);
+      this.links.set(hex, link);
+      this.byHint.set(link.remoteHint.toString('hex'), link);
+      this.log('info', `${joined ? 'joined' : 'member'}: ${m.name} ${endpointKey(m.reflexive)}`);
+    } else if (!link.established && !link.remoteName) {
+      link.remoteName = m.name;
+    }
+    link.setRemoteNat(m.flags ?? 0, m.reflexive);
+    // The reflexive address first: it is the one that works across NATs; host addresses cover hairpin-less NATs.
+    link.addCandidates([m.reflexive, ...m.candidates], now);
+    if (joined && link.phase === 'failed') link.startPunching(now);
+    this.update();
+  }
+
+  private dropLink(link: PeerLink): void {
+    this.byHint.delete(link.remoteHint.toString('hex'));
+    this.inFlight.delete(link);
+  }
+
+  private readonly linkEvents: LinkEvents = {
+    established: (link, { first }) => {
+      this.log('info', `${first ? 'connected to' : 're-established with'} ${link.remoteName} at ${endpointKey(link.endpoint!)}`);
+      this.inFlight.set(link, new Map());
+      this.flushOutboxTo(link, this.lastNow);
+      this.update();
+    },
+    verified: () => {
+      this.everConnected = true;
+      this.update();
+    },
+    message: (link, payload) => this.onAppMessage(link, payload),
+    acked: (link, handle) => this.onAcked(link, handle),
+    ephemeral: (link, payload, now) => {
+      const d = decodeEphemeral(payload);
+      if (!d.ok) return;
+      if (d.value.type === 'typing') {
+        if (d.value.typing) this.typingUntil.set(link.remoteHex, now + TYPING_TTL_MS);
+        else this.typingUntil.delete(link.remoteHex);
+        this.events.typing?.(link.remoteHex, link.remoteName, d.value.typing);
+      } else {
+        if (d.value.away) this.away.add(link.remoteHex);
+        else this.away.delete(link.remoteHex);
+        this.update();
+      }
+    },
+    lost: (link, reason) => {
+      this.log('warn', `lost ${link.remoteName}: ${reason}`);
+      this.inFlight.delete(link);
+      // Ask the rendezvous at once: the peer may have a new address by now.
+      this.rendezvous.refreshNow(this.lastNow);
+      this.update();
+    },
+    failed: (link, reason) => {
+      this.log('warn', `could not reach ${link.remoteName}: ${reason} (our NAT mapping: ${this.natMapping})`);
+      this.update();
+    },
+  };
+
+  // ---- inbound datagrams -----------------------------------------------------------------------
+
+  private lastNow = 0;
+
+  receive(data: Buffer, from: Route, now: number): void {
+    this.lastNow = now;
+    if (this.closed) return;
+    if (classify(data) !== 'p2p') {
+      this.stats.droppedForeign++;
+      return;
+    }
+    const type = data[2];
+    if (type < MsgType.Hello) {
+      if (!this.rendezvous.isServer(from) || (from.via ?? 0) !== 0) {
+        this.stats.droppedForeign++; // rendezvous messages count only from the rendezvous
+        return;
+      }
+      const m = decodeRendezvous(data);
+      if (!m.ok) {
+        this.stats.droppedMalformed++;
+        return;
+      }
+      this.rendezvous.handle(m.value, from, now);
+      return;
+    }
+    const p = decodePeer(data);
+    if (!p.ok) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    const pkt = p.value;
+    if (pkt.type === 'hello') {
+      if (!pkt.receiverHint.equals(this.selfHint)) {
+        this.stats.droppedUnknownPeer++;
+        return;
+      }
+      const link = this.byHint.get(pkt.senderHint.toString('hex'));
+      if (!link || link.phase === 'closed') {
+        this.stats.droppedUnknownPeer++; // the rendezvous has not introduced it yet; it will retry
+        return;
+      }
+      link.onHello(pkt, from, now);
+    } else {
+      const link = this.byIndex.get(pkt.receiver);
+      if (!link) {
+        this.stats.droppedUnknownPeer++;
+        return;
+      }
+      if (pkt.type === 'reply') link.onReply(pkt, from, now);
+      else if (pkt.type === 'confirm') link.onConfirm(pkt, from, now);
+      else link.onData(pkt, from, now);
+    }
+    this.update();
+  }
+
+  tick(now: number): void {
+    this.lastNow = now;
+    if (this.closed) return;
+    this.rendezvous.tick(now);
+    for (const link of this.links.values()) link.tick(now);
+    for (const [peer, until] of this.typingUntil) {
+      if (until <= now) {
+        this.typingUntil.delete(peer);
+        this.events.typing?.(peer, this.links.get(peer)?.remoteName ?? '', false);
+      }
+    }
+    this.update();
+  }
+
+  nextWakeup(): number {
+    let t = this.rendezvous.nextWakeup();
+    for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
+    for (const until of this.typingUntil.values()) t = Math.min(t, until);
+    return t;
+  }
+
+  /**
+   * Extra sockets the room wants the shell to hold open: the birthday set while a link punches from
+   * behind our symmetric NAT, and any socket a live session still runs over.
+   */
+  wantedSockets(): number {
+    let want = 0;
+    for (const link of this.links.values()) {
+      if (link.phase === 'punching' && link.strategy === 'sockets') want = Math.max(want, BIRTHDAY.sockets);
+      want = Math.max(want, link.endpoint?.via ?? 0);
+    }
+    return want;
+  }
+
+  /** The shell reports how many extra sockets exist now (their indices are 1..n). */
+  setExtraSockets(n: number): void {
+    this.extraSocketCount = n;
+  }
+
+  takeOutgoing(): Outgoing[] {
+    return this.outgoing.splice(0, this.outgoing.length);
+  }
+
+  // ---- chat ------------------------------------------------------------------------------------
+
+  private wall(): number {
+    return (this.opts.wallClock ?? Date.now)();
+  }
+
+  private save(): void {
+    this.opts.store.save(this.persisted);
+  }
+
+  /** Queue a message for every member, persist it, and send it on every live link. */
+  send(body: ChatBody, now: number): ChatMessage {
+    this.lastNow = now;
+    const members = [...this.links.keys()];
+    const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending: members.length ? members : [ANYONE] };
+    this.persisted.outbox.push(entry);
+    this.save();
+    const id = messageId(this.selfId, this.persisted.epoch, entry.seq);
+    this.events.delivery?.(id, 'queued');
+    let sent = false;
+    for (const link of this.links.values()) if (entry.pending.includes(link.remoteHex)) sent = this.transmit(link, entry, now) || sent;
+    if (sent) this.events.delivery?.(id, 'sent');
+    return { id, from: this.selfId, fromName: this.opts.name, sentAt: entry.sentAt, body };
+  }
+
+  private transmit(link: PeerLink, entry: OutboxEntry, now: number): boolean {
+    const map = this.inFlight.get(link);
+    if (!map) return false;
+    const handle = link.send(encodeChat({ epoch: this.persisted.epoch, seq: entry.seq, sentAt: entry.sentAt, body: entry.body }), now);
+    if (handle === undefined) return false;
+    map.set(handle, entry.seq);
+    return true;
+  }
+
+  private flushOutboxTo(link: PeerLink, now: number): void {
+    let changed = false;
+    for (const entry of this.persisted.outbox) {
+      // Messages written while alone go to whoever connects first.
+      if (entry.pending.length === 1 && entry.pending[0] === ANYONE) {
+        entry.pending = [link.remoteHex];
+        changed = true;
+      }
+      if (!entry.pending.includes(link.remoteHex)) continue;
+      if (this.transmit(link, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
+    }
+    if (changed) this.save();
+  }
+
+  private onAcked(link: PeerLink, handle: number): void {
+    const map = this.inFlight.get(link);
+    const seq = map?.get(handle);
+    if (seq === undefined) return;
+    map!.delete(handle);
+    const i = this.persisted.outbox.findIndex((e) => e.seq === seq);
+    if (i < 0) return;
+    const entry = this.persisted.outbox[i];
+    entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
+    if (entry.pending.length === 0) {
+      this.persisted.outbox.splice(i, 1);
+      this.save();
+      this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'delivered');
+    } else {
+      this.save();
+    }
+  }
+
+  private onAppMessage(link: PeerLink, payload: Buffer): void {
+    const d = decodeApp(payload);
+    if (!d.ok) {
+      this.stats.droppedMalformed++;
+      this.log('debug', `dropped a malformed message from ${link.remoteName}: ${d.error}`);
+      return;
+    }
+    const { epoch, seq, sentAt, body } = d.value;
+    const mark = this.persisted.delivered[link.remoteHex];
+    if (mark && mark.epoch === epoch && seq <= mark.seq) {
+      this.stats.duplicatesSuppressed++; // resent after a reconnect: already shown once
+      return;
+    }
+    this.typingUntil.delete(link.remoteHex);
+    // The app stores the message first, then the watermark, and both before the ack this return allows:
+    // a crash in between can at worst show a message twice (the UI's history dedupes by id), never lose one.
+    this.events.message?.({ id: messageId(link.remoteHex, epoch, seq), from: link.remoteHex, fromName: link.remoteName, sentAt, body });
+    this.persisted.delivered[link.remoteHex] = { epoch, seq };
+    this.save();
+  }
+
+  /** Messages we still owe someone, oldest first: for the UI's delivery marks after a restart. */
+  pendingMessages(): ChatMessage[] {
+    return this.persisted.outbox.map((e) => ({
+      id: messageId(this.selfId, this.persisted.epoch, e.seq),
+      from: this.selfId,
+      fromName: this.opts.name,
+      sentAt: e.sentAt,
+      body: e.body,
+    }));
+  }
+
+  setTyping(typing: boolean, now: number): void {
+    const payload = encodeEphemeral({ type: 'typing', typing });
+    for (const link of this.links.values()) link.sendEphemeral(payload, now);
+  }
+
+  setAway(away: boolean, now: number): void {
+    const payload = encodeEphemeral({ type: 'presence', away });
+    for (const link of this.links.values()) link.sendEphemeral(payload, now);
+  }
+
+  leave(now: number): void {
+    for (const link of this.links.values()) link.close(now, 'left the room');
+    this.rendezvous.leave();
+    this.closed = true;
+    this.state = { kind: 'idle' };
+    this.events.state?.(this.state);
+  }
+
+  // ---- derived state ---------------------------------------------------------------------------
+
+  members(): MemberInfo[] {
+    const out: MemberInfo[] = [];
+    for (const link of this.links.values()) {
+      let sn = this.safety.get(link.remoteHex);
+      if (!sn) {
+        sn = safetyNumber(this.opts.identity.publicKey, link.remoteId);
+        this.safety.set(link.remoteHex, sn);
+      }
+      const up = link.verified;
+      out.push({
+        peerId: link.remoteHex,
+        name: link.remoteName,
+        presence: up ? (this.away.has(link.remoteHex) ? 'away' : 'online') : 'offline',
+        ...(up ? { path: 'direct' as PathKind } : {}),
+        safetyNumber: sn,
+        fingerprint: fingerprint(link.remoteId),
+      });
+    }
+    return out;
+  }
+
+  linkFor(peerHex: string): PeerLink | undefined {
+    return this.links.get(peerHex);
+  }
+
+  private computeState(): ConnectionState {
+    if (this.closed) return { kind: 'idle' };
+    const links = [...this.links.values()];
+    const up = links.filter((l) => l.verified).length;
+    if (up > 0) return { kind: 'connected', path: 'direct', peers: up };
+    const trying = links.filter((l) => l.phase === 'punching' || (l.established && !l.verified)).length;
+    if (trying > 0) {
+      return this.everConnected ? { kind: 'reconnecting', reason: 'peer unreachable, trying again', attempt: 1 } : { kind: 'punching', peers: trying };
+    }
+    const failed = links.find((l) => l.phase === 'failed');
+    if (failed) {
+      return {
+        kind: 'failed',
+        reason: failed.failure ?? 'could not reach the other members',
+        hint:
+          this.natMapping === 'endpoint-dependent'
+            ? 'Your NAT changes ports per destination (symmetric); a relay is needed, or try another network.'
+            : 'The other side may be offline or behind a strict firewall. Retry, or check that UDP is allowed.',
+      };
+    }
+    if (this.rendezvousTrouble && !this.rendezvous.registered) {
+      return { kind: 'failed', reason: this.rendezvousTrouble, hint: 'Check the p2pChat.rendezvousServer setting and that UDP to it is allowed. Still retrying.' };
+    }
+    if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
+    return { kind: 'registering', server: endpointKey(this.opts.server) };
+  }
+
+  private update(): void {
+    const s = this.computeState();
+    const sj = JSON.stringify(s);
+    if (sj !== this.lastStateJson) {
+      this.lastStateJson = sj;
+      this.state = s;
+      this.events.state?.(s);
+    }
+    if (this.events.members) {
+      const m = this.members();
+      const mj = JSON.stringify(m);
+      if (mj !== this.lastMembersJson) {
+        this.lastMembersJson = mj;
+        this.events.members(m);
+      }
+    }
+  }
+}
