@@ -9,6 +9,16 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "== npm ci"; npm ci --no-audit --no-fund || exit 1
 fi
 
+# Debian packages the suites need (Chromium for the webview and editor tests). As root we install them;
+# otherwise the suites that need them fail loudly rather than being skipped.
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  echo "== apt-get install ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${need[@]}" >/dev/null; } || exit 1
+fi
+
 echo "== build"; node scripts/build.mjs || exit 1
 echo "== typecheck"; npx tsc --noEmit -p . && npx tsc --noEmit -p media || exit 1
 

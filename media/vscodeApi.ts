@@ -1,0 +1,33 @@
+// Typed access to the VS Code webview API. acquireVsCodeApi may be called once per page load.
+import type { WebviewToHost } from '../extension/shared/protocol';
+
+/** What survives the panel being hidden (VS Code keeps it per webview). */
+export interface PersistedState {
+  draft?: string;
+}
+
+interface RawApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare function acquireVsCodeApi(): RawApi;
+
+export interface HostApi {
+  post(message: WebviewToHost): void;
+  getState(): PersistedState;
+  setState(state: PersistedState): void;
+}
+
+export function hostApi(): HostApi {
+  const raw = acquireVsCodeApi();
+  return {
+    post: (m) => raw.postMessage(m),
+    getState: () => {
+      const s = raw.getState() as { draft?: unknown } | undefined | null;
+      return s && typeof s === 'object' && typeof s.draft === 'string' ? { draft: s.draft } : {};
+    },
+    setState: (s) => raw.setState(s),
+  };
+}
