@@ -1,0 +1,138 @@
+// A real coturn on loopback for integration tests: installed on demand (Debian, as root), run in
+// the foreground in its own process group with a throwaway userdb/pidfile, always stopped.
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeStun, encodeStun, Method, StunClass } from '../../extension/core/relay/stunCodec';
+import { Endpoint } from '../../extension/core/wire/endpoint';
+
+export interface Coturn {
+  server: Endpoint;
+  secret: string;
+  realm: string;
+  /** coturn's stdout/stderr lines, for failure messages. */
+  log: string[];
+  stop(): Promise<void>;
+}
+
+export interface CoturnOptions {
+  realm?: string;
+  /** Extra turnserver flags, e.g. `--max-allocate-lifetime=6`. */
+  args?: string[];
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) if (c.pid) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
+});
+
+function hasTurnserver(): boolean {
+  return spawnSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Returns undefined when coturn is available, else why it is not. */
+export function ensureCoturn(): string | undefined {
+  if (hasTurnserver()) return undefined;
+  if (process.getuid?.() !== 0) return 'turnserver is not installed and installing it needs root';
+  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'coturn'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 });
+  if (install().status !== 0) {
+    spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', timeout: 300_000 });
+    install();
+  }
+  return hasTurnserver() ? undefined : 'apt-get install coturn failed';
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One STUN Binding round trip; true when the server answered within `ms`. */
+function answers(server: Endpoint, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const txid = randomBytes(12);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    s.on('message', (msg) => {
+      const d = decodeStun(msg);
+      if (d.ok && d.value.txid.equals(txid)) done(true);
+    });
+    s.on('error', () => done(false));
+    s.send(encodeStun({ method: Method.Binding, cls: StunClass.Request, txid, attrs: [] }), server.port, server.address);
+  });
+}
+
+export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
+  const realm = opts.realm ?? 'p2p.test';
+  const secret = randomBytes(12).toString('hex');
+  let lastError = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freeUdpPort();
+    // A small relay range picked at random: parallel test runs rarely collide, and coturn skips busy ports.
+    const minPort = 40000 + Math.floor(Math.random() * 20000);
+    const dir = mkdtempSync(join(tmpdir(), 'coturn-'));
+    const args = [
+      '-n',
+      '--listening-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      '--relay-ip=127.0.0.1',
+      `--min-port=${minPort}`,
+      `--max-port=${minPort + 31}`,
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      `--realm=${realm}`,
+      '--no-tls',
+      '--no-dtls',
+      '--no-tcp',
+      '--no-tcp-relay',
+      '--no-cli',
+      '--fingerprint',
+      '--allow-loopback-peers',
+      '--no-multicast-peers',
+      `--userdb=${join(dir, 'turndb')}`,
+      `--pidfile=${join(dir, 'turnserver.pid')}`,
+      '--log-file=stdout',
+      '--simple-log',
+      ...(opts.args ?? []),
+    ];
+    const child = spawn('turnserver', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    const log: string[] = [];
+    const collect = (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean));
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+        const killer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 2000);
+        await exited;
+        clearTimeout(killer);
+      }
+      live.delete(child);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const server = { address: '127.0.0.1', port };
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && child.exitCode === null) {
+      if (await answers(server, 200)) return { server, secret, realm, log, stop };
+    }
+    lastError = `turnserver did not answer on ${port}: ${log.slice(-5).join(' | ')}`;
+    await stop();
+  }
+  throw new Error(lastError);
+}
