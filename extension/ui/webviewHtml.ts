@@ -31,10 +31,14 @@ export function webviewCsp(cspSource: string, nonce: string): string {
   ].join('; ');
 }
 
+const CSP_SOURCE_RE = `(?:'self'|[^\\s;,'"<>]+)`;
+const CSP_SOURCE_LIST_RE = new RegExp(`^${CSP_SOURCE_RE}(?: +${CSP_SOURCE_RE})*$`);
+
 export function webviewHtml(o: WebviewHtmlOptions): string {
   if (!NONCE_RE.test(o.nonce)) throw new Error('webviewHtml: nonce must be at least 16 base64/alphanumeric characters');
-  // cspSource lands inside the policy itself, so it must be a single source expression.
-  if (!/^[^\s;,'"<>]+$/.test(o.cspSource)) throw new Error('webviewHtml: invalid cspSource');
+  // cspSource lands inside the policy itself: a list of source expressions (VS Code gives e.g.
+  // "'self' https://*.vscode-cdn.net"), each a host source or a quoted keyword, never a directive break.
+  if (!CSP_SOURCE_LIST_RE.test(o.cspSource.trim())) throw new Error('webviewHtml: invalid cspSource');
   const nonce = attr(o.nonce);
   const codicons = o.codiconsUri ? `\n    <link rel="stylesheet" nonce="${nonce}" href="${attr(o.codiconsUri)}" />` : '';
   return `<!DOCTYPE html>

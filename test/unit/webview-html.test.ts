@@ -41,5 +41,10 @@ describe('webviewHtml', () => {
     assert.throws(() => webviewHtml({ ...opts, nonce: `abc'; script-src *` }));
     assert.throws(() => webviewHtml({ ...opts, nonce: 'short' }));
     assert.throws(() => webviewHtml({ ...opts, cspSource: `x; script-src *` }));
+    assert.throws(() => webviewHtml({ ...opts, cspSource: `'unsafe-inline'` }));
+    assert.throws(() => webviewHtml({ ...opts, cspSource: `'self' 'unsafe-eval'` }));
+    // What VS Code 1.100+ and code-server really pass: a list with 'self'.
+    assert.doesNotThrow(() => webviewHtml({ ...opts, cspSource: `'self' https://*.vscode-cdn.net` }));
+    assert.match(webviewCsp(`'self' https://*.vscode-cdn.net`, opts.nonce), /style-src 'self' https:\/\/\*\.vscode-cdn\.net 'nonce-/);
   });
 });

@@ -1,0 +1,220 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { RESULTS_DIR, safeName } from './paths';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+// Without the background-networking flags Chromium keeps dialling Google on a machine with no
+// route out; --no-sandbox because tests run as root.
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+export async function launchBrowser(options: { headless?: boolean } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: options.headless ?? true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+export interface OpenEditorOptions {
+  /** How long the workbench may take to appear (first load compiles a lot of JavaScript). */
+  timeoutMs?: number;
+  viewport?: { width: number; height: number };
+}
+
+/**
+ * Opens an editor at `url` in a fresh context (own storage and clipboard permissions) and waits
+ * until the workbench has rendered its status bar.
+ */
+export async function openEditor(browser: Browser, url: string, options: OpenEditorOptions = {}): Promise<Page> {
+  const context: BrowserContext = await browser.newContext({
+    viewport: options.viewport ?? { width: 1400, height: 900 },
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.locator('.monaco-workbench .statusbar').waitFor({ state: 'visible', timeout: options.timeoutMs ?? 60_000 });
+  return page;
+}
+
+const QUICK_INPUT = '.quick-input-widget';
+
+function quickInput(page: Page): Locator {
+  return page.locator(QUICK_INPUT);
+}
+
+function quickInputBox(page: Page): Locator {
+  return page.locator(`${QUICK_INPUT} .quick-input-box input`);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Rows of the open quick pick whose label is exactly `label` (a command's "Category: Title"). */
+function rowsLabelled(page: Page, label: string): Locator {
+  return page
+    .locator(`${QUICK_INPUT} .monaco-list-row`)
+    .filter({ has: page.locator('.label-name').filter({ hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) }) });
+}
+
+async function chooseRow(row: Locator): Promise<void> {
+  // Enter runs the focused row; when fuzzy matching put another row first, click ours instead.
+  const cls = (await row.getAttribute('class')) ?? '';
+  if (cls.split(/\s+/).includes('focused')) await row.page().keyboard.press('Enter');
+  else await row.click();
+}
+
+/**
+ * Opens the palette and waits until it lists the command titled `title` ("Category: Title").
+ * A new extension's commands appear only some seconds after the workbench, and a palette opened
+ * before then never updates, so this reopens it (Escape, F1, type) until the row shows up.
+ * Returns the row; the palette is left open.
+ */
+async function paletteRow(page: Page, title: string, timeoutMs: number): Promise<Locator> {
+  const deadline = Date.now() + timeoutMs;
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const box = quickInputBox(page);
+    await box.waitFor({ state: 'visible', timeout: 10_000 });
+    await box.fill(`>${title}`);
+    const row = rowsLabelled(page, title).first();
+    const left = deadline - Date.now();
+    try {
+      await row.waitFor({ state: 'visible', timeout: Math.max(500, Math.min(3000, left)) });
+      return row;
+    } catch (err) {
+      if (Date.now() >= deadline) {
+        await page.keyboard.press('Escape');
+        throw new Error(`command "${title}" not in the palette after ${attempt} attempts: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Runs a command from the palette by its full title ("Category: Title"), exactly that row. */
+export async function runCommand(page: Page, title: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const row = await paletteRow(page, title, options.timeoutMs ?? 30_000);
+  await chooseRow(row);
+}
+
+/** Waits until the palette lists `title` (the extension is registered), then closes the palette. */
+export async function waitForCommand(page: Page, title: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  await paletteRow(page, title, options.timeoutMs ?? 30_000);
+  await page.keyboard.press('Escape');
+}
+
+/** Picks the row labelled `label` in the open quick pick, filtering by typing if it is not in view. */
+export async function quickPickSelect(page: Page, label: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const timeout = options.timeoutMs ?? 10_000;
+  await quickInput(page).waitFor({ state: 'visible', timeout });
+  const row = rowsLabelled(page, label).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: Math.min(2000, timeout) });
+  } catch {
+    // Long lists are virtualised: only rows in view exist in the DOM.
+    await quickInputBox(page).fill(label);
+    await row.waitFor({ state: 'visible', timeout });
+  }
+  await chooseRow(row);
+}
+
+/** Types `text` into the open input box (showInputBox or a quick pick's filter) and, by default, presses Enter. */
+export async function quickInputType(page: Page, text: string, options: { submit?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  const box = quickInputBox(page);
+  await box.waitFor({ state: 'visible', timeout: options.timeoutMs ?? 10_000 });
+  await box.fill(text);
+  if (options.submit ?? true) await box.press('Enter');
+}
+
+/** The current validation message or prompt under the input box, if any. */
+export async function quickInputMessage(page: Page): Promise<string> {
+  const msg = page.locator(`${QUICK_INPUT} .quick-input-message`);
+  return (await msg.count()) ? ((await msg.first().textContent()) ?? '').trim() : '';
+}
+
+/**
+ * The content frame of a webview (panel or view): VS Code nests the extension's HTML in
+ * iframe#active-frame inside the host iframe. With several webviews open, `nth` picks one in
+ * DOM order; hidden (background) webviews are skipped.
+ */
+export function webviewFrame(page: Page, nth = 0): FrameLocator {
+  return page.locator('iframe.webview.ready:visible').nth(nth).contentFrame().frameLocator('iframe#active-frame');
+}
+
+/**
+ * Waits until the status bar no longer shows "Activating Extensions...". Only meaningful once
+ * activation has begun (after a command of the extension was invoked, or on startup).
+ */
+export async function waitForExtensionsActivated(page: Page, options: { timeoutMs?: number } = {}): Promise<void> {
+  await page
+    .locator('.statusbar-item', { hasText: 'Activating Extensions' })
+    .waitFor({ state: 'hidden', timeout: options.timeoutMs ?? 60_000 });
+}
+
+/**
+ * Waits for a status bar item contributed by the extension `extensionId` ("publisher.name"):
+ * VS Code gives such items the DOM id "<extensionId>.<item id>". Returns the item.
+ */
+export async function waitForStatusBarItem(page: Page, extensionId: string, options: { text?: string | RegExp; timeoutMs?: number } = {}): Promise<Locator> {
+  let item = page.locator(`.statusbar-item[id^="${extensionId}."]`);
+  if (options.text !== undefined) item = item.filter({ hasText: options.text });
+  await item.first().waitFor({ state: 'visible', timeout: options.timeoutMs ?? 30_000 });
+  return item.first();
+}
+
+/** The text of each notification toast on screen, newest first. */
+export async function notifications(page: Page): Promise<string[]> {
+  const items = page.locator('.notifications-toasts .notification-toast .notification-list-item-message');
+  return (await items.allTextContents()).map((t) => t.trim());
+}
+
+/** Waits for a toast whose message matches, and returns its locator (for its buttons). */
+export async function waitForNotification(page: Page, text: string | RegExp, options: { timeoutMs?: number } = {}): Promise<Locator> {
+  const toast = page
+    .locator('.notifications-toasts .notification-toast')
+    .filter({ has: page.locator('.notification-list-item-message').filter({ hasText: text }) })
+    .first();
+  await toast.waitFor({ state: 'visible', timeout: options.timeoutMs ?? 15_000 });
+  return toast;
+}
+
+/**
+ * The system clipboard as the page sees it: VS Code web writes `env.clipboard` and copy actions
+ * through navigator.clipboard, which works headless once the context holds clipboard permissions.
+ */
+export async function readClipboard(page: Page): Promise<string> {
+  await page.bringToFront();
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).navigator.clipboard.readText());
+}
+
+export async function writeClipboard(page: Page, text: string): Promise<void> {
+  await page.bringToFront();
+  await page.evaluate((t) => (globalThis as unknown as PageGlobals).navigator.clipboard.writeText(t), text);
+}
+
+// The project compiles without the DOM lib; this is the slice of the page's globals used above.
+interface PageGlobals {
+  navigator: { clipboard: { readText(): Promise<string>; writeText(text: string): Promise<void> } };
+}
+
+/** Saves a full-window PNG as test-results/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${safeName(name)}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}

@@ -1,0 +1,28 @@
+// The e2e rig's public surface: tests and scripts/demo.ts import from here.
+export { ROOT, RESULTS_DIR, CACHE_DIR, safeName } from './paths';
+export { ensureTools, type ToolPaths } from './tools';
+export { freeTcpPort, freeUdpPort } from './freePort';
+export { spawnGroup, type GroupProcess } from './processGroup';
+export { startCodeServer, DEFAULT_SETTINGS, type CodeServer, type CodeServerOptions } from './codeServer';
+export {
+  launchBrowser,
+  openEditor,
+  runCommand,
+  waitForCommand,
+  waitForExtensionsActivated,
+  waitForStatusBarItem,
+  quickPickSelect,
+  quickInputType,
+  quickInputMessage,
+  webviewFrame,
+  notifications,
+  waitForNotification,
+  readClipboard,
+  writeClipboard,
+  screenshot,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+} from './browser';
+export { packageVsix, type PackageVsixOptions } from './vsix';
+export { buildP2pChatVsix, startRendezvous, type Rendezvous } from './p2pChat';
+export { screenshotOnFailure } from './mochaHooks';
