@@ -205,6 +205,8 @@ export async function main(argv: string[]): Promise<number> {
     delivery: (id, state) => out('delivery', { id, state }, ''),
     typing: () => undefined,
     nat: (mapping) => out('nat', { mapping }, ''),
+    registered: (observed) => out('registered', { observed: `${observed.address}:${observed.port}`, ms: Math.round(monotonicNow() - started) }, ''),
+    link: (info) => out('link', { ...info, ms: Math.round(monotonicNow() - started) }, ''),
   };
 
   try {

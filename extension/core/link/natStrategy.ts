@@ -2,11 +2,13 @@
 // punch with plain crossing Hellos; one endpoint-dependent ("symmetric") side needs the birthday
 // method: it opens many sockets (many public ports) while the other side probes random ports of its
 // public address until one pair matches. Both sides symmetric: only a relay helps.
-import { NatFlags } from '../wire/rendezvous';
+import { NAT_FLAGS_MASK, NatFlags } from '../wire/rendezvous';
 
 export type NatStrategy = 'plain' | 'spray' | 'sockets' | 'relay';
 
-export function chooseStrategy(self: number, remote: number): NatStrategy {
+export function chooseStrategy(selfFlags: number, remoteFlags: number): NatStrategy {
+  const self = selfFlags & NAT_FLAGS_MASK;
+  const remote = remoteFlags & NAT_FLAGS_MASK;
   if (self === NatFlags.EndpointDependent && remote === NatFlags.EndpointDependent) return 'relay';
   if (self === NatFlags.EndpointDependent && remote !== NatFlags.EndpointDependent) return 'sockets';
   if (remote === NatFlags.EndpointDependent) return 'spray';

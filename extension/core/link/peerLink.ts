@@ -5,10 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { HandshakeState, TransportCipher, type KeyPair } from '../noise';
 import { ReliableChannel } from '../reliable';
 import { Reader, Writer } from '../wire/bytes';
-import { Endpoint, endpointKey, Route, sameRoute } from '../wire/endpoint';
+import { Endpoint, endpointKey, Route, sameEndpoint, sameRoute } from '../wire/endpoint';
+import type { PathKind } from '../types';
 import { decodePacket, type LinkFrame } from '../wire/frames';
 import { encodePeer, HELLO_MIN_BYTES, type PeerPacket } from '../wire/peer';
-import { MAX_NAME_BYTES } from '../wire/rendezvous';
+import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
 import { punchDelay } from './punchSchedule';
 import { BIRTHDAY, chooseStrategy, NatStrategy } from './natStrategy';
 import { randomInt } from 'node:crypto';
@@ -82,6 +83,7 @@ interface Pending {
 
 const NEW_RESPONDER_MIN_GAP_MS = 50;
 const IGNORE_HELLO_AFTER_ESTABLISH_MS = 3000;
+const DIRECT_PROBE_INTERVAL_MS = 5000;
 
 function namePayload(name: string): Buffer {
   return new Writer(MAX_NAME_BYTES + 1).str8(name, MAX_NAME_BYTES).finish();
@@ -160,9 +162,35 @@ export class PeerLink {
     return chooseStrategy(this.ctx.selfNat(), this.remoteFlags);
   }
 
-  setRemoteNat(flags: number, reflexive: Endpoint): void {
+  /** The peer's TURN relay address, when it published one. */
+  remoteRelay?: Endpoint;
+
+  setRemoteNat(flags: number, reflexive: Endpoint, candidates: Endpoint[], now: number): void {
+    const changed = flags !== this.remoteFlags;
     this.remoteFlags = flags;
     this.reflexive = reflexive;
+    this.remoteRelay = flags & NatFlags.RelayCandidate && candidates.length ? candidates[candidates.length - 1] : undefined;
+    if (changed) this.strategyChanged(now);
+  }
+
+  /** Relayed when we send through our own TURN allocation or to the peer's relay address. */
+  get path(): PathKind {
+    const ep = this.session?.endpoint;
+    if (!ep) return 'direct';
+    return ep.relay || (this.remoteRelay !== undefined && sameEndpoint(ep, this.remoteRelay)) ? 'relayed' : 'direct';
+  }
+
+  /**
+   * NAT classes arrive a little after the first punches (probes take a round trip, and the peer's class
+   * comes with its next registration): restart the strategy-specific part and give it a full timeout.
+   */
+  strategyChanged(now: number): void {
+    if (this.phase !== 'punching') return;
+    this.sprayStart = now;
+    this.sprayed = 0;
+    this.sprayedPorts.clear();
+    this.nextSprayAt = now;
+    this.punchDeadline = Math.max(this.punchDeadline, now + this.ctx.punchTimeoutMs);
   }
 
   candidateList(): Endpoint[] {
@@ -419,6 +447,7 @@ export class PeerLink {
     this.nextPunchAt = Infinity;
     this.punchDeadline = Infinity;
     this.nextSprayAt = Infinity;
+    this.nextDirectProbeAt = now + DIRECT_PROBE_INTERVAL_MS;
     const first = !this.everEstablished;
     this.everEstablished = true;
     this.candidates.set(endpointKey(endpoint), endpoint);
@@ -516,10 +545,29 @@ export class PeerLink {
       this.lose(now, `no packets for ${Math.round((now - s.lastRecv) / 1000)} s`);
       return;
     }
+    if (this.path === 'relayed' && now >= this.nextDirectProbeAt) this.probeDirect(s, now);
     // Keep NAT mappings and the peer's loss timer alive; probe faster once the peer has gone quiet.
     const quiet = now - s.lastRecv > this.ctx.keepaliveMs;
     if (now - s.lastSend >= this.ctx.keepaliveMs || (quiet && now - s.lastSend >= this.ctx.keepaliveMs / 4)) {
       this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
+    }
+  }
+
+  private nextDirectProbeAt = 0;
+
+  /**
+   * While relayed, keep trying the direct path: an authenticated ping to every direct candidate. If one
+   * gets through, the peer moves its session to that address (authenticated packets move sessions),
+   * its traffic then arrives directly, and ours follows.
+   */
+  private probeDirect(s: Session, now: number): void {
+    this.nextDirectProbeAt = now + DIRECT_PROBE_INTERVAL_MS;
+    for (const c of this.candidates.values()) {
+      if ((c as Route).relay || (this.remoteRelay && sameEndpoint(c, this.remoteRelay))) continue;
+      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) {
+        const sealed = s.transport.seal(packet);
+        this.ctx.send(c, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+      }
     }
   }
 
@@ -528,6 +576,7 @@ export class PeerLink {
     const s = this.session;
     if (s) {
       t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs);
+      if (this.path === 'relayed') t = Math.min(t, this.nextDirectProbeAt);
       if (s.lastRecv + this.ctx.keepaliveMs < t) t = Math.min(t, Math.max(s.lastRecv + this.ctx.keepaliveMs, s.lastSend + this.ctx.keepaliveMs / 4));
       const w = s.channel.nextWakeup();
       if (w !== undefined) t = Math.min(t, w);

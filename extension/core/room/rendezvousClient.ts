@@ -32,6 +32,8 @@ export interface RendezvousClientOptions {
   peerId: Buffer;
   name: () => string;
   hostCandidates: () => Endpoint[];
+  /** Flags beyond the NAT class (e.g. NatFlags.RelayCandidate). */
+  extraFlags?: () => number;
   send(to: Endpoint, data: Buffer): void;
   /** Reported unreachable after this long without an answer. */
   unreachableAfterMs?: number;
@@ -96,7 +98,7 @@ export class RendezvousClient {
         peerId: this.opts.peerId,
         cookie: this.cookie,
         name: this.opts.name(),
-        flags: this.mapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.mapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
+        flags: (this.flagsSent = this.flags() | (this.opts.extraFlags?.() ?? 0)),
         candidates: this.opts.hostCandidates().slice(0, 8),
       }),
     );
@@ -106,6 +108,11 @@ export class RendezvousClient {
   }
 
   private lastNow = 0;
+  private flagsSent = NatFlags.Unknown;
+
+  private flags(): NatFlags {
+    return this.mapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.mapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown;
+  }
 
   handle(m: RendezvousMessage, from: Endpoint, now: number): void {
     this.lastNow = now;
@@ -126,6 +133,8 @@ export class RendezvousClient {
         this.attempt = 0;
         this.nextSendAt = now + this.refreshMs;
         this.events.welcome(m.observed, m.members, m.turn, now);
+        // The NAT class may have been learned while this registration was in flight: publish it now.
+        if (this.flagsSent !== (this.flags() | (this.opts.extraFlags?.() ?? 0))) this.sendRegister(now);
         break;
       case 'peer':
         this.events.peer(m.member, m.joined, now);

@@ -7,7 +7,8 @@ import type { ChatBody, ChatMessage, ConnectionState, DeliveryState, MemberInfo,
 import { classify, MsgType } from '../wire/header';
 import { Endpoint, endpointKey, Route } from '../wire/endpoint';
 import { decodePeer } from '../wire/peer';
-import { decodeRendezvous, MemberRecord, NatFlags } from '../wire/rendezvous';
+import { decodeRendezvous, MemberRecord, NatFlags, TurnCredentials } from '../wire/rendezvous';
+import { TurnClient } from '../relay/turnClient';
 import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
@@ -38,6 +39,10 @@ export interface RoomEvents {
   delivery?(id: string, state: DeliveryState): void;
   typing?(peerId: string, name: string, typing: boolean): void;
   nat?(mapping: NatMapping): void;
+  /** Registered (or re-registered) with the rendezvous; `observed` is our public address as it saw it. */
+  registered?(observed: Endpoint): void;
+  /** A link's session is verified: who, where, and how we got there. */
+  link?(info: { peerId: string; name: string; endpoint: string; path: PathKind; strategy: string; handshakes: number }): void;
 }
 
 export interface Outgoing {
@@ -52,6 +57,7 @@ export interface RoomStats {
   droppedMalformed: number;
   droppedUnknownPeer: number;
   duplicatesSuppressed: number;
+  relayUnavailable: number;
 }
 
 const TYPING_TTL_MS = 6000;
@@ -64,7 +70,7 @@ export function messageId(senderHex: string, epoch: number, seq: number): string
 export class Room {
   readonly selfId: string;
   readonly outgoing: Outgoing[] = [];
-  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0 };
+  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0 };
   events: RoomEvents = {};
   state: ConnectionState = { kind: 'idle' };
   natMapping: NatMapping = 'unknown';
@@ -86,12 +92,23 @@ export class Room {
   private lastMembersJson = '';
   private safety = new Map<string, string>();
   private extraSocketCount = 0;
+  private rawSend: (to: Route, data: Buffer) => void;
+  private turnCreds?: TurnCredentials;
+  private turn?: TurnClient;
+  private relayTrouble?: string;
 
   constructor(private readonly opts: RoomOptions) {
     this.selfId = opts.identity.publicKey.toString('hex');
     this.selfHint = peerHint(opts.roomId, opts.identity.publicKey);
     this.persisted = opts.store.load();
-    const send = (to: Route, data: Buffer) => void this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0 });
+    const send = (to: Route, data: Buffer) => {
+      if (to.relay) {
+        if (!this.turn?.sendTo(to, data, this.lastNow)) this.stats.relayUnavailable++;
+        return;
+      }
+      this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0 });
+    };
+    this.rawSend = send;
     this.ctx = {
       self: opts.identity,
       selfName: () => this.opts.name,
@@ -122,12 +139,20 @@ export class Room {
         roomId: opts.roomId,
         peerId: opts.identity.publicKey,
         name: () => this.opts.name,
-        hostCandidates: opts.hostCandidates ?? (() => []),
+        // Our relay address goes last, flagged, so peers can both reach it and tell it is a relay.
+        hostCandidates: () => {
+          const host = (opts.hostCandidates ?? (() => []))();
+          const relayed = this.turn?.relayedAddress;
+          return relayed ? [...host.slice(0, 7), relayed] : host;
+        },
+        extraFlags: () => (this.turn?.relayedAddress ? NatFlags.RelayCandidate : 0),
         send,
       },
       {
-        welcome: (observed, members) => {
+        welcome: (observed, members, turn) => {
           this.rendezvousTrouble = undefined;
+          if (turn) this.turnCreds = turn;
+          this.events.registered?.(observed);
           this.log('debug', `registered as ${endpointKey(observed)}; ${members} member(s) in the room`);
           this.update();
         },
@@ -149,6 +174,10 @@ export class Room {
         },
         nat: (mapping, observed) => {
           this.natMapping = mapping;
+          for (const link of this.links.values()) {
+            link.strategyChanged(this.lastNow);
+            if (link.strategy === 'relay') this.ensureRelay(this.lastNow);
+          }
           this.log('info', `NAT mapping: ${mapping} (${observed.map(endpointKey).join(', ')})`);
           this.events.nat?.(mapping);
         },
@@ -189,7 +218,9 @@ export class Room {
     } else if (!link.established && !link.remoteName) {
       link.remoteName = m.name;
     }
-    link.setRemoteNat(m.flags ?? 0, m.reflexive);
+    link.setRemoteNat(m.flags ?? 0, m.reflexive, m.candidates, now);
+    this.turn?.permit(m.reflexive, now);
+    if (link.strategy === 'relay') this.ensureRelay(now);
     // The reflexive address first: it is the one that works across NATs; host addresses cover hairpin-less NATs.
     link.addCandidates([m.reflexive, ...m.candidates], now);
     if (joined && link.phase === 'failed') link.startPunching(now);
@@ -208,8 +239,17 @@ export class Room {
       this.flushOutboxTo(link, this.lastNow);
       this.update();
     },
-    verified: () => {
+    verified: (link) => {
       this.everConnected = true;
+      const ep = link.endpoint;
+      this.events.link?.({
+        peerId: link.remoteHex,
+        name: link.remoteName,
+        endpoint: ep ? `${endpointKey(ep)}${ep.via ? ` via socket ${ep.via}` : ''}` : '',
+        path: link.path,
+        strategy: link.strategy,
+        handshakes: link.stats.handshakes,
+      });
       this.update();
     },
     message: (link, payload) => this.onAppMessage(link, payload),
@@ -236,6 +276,8 @@ export class Room {
     },
     failed: (link, reason) => {
       this.log('warn', `could not reach ${link.remoteName}: ${reason} (our NAT mapping: ${this.natMapping})`);
+      // No hole could be punched: fall back to a relay, then punch again (the peer learns our relay address).
+      if (this.ensureRelay(this.lastNow) && this.turn?.relayedAddress) link.startPunching(this.lastNow);
       this.update();
     },
   };
@@ -247,13 +289,20 @@ export class Room {
   receive(data: Buffer, from: Route, now: number): void {
     this.lastNow = now;
     if (this.closed) return;
-    if (classify(data) !== 'p2p') {
+    const kind = classify(data);
+    if (kind !== 'p2p') {
+      if ((kind === 'stun' || kind === 'channeldata') && this.turn?.isFromServer(from) && !from.relay) {
+        const inner = this.turn.handle(data, from, now);
+        // What a peer sent to our relay address: handle it as if it came from the peer, marked relayed.
+        if (inner) this.receive(inner.data, { ...inner.peer, relay: true }, now);
+        return;
+      }
       this.stats.droppedForeign++;
       return;
     }
     const type = data[2];
     if (type < MsgType.Hello) {
-      if (!this.rendezvous.isServer(from) || (from.via ?? 0) !== 0) {
+      if (!this.rendezvous.isServer(from) || (from.via ?? 0) !== 0 || from.relay) {
         this.stats.droppedForeign++; // rendezvous messages count only from the rendezvous
         return;
       }
@@ -299,6 +348,7 @@ export class Room {
     this.lastNow = now;
     if (this.closed) return;
     this.rendezvous.tick(now);
+    this.turn?.tick(now);
     for (const link of this.links.values()) link.tick(now);
     for (const [peer, until] of this.typingUntil) {
       if (until <= now) {
@@ -310,10 +360,48 @@ export class Room {
   }
 
   nextWakeup(): number {
-    let t = this.rendezvous.nextWakeup();
+    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
     return t;
+  }
+
+  /**
+   * Start a TURN allocation if the rendezvous handed out credentials. Returns false when no relay can be had.
+   * Once allocated, every member's address is permitted and the relay address is published with our
+   * next registration, which makes the rendezvous push it to every member.
+   */
+  ensureRelay(now: number): boolean {
+    if (this.turn && this.turn.state !== 'failed' && this.turn.state !== 'closed') return true;
+    const creds = this.turnCreds;
+    if (!creds) {
+      this.relayTrouble = 'no relay is configured on the rendezvous server';
+      return false;
+    }
+    const turn = new TurnClient({ server: creds.server, username: creds.username, password: creds.password, send: (to, data) => this.rawSend(to, data), maxTransmissions: 5 });
+    this.turn = turn;
+    this.relayTrouble = undefined;
+    turn.onAllocated = (relayed) => {
+      this.log('info', `relay allocated at ${endpointKey(relayed)} on ${endpointKey(creds.server)}`);
+      for (const link of this.links.values()) if (link.reflexive) turn.permit(link.reflexive, this.lastNow);
+      this.rendezvous.refreshNow(this.lastNow);
+      for (const link of this.links.values()) if (link.phase === 'failed' || link.phase === 'punching') link.startPunching(this.lastNow);
+      this.update();
+    };
+    turn.onError = (reason, fatal) => {
+      this.log('warn', `relay ${endpointKey(creds.server)}: ${reason}`);
+      if (fatal) {
+        this.relayTrouble = `the relay failed: ${reason}`;
+        this.update();
+      }
+    };
+    this.log('info', `allocating a relay on ${endpointKey(creds.server)}`);
+    turn.start(now);
+    return true;
+  }
+
+  get relayedAddress(): Endpoint | undefined {
+    return this.turn?.relayedAddress;
   }
 
   /**
@@ -449,6 +537,7 @@ export class Room {
   leave(now: number): void {
     for (const link of this.links.values()) link.close(now, 'left the room');
     this.rendezvous.leave();
+    this.turn?.close(now);
     this.closed = true;
     this.state = { kind: 'idle' };
     this.events.state?.(this.state);
@@ -469,7 +558,7 @@ export class Room {
         peerId: link.remoteHex,
         name: link.remoteName,
         presence: up ? (this.away.has(link.remoteHex) ? 'away' : 'online') : 'offline',
-        ...(up ? { path: 'direct' as PathKind } : {}),
+        ...(up ? { path: link.path } : {}),
         safetyNumber: sn,
         fingerprint: fingerprint(link.remoteId),
       });
@@ -485,7 +574,10 @@ export class Room {
     if (this.closed) return { kind: 'idle' };
     const links = [...this.links.values()];
     const up = links.filter((l) => l.verified).length;
-    if (up > 0) return { kind: 'connected', path: 'direct', peers: up };
+    if (up > 0) {
+      const relayed = links.some((l) => l.verified && l.path === 'relayed');
+      return { kind: 'connected', path: relayed ? 'relayed' : 'direct', peers: up };
+    }
     const trying = links.filter((l) => l.phase === 'punching' || (l.established && !l.verified)).length;
     if (trying > 0) {
       return this.everConnected ? { kind: 'reconnecting', reason: 'peer unreachable, trying again', attempt: 1 } : { kind: 'punching', peers: trying };
@@ -495,8 +587,9 @@ export class Room {
       return {
         kind: 'failed',
         reason: failed.failure ?? 'could not reach the other members',
-        hint:
-          this.natMapping === 'endpoint-dependent'
+        hint: this.relayTrouble
+          ? `A relay was needed: ${this.relayTrouble}. Ask the rendezvous operator to configure TURN, or try another network.`
+          : this.natMapping === 'endpoint-dependent'
             ? 'Your NAT changes ports per destination (symmetric); a relay is needed, or try another network.'
             : 'The other side may be offline or behind a strict firewall. Retry, or check that UDP is allowed.',
       };

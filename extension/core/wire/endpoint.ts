@@ -99,8 +99,10 @@ export function readEndpoint(r: Reader): Endpoint {
  */
 export interface Route extends Endpoint {
   via?: number;
+  /** Reached through our own TURN allocation: `address:port` is the peer as the relay sees it. */
+  relay?: boolean;
 }
 
 export function sameRoute(a: Route, b: Route): boolean {
-  return sameEndpoint(a, b) && (a.via ?? 0) === (b.via ?? 0);
+  return sameEndpoint(a, b) && (a.via ?? 0) === (b.via ?? 0) && !a.relay === !b.relay;
 }

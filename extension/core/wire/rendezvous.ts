@@ -27,6 +27,8 @@ export const enum NatFlags {
   Unknown = 0,
   EndpointIndependent = 1,
   EndpointDependent = 2, // "symmetric": a new public port per destination
+  /** The member's last candidate is its TURN relay address (so peers can tell a relayed path). */
+  RelayCandidate = 4,
 }
 export const NAT_FLAGS_MASK = 0x03;
 
