@@ -1,0 +1,226 @@
+// A deterministic simulated network for sans-I/O Rooms: an injected clock, per-packet delay and
+// seeded loss, NATs with RFC 4787 mapping/filtering behaviour, and a minimal rendezvous speaking
+// the real wire codec. No sockets, no timers: `run` jumps the clock from event to event.
+import { Room, RoomOptions } from '../../extension/core/room/room';
+import { MemoryRoomStore } from '../../extension/core/store/roomStore';
+import { Endpoint, endpointKey } from '../../extension/core/wire/endpoint';
+import { decodeRendezvous, encodeRendezvous, MemberRecord } from '../../extension/core/wire/rendezvous';
+import { generateKeyPair } from '../../extension/core/noise';
+
+export type NatKind = 'none' | 'cone' | 'symmetric';
+
+export interface SimNat {
+  publicIp: string;
+  kind: NatKind;
+  /** private "ip:port" (+ destination for symmetric) -> public port */
+  map: Map<string, number>;
+  /** public port -> private endpoint */
+  back: Map<number, Endpoint>;
+  /** public port -> set of remote "ip:port" it has sent to (address-and-port-dependent filtering) */
+  allowed: Map<number, Set<string>>;
+  nextPort: number;
+}
+
+interface Packet {
+  at: number;
+  from: Endpoint; // as seen on the wire (after NAT)
+  to: Endpoint;
+  data: Buffer;
+}
+
+export interface SimHost {
+  name: string;
+  room: Room;
+  local: Endpoint; // private address of its main socket
+  nat?: SimNat;
+  down: boolean;
+}
+
+export class SimNet {
+  now = 0;
+  private queue: Packet[] = [];
+  private seed: number;
+  readonly hosts: SimHost[] = [];
+  loss = 0;
+  delayMs = 10;
+  sent = 0;
+  dropped = 0;
+  /** Datagrams each host put on the wire, for rate assertions. */
+  readonly sentBy = new Map<string, number[]>();
+  readonly rendezvous: FakeRendezvous;
+
+  constructor(seed = 1) {
+    this.seed = seed;
+    this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data) => this.inject(from, to, data));
+  }
+
+  random(): number {
+    this.seed = (Math.imul(this.seed, 1103515245) + 12345) >>> 0;
+    return this.seed / 2 ** 32;
+  }
+
+  nat(publicIp: string, kind: NatKind): SimNat {
+    return { publicIp, kind, map: new Map(), back: new Map(), allowed: new Map(), nextPort: 20000 + Math.floor(this.random() * 1000) };
+  }
+
+  addHost(name: string, local: Endpoint, nat: SimNat | undefined, opts: Partial<RoomOptions> & { roomId: Buffer; psk: Buffer }): SimHost {
+    const room = new Room({
+      identity: generateKeyPair(),
+      name,
+      server: this.rendezvous.main,
+      store: new MemoryRoomStore(),
+      wallClock: () => 1_700_000_000_000 + this.now,
+      ...opts,
+    });
+    const host: SimHost = { name, room, local, nat, down: false };
+    this.hosts.push(host);
+    return host;
+  }
+
+  start(h: SimHost): void {
+    h.room.start(this.now);
+    this.flush(h);
+  }
+
+  /** Outbound through the host's NAT (if any), then onto the wire. */
+  private flush(h: SimHost): void {
+    // Like UdpRoomHost: hold as many extra (birthday) sockets as the room wants.
+    h.room.setExtraSockets(h.room.wantedSockets());
+    for (const o of h.room.takeOutgoing()) {
+      if (h.down) continue;
+      const stamps = this.sentBy.get(h.name) ?? [];
+      stamps.push(this.now);
+      this.sentBy.set(h.name, stamps);
+      // Extra (birthday) sockets are modelled as extra private ports.
+      const src: Endpoint = { address: h.local.address, port: h.local.port + (o.via ?? 0) };
+      let from = src;
+      if (h.nat) {
+        const n = h.nat;
+        const key = n.kind === 'symmetric' ? `${endpointKey(src)}>${endpointKey(o.to)}` : endpointKey(src);
+        let port = n.map.get(key);
+        if (port === undefined) {
+          port = n.kind === 'symmetric' ? 1024 + Math.floor(this.random() * 64000) : src.port;
+          while (n.back.has(port)) port++;
+          n.map.set(key, port);
+          n.back.set(port, src);
+        }
+        const allowed = n.allowed.get(port) ?? new Set<string>();
+        allowed.add(endpointKey(o.to));
+        n.allowed.set(port, allowed);
+        from = { address: n.publicIp, port };
+      }
+      this.inject(from, o.to, o.data);
+    }
+  }
+
+  inject(from: Endpoint, to: Endpoint, data: Buffer): void {
+    this.sent++;
+    if (this.random() < this.loss) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push({ at: this.now + this.delayMs, from, to, data: Buffer.from(data) });
+  }
+
+  private deliver(p: Packet): void {
+    if (p.to.address === this.rendezvous.main.address) {
+      this.rendezvous.receive(p.data, p.from, p.to);
+      return;
+    }
+    for (const h of this.hosts) {
+      if (h.down) continue;
+      let via: number | undefined;
+      if (h.nat) {
+        if (p.to.address !== h.nat.publicIp) continue;
+        const priv = h.nat.back.get(p.to.port);
+        if (!priv || priv.address !== h.local.address) continue;
+        // Address-and-port-dependent filtering: only replies from where this mapping has sent.
+        if (!h.nat.allowed.get(p.to.port)?.has(endpointKey(p.from))) {
+          this.dropped++;
+          return;
+        }
+        via = priv.port - h.local.port;
+      } else {
+        if (p.to.address !== h.local.address) continue;
+        via = p.to.port - h.local.port;
+      }
+      if (via < 0 || via > 200) continue;
+      h.room.receive(p.data, { ...p.from, via }, this.now);
+      this.flush(h);
+      return;
+    }
+    this.dropped++; // nobody there
+  }
+
+  /** Advance simulated time to `until` (or until `done`), delivering packets and firing timers in order. */
+  run(until: number, done?: () => boolean): boolean {
+    while (this.now <= until) {
+      if (done?.()) return true;
+      let next = Infinity;
+      for (const p of this.queue) next = Math.min(next, p.at);
+      for (const h of this.hosts) if (!h.down) next = Math.min(next, h.room.nextWakeup());
+      if (next === Infinity || next > until) {
+        this.now = until;
+        return done?.() ?? false;
+      }
+      this.now = Math.max(this.now, next);
+      const due = this.queue.filter((p) => p.at <= this.now);
+      this.queue = this.queue.filter((p) => p.at > this.now);
+      for (const p of due) this.deliver(p);
+      for (const h of this.hosts) {
+        if (h.down || h.room.nextWakeup() > this.now) continue;
+        h.room.tick(this.now);
+        this.flush(h);
+      }
+    }
+    return done?.() ?? false;
+  }
+}
+
+/**
+ * The rendezvous protocol reduced to what links need: cookie, register → welcome + members, joined pushes,
+ * probes on two ports. (The real server, with its caps and rate limits, is tested on real sockets.)
+ */
+export class FakeRendezvous {
+  readonly probe: Endpoint;
+  private members = new Map<string, { from: Endpoint; record: MemberRecord }>();
+  turn?: { server: Endpoint; username: string; password: string; ttlSeconds: number };
+
+  constructor(
+    readonly main: Endpoint,
+    private readonly send: (from: Endpoint, to: Endpoint, data: Buffer) => void,
+  ) {
+    this.probe = { address: main.address, port: main.port + 1 };
+  }
+
+  receive(data: Buffer, from: Endpoint, to: Endpoint): void {
+    const m = decodeRendezvous(data);
+    if (!m.ok) return;
+    const reply = (msg: Parameters<typeof encodeRendezvous>[0]) => this.sendFrom(to, from, encodeRendezvous(msg));
+    if (m.value.type === 'probe') {
+      reply({ type: 'probeReply', txid: m.value.txid, observed: from });
+      return;
+    }
+    if (m.value.type !== 'register') return;
+    const r = m.value;
+    if (r.cookie.every((b) => b === 0)) {
+      reply({ type: 'cookie', cookie: Buffer.alloc(16, 7) });
+      return;
+    }
+    const key = `${r.roomId.toString('hex')}/${r.peerId.toString('hex')}`;
+    const record: MemberRecord = { peerId: r.peerId, name: r.name, flags: r.flags ?? 0, reflexive: from, candidates: r.candidates };
+    const prev = this.members.get(key);
+    const changed = !prev || JSON.stringify(prev.record) !== JSON.stringify(record);
+    this.members.set(key, { from, record });
+    const others = [...this.members.entries()].filter(([k]) => k.startsWith(r.roomId.toString('hex')) && k !== key);
+    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}) });
+    for (const [, o] of others) {
+      reply({ type: 'peer', joined: false, member: o.record });
+      if (changed) this.sendFrom(this.main, o.from, encodeRendezvous({ type: 'peer', joined: true, member: record }));
+    }
+  }
+
+  private sendFrom(from: Endpoint, to: Endpoint, data: Buffer): void {
+    this.send(from, to, data);
+  }
+}

@@ -1,0 +1,122 @@
+// Punching, handshake, loss, roaming and relay-less failure, end to end through Rooms on a simulated
+// network with an injected clock: deterministic, no sockets, hours of protocol time in milliseconds.
+import assert from 'node:assert/strict';
+import { deriveRoomKeys } from '../../extension/core/noise';
+import { BIRTHDAY } from '../../extension/core/link/natStrategy';
+import { SimHost, SimNet } from '../helpers/simNet';
+
+const keys = deriveRoomKeys(Buffer.alloc(16, 42));
+const texts = (h: SimHost, got: Map<SimHost, string[]>) => got.get(h) ?? [];
+
+function pair(net: SimNet, natA: 'none' | 'cone' | 'symmetric', natB: 'none' | 'cone' | 'symmetric', extra: Record<string, number> = {}) {
+  const got = new Map<SimHost, string[]>();
+  const mk = (name: string, ip: string, pub: string, kind: 'none' | 'cone' | 'symmetric') => {
+    const h = net.addHost(name, { address: ip, port: 5000 }, kind === 'none' ? undefined : net.nat(pub, kind), { roomId: keys.roomId, psk: keys.psk, ...extra });
+    h.room.events = { message: (m) => got.set(h, [...(got.get(h) ?? []), m.body.kind === 'text' ? m.body.text : '']) };
+    return h;
+  };
+  const a = mk('A', '10.0.1.2', '203.0.113.10', natA);
+  const b = mk('B', '10.0.2.2', '203.0.113.20', natB);
+  return { a, b, got };
+}
+
+const connected = (...hs: SimHost[]) => () => hs.every((h) => h.room.state.kind === 'connected');
+
+describe('links on a simulated network (injected clock)', () => {
+  it('cone ↔ cone behind filtering NATs: connects within a few round trips of both learning each other', () => {
+    const net = new SimNet(1);
+    const { a, b, got } = pair(net, 'cone', 'cone');
+    net.start(a);
+    net.run(1000);
+    net.start(b);
+    const t0 = net.now;
+    assert.ok(net.run(t0 + 5000, connected(a, b)), 'connected');
+    // 10 ms one-way: register (2 RTT with the cookie) + punch + handshake; well under a second.
+    assert.ok(net.now - t0 < 400, `took ${net.now - t0} ms`);
+    a.room.send({ kind: 'text', text: 'hi' }, net.now);
+    assert.ok(net.run(net.now + 2000, () => texts(b, got).length === 1));
+  });
+
+  it('symmetric ↔ cone: the birthday method connects within bounds on sockets, rate and packets', () => {
+    const net = new SimNet(3);
+    const { a, b } = pair(net, 'symmetric', 'cone');
+    net.start(a);
+    net.run(1000);
+    net.start(b);
+    const t0 = net.now;
+    assert.ok(net.run(t0 + 30000, connected(a, b)), `connected (A ${JSON.stringify(a.room.state)}, B ${JSON.stringify(b.room.state)})`);
+    const link = b.room.linkFor(a.room.selfId)!;
+    assert.equal(link.strategy, 'spray');
+    assert.equal(a.room.linkFor(b.room.selfId)!.strategy, 'sockets');
+    assert.ok(a.room.wantedSockets() <= BIRTHDAY.sockets);
+    // Politeness: B's probe rate never exceeds the cap (measured over any 1 s window, + one tick of slack).
+    const stamps = net.sentBy.get('B')!;
+    let worst = 0;
+    for (let i = 0, j = 0; i < stamps.length; i++) {
+      while (stamps[i] - stamps[j] >= 1000) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    assert.ok(worst <= BIRTHDAY.sprayPerSecond + 60, `peak ${worst} packets/s`);
+    assert.ok(stamps.length < BIRTHDAY.sprayMaxPackets + 200, `${stamps.length} packets`);
+  });
+
+  it('symmetric ↔ symmetric without a relay fails in bounded time with a specific reason', () => {
+    const net = new SimNet(5);
+    const { a, b } = pair(net, 'symmetric', 'symmetric', { punchTimeoutMs: 5000 });
+    net.start(a);
+    net.start(b);
+    net.run(60000, () => a.room.state.kind === 'failed');
+    const s = a.room.state;
+    assert.equal(s.kind, 'failed');
+    assert.ok(s.kind === 'failed' && /no answer from B within 5 s \(tried 203\.0\.113\.20:/.test(s.reason), s.kind === 'failed' ? s.reason : '');
+    assert.ok(s.kind === 'failed' && /relay/.test(s.hint), 'hint names the relay');
+  });
+
+  it('connects and delivers everything at 20 % loss', () => {
+    const net = new SimNet(7);
+    net.loss = 0.2;
+    const { a, b, got } = pair(net, 'cone', 'cone');
+    net.start(a);
+    net.start(b);
+    assert.ok(net.run(60000, connected(a, b)));
+    for (let i = 0; i < 100; i++) a.room.send({ kind: 'text', text: `m${i}` }, net.now);
+    assert.ok(net.run(net.now + 120000, () => texts(b, got).length === 100));
+    assert.deepEqual(texts(b, got), Array.from({ length: 100 }, (_, i) => `m${i}`));
+  });
+
+  it('a NAT rebinding mid-chat moves the session by authenticated packets only, and the chat goes on', () => {
+    const net = new SimNet(9);
+    const { a, b, got } = pair(net, 'cone', 'none', { keepaliveMs: 2000 });
+    net.start(a);
+    net.start(b);
+    assert.ok(net.run(10000, connected(a, b)));
+    const before = b.room.linkFor(a.room.selfId)!.endpoint!;
+    // The NAT forgets A's mapping and gives it a new public port.
+    a.nat!.map.clear();
+    a.nat!.back.clear();
+    a.nat!.allowed.clear();
+    a.nat!.nextPort = 40000;
+    (a.nat as { kind: string }).kind = 'symmetric';
+    a.room.send({ kind: 'text', text: 'after rebinding' }, net.now);
+    assert.ok(net.run(net.now + 20000, () => texts(b, got).includes('after rebinding')));
+    const after = b.room.linkFor(a.room.selfId)!.endpoint!;
+    assert.notEqual(after.port, before.port, 'B follows A to its new address');
+    assert.equal(b.room.linkFor(a.room.selfId)!.stats.moved, 1);
+  });
+
+  it('a peer that vanishes is reported lost, and the outbox reaches it when it returns', () => {
+    const net = new SimNet(11);
+    const { a, b, got } = pair(net, 'cone', 'cone', { keepaliveMs: 1000, lostAfterMs: 4000 });
+    net.start(a);
+    net.start(b);
+    assert.ok(net.run(10000, connected(a, b)));
+    b.down = true;
+    const m = a.room.send({ kind: 'text', text: 'while you were away' }, net.now);
+    assert.ok(net.run(net.now + 10000, () => a.room.state.kind !== 'connected'), 'A notices');
+    assert.ok(['reconnecting', 'failed', 'punching'].includes(a.room.state.kind));
+    b.down = false;
+    b.room.tick(net.now);
+    assert.ok(net.run(net.now + 60000, () => texts(b, got).includes('while you were away')), 'delivered after return');
+    void m;
+  });
+});
