@@ -21,7 +21,7 @@ function decodeOne(buf: Buffer): Frame {
   return r.value[0];
 }
 
-// Each golden vector is written out field by field from frames.md, not produced by the encoder.
+// Each golden vector is written out field by field from docs/PROTOCOL.md §5, not produced by the encoder.
 const golden: { name: string; frame: Frame; bytes: string }[] = [
   {
     name: 'DATA, whole message in one fragment',

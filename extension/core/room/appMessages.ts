@@ -1,5 +1,5 @@
 // What travels inside the encrypted, reliable stream (chat) and as ephemeral frames (typing, presence).
-// Layouts: docs/PROTOCOL.md §6. Bodies are JSON because they are small, extensible and already
+// Layouts: docs/PROTOCOL.md §8. Bodies are JSON because they are small, extensible and already
 // authenticated; they are still hostile input and are validated field by field.
 import type { ChatBody, SnippetPayload } from '../types';
 import { Decoded, Reader, Writer, fail } from '../wire/bytes';

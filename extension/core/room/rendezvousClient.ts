@@ -119,7 +119,9 @@ export class RendezvousClient {
     if (this.stopped) return;
     switch (m.type) {
       case 'cookie':
-        // First contact, expired cookie, or a restarted server: either way, register again right away.
+        // First contact, expired cookie, or a restarted server: register again right away. The same cookie
+        // again only answers one of our retransmissions; resending on it would double traffic under load.
+        if (m.cookie.equals(this.cookie)) break;
         this.cookie = Buffer.from(m.cookie);
         this.attempt = 0;
         this.sendRegister(now);

@@ -1,4 +1,4 @@
-// Frames: the contents of one decrypted inner packet (docs: frames.md beside this file).
+// Frames: the contents of one decrypted inner packet (docs: docs/PROTOCOL.md §5).
 // An inner packet is one or more frames back to back; every frame starts with a one-byte type
 // and is self-delimiting, so a decoder either consumes the whole packet or rejects it whole.
 // Unknown types are rejected rather than skipped: frames carry no generic length, and the
@@ -39,7 +39,7 @@ export const MAX_FRAME_PAYLOAD_BYTES = 0xffff;
 
 /**
  * One reliable fragment. `seq` is the low 32 bits of the sender's fragment number (see
- * frames.md, "Sequence numbers"); `messageLength` is present exactly when `first` is set.
+ * docs/PROTOCOL.md §5.3); `messageLength` is present exactly when `first` is set.
  */
 export interface DataFrame {
   type: 'data';

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { parseCli, parseHostPort, usage } from '../../rendezvous/args';
+import { createLogger } from '../../rendezvous/log';
+import { turnCredentials } from '../../rendezvous/turn';
+
+describe('rendezvous command line', () => {
+  it('defaults', () => {
+    const r = parseCli([], {});
+    assert.ok(r.kind === 'run');
+    assert.equal(r.config.server.port, 7000);
+    assert.equal(r.config.server.probePort, 7001);
+    assert.equal(r.config.server.host, undefined, 'default host is decided by the server (:: with IPv4 fallback)');
+    assert.equal(r.config.server.maxMembersPerRoom, 8);
+    assert.equal(r.config.server.refreshSeconds, 15);
+    assert.equal(r.config.logLevel, 'info');
+    assert.equal(r.config.turn, undefined);
+  });
+
+  it('flags win over environment variables', () => {
+    const env = { P2P_RENDEZVOUS_PORT: '9000', P2P_RENDEZVOUS_MAX_MEMBERS: '4', P2P_RENDEZVOUS_LOG_LEVEL: 'debug' };
+    const r = parseCli(['--max-members', '5', '--host', '::1'], env);
+    assert.ok(r.kind === 'run');
+    assert.equal(r.config.server.port, 9000);
+    assert.equal(r.config.server.probePort, 9001);
+    assert.equal(r.config.server.maxMembersPerRoom, 5);
+    assert.equal(r.config.server.host, '::1');
+    assert.equal(r.config.logLevel, 'debug');
+  });
+
+  it('port 0 means free ports for both sockets; an explicit probe port is kept', () => {
+    const r = parseCli(['--port', '0'], {});
+    assert.ok(r.kind === 'run' && r.config.server.port === 0 && r.config.server.probePort === 0);
+    const r2 = parseCli(['--port', '7000', '--probe-port', '7100', '--refresh', '20', '--max-rooms', '3'], {});
+    assert.ok(r2.kind === 'run');
+    assert.deepEqual(
+      [r2.config.server.probePort, r2.config.server.refreshSeconds, r2.config.server.maxRooms],
+      [7100, 20, 3],
+    );
+  });
+
+  it('help, version and errors', () => {
+    assert.deepEqual(parseCli(['--help'], {}), { kind: 'help' });
+    assert.deepEqual(parseCli(['--version'], {}), { kind: 'version' });
+    for (const bad of [
+      ['--port', 'x'],
+      ['--port', '70000'],
+      ['--max-members', '300'],
+      ['--max-members', '1'],
+      ['--log-level', 'loud'],
+      ['--nope'],
+      ['positional'],
+      ['--port', '7000', '--probe-port', '7000'],
+      ['--turn-server', 'turn.example:3478'],
+      ['--turn-secret', 's'],
+      ['--turn-server', 'nohostport', '--turn-secret', 's'],
+    ]) {
+      const r = parseCli(bad, {});
+      assert.equal(r.kind, 'error', bad.join(' '));
+    }
+    assert.match(usage(), /--port/);
+    assert.match(usage(), /P2P_RENDEZVOUS_PORT/);
+  });
+
+  it('TURN flags, with the secret from the environment', () => {
+    const r = parseCli(['--turn-server', '[2001:db8::1]:3478', '--turn-ttl', '900'], { P2P_RENDEZVOUS_TURN_SECRET: 's3cret' });
+    assert.ok(r.kind === 'run');
+    assert.deepEqual(r.config.turn, { host: '2001:db8::1', port: 3478, ttlSeconds: 900, secret: 's3cret' });
+    assert.deepEqual(parseHostPort('turn.example.org:3478'), { host: 'turn.example.org', port: 3478 });
+    assert.equal(parseHostPort('host:0'), undefined);
+  });
+});
+
+describe('rendezvous TURN credentials (coturn REST scheme)', () => {
+  it('username is expiry:short-id, password is base64 HMAC-SHA1 of the username', () => {
+    const peerId = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+    const cfg = { server: { address: '203.0.113.1', port: 3478 }, secret: 'north', ttlSeconds: 600 };
+    const c = turnCredentials(cfg, peerId, 1_700_000_000_500);
+    assert.equal(c.username, '1700000600:0011223344556677');
+    assert.equal(c.password, createHmac('sha1', 'north').update('1700000600:0011223344556677').digest('base64'));
+    assert.equal(c.password.length, 28);
+    assert.equal(c.ttlSeconds, 600);
+    assert.deepEqual(c.server, cfg.server);
+  });
+});
+
+describe('rendezvous log', () => {
+  it('writes JSON lines at or above its level and redacts secret-looking string fields', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', sink: (l) => lines.push(l), clock: () => 0 });
+    log.debug('hidden');
+    log.info('shown', { room: 'abc123', turnSecret: 'x', cookiesIssued: 3 });
+    log.error('bad', { n: 1n });
+    assert.equal(lines.length, 2);
+    assert.deepEqual(JSON.parse(lines[0]), {
+      time: '1970-01-01T00:00:00.000Z',
+      level: 'info',
+      event: 'shown',
+      room: 'abc123',
+      turnSecret: '[redacted]',
+      cookiesIssued: 3,
+    });
+    assert.equal(JSON.parse(lines[1]).n, '1');
+  });
+});
