@@ -1,7 +1,7 @@
 // Builds every bundle with esbuild. Separate bundles because each runs somewhere else:
 // the extension host (cjs, vscode external), the webview (browser), and two Node programs.
 import * as esbuild from 'esbuild';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -23,7 +23,11 @@ const builds = [
   { ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['media/main.ts'], outfile: 'dist/media/main.js' },
 ];
 
-mkdirSync('dist', { recursive: true });
+mkdirSync('dist/media', { recursive: true });
+// Codicons ship next to the webview bundle: the .vsix carries no node_modules.
+for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${f}`, `dist/media/${f}`);
+// A release must not carry source maps left over from a development build.
+if (production) for (const f of readdirSync('dist', { recursive: true })) if (String(f).endsWith('.map')) rmSync(`dist/${f}`);
 const { existsSync } = await import('node:fs');
 const metas = {};
 for (const b of builds) {
