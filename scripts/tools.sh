@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the real-VS-Code tests and the demo need, cached in the ignored folder .tools/:
+# Installs what the real-VS-Code tests and the demo need, cached outside the checkout (~/.cache/p2p-chat/tools,
+# or $P2P_TOOLS_DIR) so every clone on the machine, CI included, shares one install:
 #   - Node 24 (from the npm package `node`, which ships the official binary and headers),
 #     because code-server 4.139 refuses anything else;
 #   - code-server, built against that Node (its native addons are compiled on install);
 #   - Debian's chromium (the browser Playwright drives) and libkrb5-dev (code-server's kerberos addon).
 # Idempotent: with everything cached it only checks and prints the paths (well under a second).
-# Writes .tools/paths.json, which test/e2e/rig/tools.ts reads, so the layout lives in one place.
+# Writes <tools dir>/paths.json, which test/e2e/rig/tools.ts reads, so the layout lives in one place.
 set -euo pipefail
 
 NODE_VERSION=24.21.0
@@ -13,7 +14,7 @@ CODE_SERVER_VERSION=4.139.1
 APT_PACKAGES=(chromium libkrb5-dev)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TOOLS=${P2P_TOOLS_DIR:-$ROOT/.tools}
+TOOLS=${P2P_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/p2p-chat/tools}
 STAMP_KEY="node=$NODE_VERSION code-server=$CODE_SERVER_VERSION"
 STAMP=$TOOLS/stamp
 NODE_PREFIX=$TOOLS/node24

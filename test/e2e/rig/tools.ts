@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { ROOT } from './paths';
 
 export interface ToolPaths {
@@ -24,7 +25,7 @@ let cached: ToolPaths | undefined;
 export function ensureTools(): ToolPaths {
   if (cached) return cached;
   execFileSync('bash', [path.join(ROOT, 'scripts', 'tools.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const file = path.join(process.env.P2P_TOOLS_DIR ?? path.join(ROOT, '.tools'), 'paths.json');
+  const file = path.join(process.env.P2P_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'p2p-chat', 'tools'), 'paths.json');
   cached = JSON.parse(readFileSync(file, 'utf8')) as ToolPaths;
   return cached;
 }
