@@ -45,6 +45,7 @@ suite unit test/unit
 suite integration test/integration
 suite webview test/webview
 suite nat test/nat
+suite hostile test/hostile
 suite e2e test/e2e
 
 echo

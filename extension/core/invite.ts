@@ -43,7 +43,8 @@ export function parseServer(text: string): ServerAddress | undefined {
     if (m[2]) port = Number(m[2]);
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  if (host.includes(':') && isIP(host) !== 6) return undefined;
+  // A zone id (fe80::1%eth0) names an interface of this computer: meaningless in an invite, and not printable back.
+  if (host.includes(':') && (isIP(host) !== 6 || host.includes('%'))) return undefined;
   return { host: host.toLowerCase(), port };
 }
 

@@ -8,7 +8,8 @@ import { Reader, Writer } from '../wire/bytes';
 import { Endpoint, endpointKey, Route, sameEndpoint, sameRoute } from '../wire/endpoint';
 import type { PathKind } from '../types';
 import { decodePacket, type LinkFrame } from '../wire/frames';
-import { encodePeer, HELLO_MIN_BYTES, type PeerPacket } from '../wire/peer';
+import { HEADER_BYTES } from '../wire/header';
+import { encodePeer, HELLO_MIN_BYTES, HINT_BYTES, type PeerPacket } from '../wire/peer';
 import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
 import { punchDelay } from './punchSchedule';
 import { BIRTHDAY, chooseStrategy, NatStrategy } from './natStrategy';
@@ -83,6 +84,11 @@ interface Pending {
 
 const NEW_RESPONDER_MIN_GAP_MS = 50;
 const IGNORE_HELLO_AFTER_ESTABLISH_MS = 3000;
+/** How long a live session has to answer a ping before a punch from the peer is believed to mean it restarted. */
+const RESTART_CHECK_MS = 1000;
+/** Both kinds of Hello are exactly HELLO_MIN_BYTES, so answering a (forged) Hello with a Hello never amplifies. */
+const HELLO_HEADER_BYTES = HEADER_BYTES + 4 + 2 * HINT_BYTES;
+const HELLO_PADDING = HELLO_MIN_BYTES - HELLO_HEADER_BYTES - 32 - 16; // message 1 is e (32) and the padding, sealed (16)
 const DIRECT_PROBE_INTERVAL_MS = 5000;
 
 function namePayload(name: string): Buffer {
@@ -117,6 +123,8 @@ export class PeerLink {
   private punchDeadline = Infinity;
   private everEstablished = false;
   private pingToken = 1;
+  private restartCheckAt = Infinity;
+  private restartPingAt = 0;
   private readonly pings = new Map<number, number>();
   rttMs?: number;
 
@@ -207,6 +215,7 @@ export class PeerLink {
     if (this.phase === 'closed') return;
     this.phase = this.session ? 'established' : 'punching';
     this.failure = undefined;
+    this.restartCheckAt = Infinity;
     this.punchAttempt = 0;
     this.nextPunchAt = now;
     this.punchDeadline = now + this.ctx.punchTimeoutMs;
@@ -222,7 +231,7 @@ export class PeerLink {
     if (this.hs) this.ctx.releaseIndex(this.hs.index);
     const state = new HandshakeState({ pattern: PATTERN, initiator: true, prologue: this.ctx.prologue, s: this.ctx.self, psk: this.ctx.psk });
     const index = this.ctx.allocIndex(this);
-    const noise = state.writeMessage(Buffer.alloc(HELLO_MIN_BYTES)); // padding: see HELLO_MIN_BYTES
+    const noise = state.writeMessage(Buffer.alloc(HELLO_PADDING)); // padding: see HELLO_MIN_BYTES
     this.hs = { state, index, hello: this.helloPacket(index, noise) };
   }
 
@@ -247,7 +256,7 @@ export class PeerLink {
   }
 
   private punchPacket(): Buffer {
-    return this.hs?.hello ?? this.helloPacket(0, randomBytes(HELLO_MIN_BYTES));
+    return this.hs?.hello ?? this.helloPacket(0, randomBytes(HELLO_MIN_BYTES - HELLO_HEADER_BYTES));
   }
 
   /** The other half of the birthday method: probe random ports of the symmetric peer's public address, at a bounded rate. */
@@ -273,17 +282,18 @@ export class PeerLink {
   // ---- inbound -------------------------------------------------------------------------------
 
   onHello(p: Extract<PeerPacket, { type: 'hello' }>, from: Route, now: number): void {
-    const fresh = !this.candidates.has(endpointKey(from));
-    this.candidates.set(endpointKey(from), from);
+    // Nothing in a Hello is authenticated: anyone who knows the room id can forge or replay one. So it is
+    // answered at most once, with at most its own size, and never makes `from` a candidate: only an
+    // authenticated packet does (install). Answering at once is still what lets a punch through a NAT.
     if (this.initiator) {
-      // The responder is punching towards us: its packet got through, so ours can go back the same way.
       if (this.session && now - this.session.establishedAt < IGNORE_HELLO_AFTER_ESTABLISH_MS) return;
       if (this.session && this.phase === 'established' && !this.hs) {
-        // A responder only punches without a session: it restarted. Re-handshake, keep the old session meanwhile.
-        this.startPunching(now);
-      } else if (!this.session && !this.hs) {
-        this.startPunching(now); // we had given up; the peer is back
+        // A responder only punches without a session: it may have restarted, or this is a replay.
+        // Ask the live session first; only its silence starts a re-handshake (see tick).
+        this.checkRestart(now);
+        return;
       }
+      if (!this.session && !this.hs) this.startPunching(now); // we had given up; the peer is back
       if (this.hs) {
         this.ctx.send(from, this.hs.hello);
         this.stats.helloSent++;
@@ -291,8 +301,12 @@ export class PeerLink {
       return;
     }
     if (p.sender === 0) {
-      if (fresh && this.phase !== 'established') this.tick(now);
-      return; // a punch from an initiator that has no handshake for us yet
+      // A punch from an initiator that has no handshake for us yet: one punch back opens our side.
+      if (this.phase !== 'established') {
+        this.ctx.send(from, this.punchPacket());
+        this.stats.helloSent++;
+      }
+      return;
     }
     if (this.pending && this.pending.remoteIndex === p.sender) {
       this.ctx.send(from, this.pending.reply); // our reply was lost: same bytes again
@@ -473,6 +487,13 @@ export class PeerLink {
     if (this.session) this.sendFrames([{ type: 'ephemeral', payload }], now);
   }
 
+  private checkRestart(now: number): void {
+    if (this.restartCheckAt !== Infinity) return;
+    this.restartPingAt = now;
+    this.restartCheckAt = now + RESTART_CHECK_MS;
+    this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
+  }
+
   private nextPing(now: number): number {
     const token = this.pingToken++ >>> 0;
     this.pings.set(token, now);
@@ -507,6 +528,10 @@ export class PeerLink {
 
   tick(now: number): void {
     if (this.phase === 'closed') return;
+    if (now >= this.restartCheckAt) {
+      this.restartCheckAt = Infinity;
+      if (this.session && this.session.lastRecv <= this.restartPingAt) this.startPunching(now);
+    }
     if (this.phase === 'punching' || (this.hs && this.session)) {
       if (now >= this.punchDeadline) {
         if (!this.session) {
@@ -572,7 +597,7 @@ export class PeerLink {
   }
 
   nextWakeup(): number {
-    let t = Math.min(this.nextPunchAt, this.punchDeadline, this.session ? Infinity : this.nextSprayAt);
+    let t = Math.min(this.nextPunchAt, this.punchDeadline, this.restartCheckAt, this.session ? Infinity : this.nextSprayAt);
     const s = this.session;
     if (s) {
       t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs);

@@ -61,6 +61,8 @@ export interface RoomStats {
 }
 
 const TYPING_TTL_MS = 6000;
+/** A room holds at most 255 members (the welcome's count is one byte): a rendezvous announcing more is lying. */
+export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
 
 export function messageId(senderHex: string, epoch: number, seq: number): string {
@@ -92,6 +94,7 @@ export class Room {
   private lastMembersJson = '';
   private safety = new Map<string, string>();
   private extraSocketCount = 0;
+  private tooManyMembersLogged = false;
   private rawSend: (to: Route, data: Buffer) => void;
   private turnCreds?: TurnCredentials;
   private turn?: TurnClient;
@@ -209,6 +212,12 @@ export class Room {
     if (m.peerId.equals(this.opts.identity.publicKey)) return;
     const hex = m.peerId.toString('hex');
     let link = this.links.get(hex);
+    if (!link && this.links.size >= MAX_ROOM_LINKS) {
+      // Each link punches every candidate it is given: unbounded links would let a rendezvous aim us at anyone.
+      if (!this.tooManyMembersLogged) this.log('warn', `the rendezvous announced more than ${MAX_ROOM_LINKS} other members; ignoring the rest`);
+      this.tooManyMembersLogged = true;
+      return;
+    }
     if (!link || link.phase === 'closed') {
       if (link) this.dropLink(link);
       link = new PeerLink(this.ctx, this.linkEvents, m.peerId, peerHint(this.opts.roomId, m.peerId), m.name);
