@@ -110,7 +110,10 @@ ensure_code_server() {
   echo '{"private":true}' >"$CS_PREFIX/package.json"
   # Node 24 first on PATH so npm, its lifecycle scripts and node-gyp all run on it; nodedir
   # overrides the machine npmrc, which points node-gyp at the Node 20 headers in /usr.
-  (cd "$CS_PREFIX" && PATH="$NODE_DIR/bin:$PATH" npm_config_nodedir="$NODE_DIR" \
+  # Run from `npm test`, the outer npm leaves NODE and npm_* variables pointing at Node 20; code-server's
+  # postinstall reads them and refuses, so the install runs with them cleared.
+  (cd "$CS_PREFIX" && for v in $(compgen -e | grep -E '^(npm_|NODE$)'); do unset "$v"; done \
+    && PATH="$NODE_DIR/bin:$PATH" npm_config_nodedir="$NODE_DIR" \
       npm install --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION" >"$TOOLS/code-server-install.log" 2>&1) \
     || { say "npm install code-server failed, see $TOOLS/code-server-install.log"; tail -30 "$TOOLS/code-server-install.log" >&2; exit 1; }
   local v; v=$(code_server_version)
