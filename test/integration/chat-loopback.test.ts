@@ -47,9 +47,12 @@ describe('chat over loopback through a real rendezvous', function () {
     assert.deepEqual(texts(a), Array.from({ length: 50 }, (_, i) => `b${i}`));
     assert.equal(b.received[0].fromName, 'Alice');
     await until(() => [...a.delivery.values()].filter((s) => s === 'delivered').length === 50, 5000, 'delivered marks');
+    // Safety numbers are computed just after connecting (they cost ~20 ms), then announced.
+    await until(() => !!a.host.room.members()[0]?.safetyNumber && !!b.host.room.members()[0]?.safetyNumber, 5000, 'safety numbers');
     const am = a.host.room.members();
     const bm = b.host.room.members();
     assert.equal(am.length, 1);
+    assert.match(am[0].safetyNumber!, /^(\d{5} ){11}\d{5}$/);
     assert.equal(am[0].safetyNumber, bm[0].safetyNumber);
     assert.equal(am[0].name, 'Bob');
     assert.equal(am[0].presence, 'online');

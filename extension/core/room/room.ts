@@ -61,6 +61,7 @@ export interface RoomStats {
 }
 
 const TYPING_TTL_MS = 6000;
+const SAFETY_DELAY_MS = 250;
 /** A room holds at most 255 members (the welcome's count is one byte): a rendezvous announcing more is lying. */
 export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
@@ -93,6 +94,9 @@ export class Room {
   private lastStateJson = '';
   private lastMembersJson = '';
   private safety = new Map<string, string>();
+  /** Safety numbers cost ~20 ms each (iterated hashing): computed shortly after a link is up, off the connect path. */
+  private safetyDueAt = Infinity;
+  private membersDirty = true;
   private extraSocketCount = 0;
   private tooManyMembersLogged = false;
   private rawSend: (to: Route, data: Buffer) => void;
@@ -250,6 +254,7 @@ export class Room {
     },
     verified: (link) => {
       this.everConnected = true;
+      if (!this.safety.has(link.remoteHex)) this.safetyDueAt = Math.min(this.safetyDueAt, this.lastNow + SAFETY_DELAY_MS);
       const ep = link.endpoint;
       this.events.link?.({
         peerId: link.remoteHex,
@@ -350,7 +355,7 @@ export class Room {
       else if (pkt.type === 'confirm') link.onConfirm(pkt, from, now);
       else link.onData(pkt, from, now);
     }
-    this.update();
+    this.update(false); // the hot path: member changes arrive through link events, which update fully
   }
 
   tick(now: number): void {
@@ -365,14 +370,15 @@ export class Room {
         this.events.typing?.(peer, this.links.get(peer)?.remoteName ?? '', false);
       }
     }
-    this.update();
+    if (now >= this.safetyDueAt) this.computeSafetyNumbers();
+    this.update(this.membersDirty);
   }
 
   nextWakeup(): number {
     let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
-    return t;
+    return Math.min(t, this.safetyDueAt);
   }
 
   /**
@@ -557,22 +563,28 @@ export class Room {
   members(): MemberInfo[] {
     const out: MemberInfo[] = [];
     for (const link of this.links.values()) {
-      let sn = this.safety.get(link.remoteHex);
-      if (!sn) {
-        sn = safetyNumber(this.opts.identity.publicKey, link.remoteId);
-        this.safety.set(link.remoteHex, sn);
-      }
+      const sn = this.safety.get(link.remoteHex);
       const up = link.verified;
       out.push({
         peerId: link.remoteHex,
         name: link.remoteName,
         presence: up ? (this.away.has(link.remoteHex) ? 'away' : 'online') : 'offline',
         ...(up ? { path: link.path } : {}),
-        safetyNumber: sn,
+        ...(sn ? { safetyNumber: sn } : {}),
         fingerprint: fingerprint(link.remoteId),
       });
     }
     return out;
+  }
+
+  private computeSafetyNumbers(): void {
+    this.safetyDueAt = Infinity;
+    for (const link of this.links.values()) {
+      if (link.verified && !this.safety.has(link.remoteHex)) {
+        this.safety.set(link.remoteHex, safetyNumber(this.opts.identity.publicKey, link.remoteId));
+        this.membersDirty = true;
+      }
+    }
   }
 
   linkFor(peerHex: string): PeerLink | undefined {
@@ -610,7 +622,8 @@ export class Room {
     return { kind: 'registering', server: endpointKey(this.opts.server) };
   }
 
-  private update(): void {
+  private update(members = true): void {
+    if (members) this.membersDirty = true;
     const s = this.computeState();
     const sj = JSON.stringify(s);
     if (sj !== this.lastStateJson) {
@@ -618,7 +631,8 @@ export class Room {
       this.state = s;
       this.events.state?.(s);
     }
-    if (this.events.members) {
+    if (this.events.members && this.membersDirty) {
+      this.membersDirty = false;
       const m = this.members();
       const mj = JSON.stringify(m);
       if (mj !== this.lastMembersJson) {
