@@ -72,6 +72,22 @@ describe('links on a simulated network (injected clock)', () => {
     assert.ok(s.kind === 'failed' && /relay/.test(s.hint), 'hint names the relay');
   });
 
+  it('a failed link tries again on its own, backing off (5 s, then 10 s)', () => {
+    const net = new SimNet(6);
+    const { a, b } = pair(net, 'symmetric', 'symmetric', { punchTimeoutMs: 2000 });
+    net.start(a);
+    net.start(b);
+    const link = () => a.room.linkFor(b.room.selfId);
+    const gaps: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      assert.ok(net.run(net.now + 60000, () => link()?.phase === 'failed'), 'failed');
+      const failedAt = net.now;
+      assert.ok(net.run(net.now + 60000, () => link()?.phase === 'punching'), 'retrying');
+      gaps.push(net.now - failedAt);
+    }
+    assert.deepEqual(gaps, [5000, 10000]);
+  });
+
   it('connects and delivers everything at 20 % loss', () => {
     const net = new SimNet(7);
     net.loss = 0.2;

@@ -90,6 +90,9 @@ const RESTART_CHECK_MS = 1000;
 const HELLO_HEADER_BYTES = HEADER_BYTES + 4 + 2 * HINT_BYTES;
 const HELLO_PADDING = HELLO_MIN_BYTES - HELLO_HEADER_BYTES - 32 - 16; // message 1 is e (32) and the padding, sealed (16)
 const DIRECT_PROBE_INTERVAL_MS = 5000;
+/** After a failed punch, retry at 5 s, 10 s, 20 s … at most every 2 minutes. */
+const RETRY_BASE_MS = 5000;
+const RETRY_MAX_MS = 120_000;
 
 function namePayload(name: string): Buffer {
   return new Writer(MAX_NAME_BYTES + 1).str8(name, MAX_NAME_BYTES).finish();
@@ -207,14 +210,20 @@ export class PeerLink {
 
   /** New addresses from the rendezvous (or seen on the wire): punch them unless a session already works. */
   addCandidates(list: Endpoint[], now: number): void {
-    for (const c of list) this.candidates.set(endpointKey(c), c);
-    if (this.phase === 'idle' || this.phase === 'failed') this.startPunching(now);
+    let fresh = false;
+    for (const c of list) {
+      if (!this.candidates.has(endpointKey(c))) fresh = true;
+      this.candidates.set(endpointKey(c), c);
+    }
+    // A failed link waits for its backoff unless there is somewhere new to try.
+    if (this.phase === 'idle' || (this.phase === 'failed' && fresh)) this.startPunching(now);
   }
 
   startPunching(now: number): void {
     if (this.phase === 'closed') return;
     this.phase = this.session ? 'established' : 'punching';
     this.failure = undefined;
+    this.retryAt = Infinity;
     this.restartCheckAt = Infinity;
     this.punchAttempt = 0;
     this.nextPunchAt = now;
@@ -462,6 +471,8 @@ export class PeerLink {
     this.punchDeadline = Infinity;
     this.nextSprayAt = Infinity;
     this.nextDirectProbeAt = now + DIRECT_PROBE_INTERVAL_MS;
+    this.failures = 0;
+    this.retryAt = Infinity;
     const first = !this.everEstablished;
     this.everEstablished = true;
     this.candidates.set(endpointKey(endpoint), endpoint);
@@ -528,6 +539,11 @@ export class PeerLink {
 
   tick(now: number): void {
     if (this.phase === 'closed') return;
+    if (this.phase === 'failed' && now >= this.retryAt) {
+      this.retryAt = Infinity;
+      this.startPunching(now);
+      return;
+    }
     if (now >= this.restartCheckAt) {
       this.restartCheckAt = Infinity;
       if (this.session && this.session.lastRecv <= this.restartPingAt) this.startPunching(now);
@@ -598,6 +614,7 @@ export class PeerLink {
 
   nextWakeup(): number {
     let t = Math.min(this.nextPunchAt, this.punchDeadline, this.restartCheckAt, this.session ? Infinity : this.nextSprayAt);
+    if (this.phase === 'failed') t = Math.min(t, this.retryAt);
     const s = this.session;
     if (s) {
       t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs);
@@ -619,8 +636,14 @@ export class PeerLink {
     this.startPunching(now);
   }
 
+  private failures = 0;
+  private retryAt = Infinity;
+
   private fail(now: number, why?: string): void {
     this.phase = 'failed';
+    // Try again later on our own, backing off: the peer may come back without the rendezvous telling us.
+    this.failures++;
+    this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1));
     this.nextSprayAt = Infinity;
     this.nextPunchAt = Infinity;
     this.punchDeadline = Infinity;

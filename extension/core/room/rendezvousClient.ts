@@ -76,6 +76,15 @@ export class RendezvousClient {
   start(now: number): void {
     this.stopped = false;
     this.sendRegister(now);
+    this.reclassify(now);
+  }
+
+  /**
+   * Ask both ports again where we come from. Called at start and whenever a link is lost: a NAT that
+   * rebooted or a new network can change the mapping behaviour, and peers pick their strategy from it.
+   */
+  reclassify(now: number): void {
+    if (this.stopped) return;
     const probe = this.probeServer;
     this.probes.clear();
     for (const to of probe ? [this.opts.server, probe] : [this.opts.server]) this.probes.set(randomBytes(PROBE_TXID_BYTES).toString('hex'), { to });

@@ -284,12 +284,15 @@ export class Room {
     lost: (link, reason) => {
       this.log('warn', `lost ${link.remoteName}: ${reason}`);
       this.inFlight.delete(link);
-      // Ask the rendezvous at once: the peer may have a new address by now.
+      // Ask the rendezvous at once (the peer may have a new address by now), and re-check our own NAT:
+      // if its mapping behaviour changed, both sides need a different strategy.
       this.rendezvous.refreshNow(this.lastNow);
+      this.rendezvous.reclassify(this.lastNow);
       this.update();
     },
     failed: (link, reason) => {
       this.log('warn', `could not reach ${link.remoteName}: ${reason} (our NAT mapping: ${this.natMapping})`);
+      this.rendezvous.reclassify(this.lastNow);
       // No hole could be punched: fall back to a relay, then punch again (the peer learns our relay address).
       if (this.ensureRelay(this.lastNow) && this.turn?.relayedAddress) link.startPunching(this.lastNow);
       this.update();
