@@ -60,6 +60,27 @@ describe('links on a simulated network (injected clock)', () => {
     assert.ok(stamps.length < BIRTHDAY.sprayMaxPackets + 200, `${stamps.length} packets`);
   });
 
+  it('the spray rate is a room-wide budget: three symmetric members do not triple it, and all connect', () => {
+    const net = new SimNet(4);
+    const hosts = ['S1', 'S2', 'S3'].map((name, i) =>
+      net.addHost(name, { address: `10.0.${i + 1}.2`, port: 5000 }, net.nat(`203.0.113.${10 + i}`, 'symmetric'), { roomId: keys.roomId, psk: keys.psk }),
+    );
+    const c = net.addHost('C', { address: '10.0.9.2', port: 5000 }, net.nat('203.0.113.99', 'cone'), { roomId: keys.roomId, psk: keys.psk });
+    for (const h of hosts) net.start(h);
+    net.run(1000);
+    net.start(c);
+    const t0 = net.now;
+    assert.ok(net.run(t0 + 60000, () => c.room.state.kind === 'connected' && c.room.state.peers === 3), `C: ${JSON.stringify(c.room.state)}`);
+    const stamps = net.sentBy.get('C')!.filter((t) => t >= t0);
+    let worst = 0;
+    for (let i = 0, j = 0; i < stamps.length; i++) {
+      while (stamps[i] - stamps[j] >= 1000) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    // One budget (400/s) plus the ordinary punches and handshakes of three links.
+    assert.ok(worst <= BIRTHDAY.sprayPerSecond + 100, `peak ${worst} packets/s from C`);
+  });
+
   it('symmetric ↔ symmetric without a relay fails in bounded time with a specific reason', () => {
     const net = new SimNet(5);
     const { a, b } = pair(net, 'symmetric', 'symmetric', { punchTimeoutMs: 5000 });

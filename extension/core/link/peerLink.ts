@@ -34,6 +34,8 @@ export interface LinkContext {
   selfNat(): number;
   /** Extra sockets the shell has opened so far (route indices 1..n). */
   extraSockets(): number;
+  /** Room-wide spray budget: how many of `want` probes may go out now. */
+  takeSprayBudget(want: number, now: number): number;
 }
 
 export interface LinkEvents {
@@ -275,9 +277,12 @@ export class PeerLink {
       return;
     }
     const due = Math.min(BIRTHDAY.sprayMaxPackets, Math.floor(((now - this.sprayStart) * BIRTHDAY.sprayPerSecond) / 1000) + 1);
+    // The rate is a room-wide budget, shared by every link that sprays: many (or invented) symmetric
+    // members must not multiply it.
+    const allowed = this.sprayed + this.ctx.takeSprayBudget(due - this.sprayed, now);
     const packet = this.punchPacket();
     const span = BIRTHDAY.maxPort - BIRTHDAY.minPort + 1;
-    while (this.sprayed < due && this.sprayedPorts.size < span) {
+    while (this.sprayed < allowed && this.sprayedPorts.size < span) {
       const port = randomInt(BIRTHDAY.minPort, BIRTHDAY.maxPort + 1);
       if (this.sprayedPorts.has(port)) continue;
       this.sprayedPorts.add(port);

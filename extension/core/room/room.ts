@@ -98,6 +98,8 @@ export class Room {
   private safetyDueAt = Infinity;
   private membersDirty = true;
   private extraSocketCount = 0;
+  private sprayTokens = BIRTHDAY.sprayPerSecond / 10;
+  private sprayRefilledAt = 0;
   private tooManyMembersLogged = false;
   private rawSend: (to: Route, data: Buffer) => void;
   private turnCreds?: TurnCredentials;
@@ -138,6 +140,15 @@ export class Room {
       selfNat: () =>
         this.natMapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.natMapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
       extraSockets: () => this.extraSocketCount,
+      takeSprayBudget: (want, now) => {
+        // A token bucket at the birthday rate with a burst of one tick's worth.
+        const burst = BIRTHDAY.sprayPerSecond / 10;
+        this.sprayTokens = Math.min(burst, this.sprayTokens + ((now - this.sprayRefilledAt) * BIRTHDAY.sprayPerSecond) / 1000);
+        this.sprayRefilledAt = now;
+        const granted = Math.max(0, Math.min(want, Math.floor(this.sprayTokens)));
+        this.sprayTokens -= granted;
+        return granted;
+      },
     };
     this.rendezvous = new RendezvousClient(
       {
