@@ -12,7 +12,7 @@ import { TurnClient } from '../relay/turnClient';
 import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
-import type { OutboxEntry, RoomState, RoomStore } from '../store/roomStore';
+import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
 import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
 
@@ -461,8 +461,8 @@ export class Room {
     return (this.opts.wallClock ?? Date.now)();
   }
 
-  private save(): void {
-    this.opts.store.save(this.persisted);
+  private record(op: RoomOp): void {
+    this.opts.store.record(op, this.persisted);
   }
 
   /** Queue a message for every member, persist it, and send it on every live link. */
@@ -471,7 +471,7 @@ export class Room {
     const members = [...this.links.keys()];
     const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending: members.length ? members : [ANYONE] };
     this.persisted.outbox.push(entry);
-    this.save();
+    this.record({ op: 'add', entry });
     const id = messageId(this.selfId, this.persisted.epoch, entry.seq);
     this.events.delivery?.(id, 'queued');
     let sent = false;
@@ -490,17 +490,15 @@ export class Room {
   }
 
   private flushOutboxTo(link: PeerLink, now: number): void {
-    let changed = false;
     for (const entry of this.persisted.outbox) {
       // Messages written while alone go to whoever connects first.
       if (entry.pending.length === 1 && entry.pending[0] === ANYONE) {
         entry.pending = [link.remoteHex];
-        changed = true;
+        this.record({ op: 'pending', seq: entry.seq, pending: entry.pending });
       }
       if (!entry.pending.includes(link.remoteHex)) continue;
       if (this.transmit(link, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
     }
-    if (changed) this.save();
   }
 
   private onAcked(link: PeerLink, handle: number): void {
@@ -514,10 +512,10 @@ export class Room {
     entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
     if (entry.pending.length === 0) {
       this.persisted.outbox.splice(i, 1);
-      this.save();
+      this.record({ op: 'remove', seq });
       this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'delivered');
     } else {
-      this.save();
+      this.record({ op: 'pending', seq, pending: entry.pending });
     }
   }
 
@@ -539,7 +537,7 @@ export class Room {
     // a crash in between can at worst show a message twice (the UI's history dedupes by id), never lose one.
     this.events.message?.({ id: messageId(link.remoteHex, epoch, seq), from: link.remoteHex, fromName: link.remoteName, sentAt, body });
     this.persisted.delivered[link.remoteHex] = { epoch, seq };
-    this.save();
+    this.record({ op: 'delivered', sender: link.remoteHex, epoch, seq });
   }
 
   /** Messages we still owe someone, oldest first: for the UI's delivery marks after a restart. */
@@ -567,6 +565,7 @@ export class Room {
     for (const link of this.links.values()) link.close(now, 'left the room');
     this.rendezvous.leave();
     this.turn?.close(now);
+    this.opts.store.close?.();
     this.closed = true;
     this.state = { kind: 'idle' };
     this.events.state?.(this.state);
