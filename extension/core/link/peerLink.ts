@@ -34,6 +34,8 @@ export interface LinkContext {
   selfNat(): number;
   /** Extra sockets the shell has opened so far (route indices 1..n). */
   extraSockets(): number;
+  /** Queued reliable data waiting for the room's next flush. */
+  markDirty(link: PeerLink): void;
   /** Room-wide spray budget: how many of `want` probes may go out now. */
   takeSprayBudget(want: number, now: number): number;
 }
@@ -495,7 +497,8 @@ export class PeerLink {
     const s = this.session;
     if (!s) return undefined;
     const handle = s.channel.send(payload, now);
-    this.flush(now);
+    // Not flushed here: the room flushes once per batch, so messages sent together share datagrams.
+    this.ctx.markDirty(this);
     return handle;
   }
 

@@ -98,6 +98,7 @@ export class Room {
   private safetyDueAt = Infinity;
   private membersDirty = true;
   private extraSocketCount = 0;
+  private readonly dirty = new Set<PeerLink>();
   private sprayTokens = BIRTHDAY.sprayPerSecond / 10;
   private sprayRefilledAt = 0;
   private tooManyMembersLogged = false;
@@ -140,6 +141,7 @@ export class Room {
       selfNat: () =>
         this.natMapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.natMapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
       extraSockets: () => this.extraSocketCount,
+      markDirty: (link) => void this.dirty.add(link),
       takeSprayBudget: (want, now) => {
         // A token bucket at the birthday rate with a burst of one tick's worth.
         const burst = BIRTHDAY.sprayPerSecond / 10;
@@ -392,7 +394,7 @@ export class Room {
     let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
-    return Math.min(t, this.safetyDueAt);
+    return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity);
   }
 
   /**
@@ -452,6 +454,9 @@ export class Room {
   }
 
   takeOutgoing(): Outgoing[] {
+    // Everything sent since the last batch goes out now, packed: many small messages, few datagrams.
+    for (const link of this.dirty) link.flush(this.lastNow);
+    this.dirty.clear();
     return this.outgoing.splice(0, this.outgoing.length);
   }
 
@@ -506,7 +511,9 @@ export class Room {
     const seq = map?.get(handle);
     if (seq === undefined) return;
     map!.delete(handle);
-    const i = this.persisted.outbox.findIndex((e) => e.seq === seq);
+    const outbox = this.persisted.outbox;
+    // Acks mostly arrive in order, for the oldest entry: check it before searching.
+    const i = outbox.length && outbox[0].seq === seq ? 0 : outbox.findIndex((e) => e.seq === seq);
     if (i < 0) return;
     const entry = this.persisted.outbox[i];
     entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
