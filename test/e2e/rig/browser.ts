@@ -86,7 +86,9 @@ async function paletteRow(page: Page, title: string, timeoutMs: number): Promise
   let attempt = 0;
   for (;;) {
     attempt++;
-    await page.keyboard.press('Escape');
+    // Closes a palette left open by the previous attempt. Only then: Escape in a text editor
+    // clears its selection, which commands such as "Share Selection" need.
+    if (await quickInput(page).isVisible()) await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const box = quickInputBox(page);
     await box.waitFor({ state: 'visible', timeout: 10_000 });

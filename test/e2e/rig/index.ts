@@ -24,5 +24,41 @@ export {
   CHROMIUM_ARGS,
 } from './browser';
 export { packageVsix, type PackageVsixOptions } from './vsix';
-export { buildP2pChatVsix, startRendezvous, type Rendezvous } from './p2pChat';
+export {
+  buildP2pChatVsix,
+  readmeBaseUrl,
+  startRendezvous,
+  type Rendezvous,
+  P2P_CHAT_EXTENSION_ID,
+  P2P_CHAT_STATUS_ITEM,
+  chatPanel,
+  chatMessage,
+  sendChatMessage,
+  chatTexts,
+  chatMessageIds,
+  waitForChatTexts,
+  waitForChatState,
+  chatMember,
+} from './p2pChat';
 export { screenshotOnFailure } from './mochaHooks';
+export {
+  activeTab,
+  activeEditorTitle,
+  waitForActiveEditor,
+  tab,
+  openFile,
+  selectionStatus,
+  selectionStatusText,
+  parseSelectionStatus,
+  goToLine,
+  selectLines,
+  reloadWindow,
+  statusBarItem,
+  statusBarItemLabel,
+  waitForStatusBarItemLabel,
+  runningExtensionActivationMs,
+  closeActiveEditor,
+  screenshotRegion,
+  sideBySide,
+  describeEditors,
+} from './workbench';

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { freeUdpPort } from './freePort';
 import { CACHE_DIR, RESULTS_DIR, ROOT } from './paths';
 import { spawnGroup, type GroupProcess } from './processGroup';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { webviewFrame } from './browser';
 import { packageVsix } from './vsix';
 
 function runNode(args: string[], timeoutMs: number): Promise<void> {
@@ -42,12 +44,28 @@ function stageExtension(): string {
 }
 
 /**
+ * vsce rewrites the README's relative links and images against the repository, and fails when it
+ * cannot tell how (only GitHub and GitLab URLs are understood). For any other repository URL this
+ * gives it an explicit base: `<repository>/raw/HEAD/`. Undefined when vsce can work it out itself.
+ */
+export function readmeBaseUrl(repository: string | { url?: string } | undefined): string | undefined {
+  const url = typeof repository === 'string' ? repository : repository?.url;
+  if (!url || /github\.com|gitlab\.com/i.test(url)) return undefined;
+  return `${url.replace(/^git\+/, '').replace(/\.git$/, '').replace(/\/+$/, '')}/raw/HEAD/`;
+}
+
+/**
  * Builds the real extension (scripts/build.mjs, with --production when asked: that is what
  * vscode:prepublish runs) and packages it into .cache/p2p-chat-<version>.vsix from a staged copy.
  * Throws a plain explanation when the extension's entry point is not there yet.
  */
 export async function buildP2pChatVsix(options: { production?: boolean } = {}): Promise<string> {
-  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; main?: string };
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    main?: string;
+    repository?: string | { url?: string };
+  };
   await runNode([path.join(ROOT, 'scripts', 'build.mjs'), ...(options.production ? ['--production'] : [])], 180_000);
   const main = path.join(ROOT, manifest.main ?? 'dist/extension.js');
   if (!existsSync(main)) {
@@ -58,7 +76,12 @@ export async function buildP2pChatVsix(options: { production?: boolean } = {}): 
   try {
     // With dependencies: the webview's codicons ship from node_modules, which --no-dependencies
     // would leave out whatever .vscodeignore says.
-    return await packageVsix(stage, out, { dependencies: true, fallbackIgnoreFile: path.join(__dirname, 'p2pChat.vscodeignore') });
+    const baseUrl = readmeBaseUrl(manifest.repository);
+    return await packageVsix(stage, out, {
+      dependencies: true,
+      fallbackIgnoreFile: path.join(__dirname, 'p2pChat.vscodeignore'),
+      ...(baseUrl ? { baseUrl } : {}),
+    });
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
@@ -145,4 +168,80 @@ export async function startRendezvous(options: { host?: string; name?: string } 
     throw new Error(`the rendezvous exited at start (${await proc.exited}):\n${proc.logTail()}`);
   }
   return { host, port, address: `${host}:${port}`, answeredStun, process: proc, stop: () => proc.stop() };
+}
+
+// ---- the chat panel, through the stable hooks media/main.ts documents ------------------------
+
+/** The extension's id ("publisher.name") and its status bar item's DOM id. */
+export const P2P_CHAT_EXTENSION_ID = 'p2p-chat.p2p-chat';
+export const P2P_CHAT_STATUS_ITEM = `${P2P_CHAT_EXTENSION_ID}.p2pChat.status`;
+
+/** The chat panel's document (the first visible webview of the page). */
+export function chatPanel(page: Page): FrameLocator {
+  return webviewFrame(page);
+}
+
+/** The transcript's message elements whose body contains `text`. */
+export function chatMessage(page: Page, text: string): Locator {
+  const panel = chatPanel(page);
+  return panel.locator('#p2p-transcript .p2p-message').filter({ has: panel.locator('.p2p-body', { hasText: text }) });
+}
+
+/**
+ * Types `text` into the composer and presses Enter, as a user does, then waits until one more of
+ * our own messages is in the transcript (the host took it). Returns the new message's id.
+ */
+export async function sendChatMessage(page: Page, text: string, options: { timeoutMs?: number } = {}): Promise<string> {
+  const panel = chatPanel(page);
+  const own = panel.locator('#p2p-transcript .p2p-own .p2p-message[data-id]');
+  const before = await own.count();
+  const input = panel.locator('#p2p-input');
+  await input.fill(text);
+  await input.press('Enter');
+  const added = own.nth(before);
+  await added.waitFor({ timeout: options.timeoutMs ?? 10_000 });
+  return (await added.getAttribute('data-id')) ?? '';
+}
+
+/** The texts of the transcript's text messages, in display order. */
+export async function chatTexts(page: Page): Promise<string[]> {
+  const bodies = chatPanel(page).locator('#p2p-transcript .p2p-message[data-kind="text"] .p2p-body');
+  return (await bodies.allTextContents()).map((t) => t.trim());
+}
+
+/** The ids of every message of the transcript (text and snippets), in display order. */
+export async function chatMessageIds(page: Page): Promise<string[]> {
+  return chatPanel(page)
+    .locator('#p2p-transcript .p2p-message[data-id]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-id') ?? ''));
+}
+
+/**
+ * Waits until the last of `expected` is shown, then checks that all of them are, in this order
+ * (other messages may sit between them). Throws with the transcript when not.
+ */
+export async function waitForChatTexts(page: Page, expected: readonly string[], options: { timeoutMs?: number } = {}): Promise<string[]> {
+  const last = expected[expected.length - 1];
+  if (last !== undefined) {
+    await chatPanel(page).locator('#p2p-transcript .p2p-message .p2p-body', { hasText: last }).first().waitFor({ timeout: options.timeoutMs ?? 15_000 });
+  }
+  const texts = await chatTexts(page);
+  const at = expected.map((t) => texts.indexOf(t));
+  const missing = expected.filter((_, i) => at[i] < 0);
+  if (missing.length) throw new Error(`not in the transcript: ${JSON.stringify(missing)}; it shows ${JSON.stringify(texts)}`);
+  for (let i = 1; i < at.length; i++) {
+    if (at[i] <= at[i - 1]) throw new Error(`out of order: ${JSON.stringify(expected)}; the transcript shows ${JSON.stringify(texts)}`);
+  }
+  return texts;
+}
+
+/** The connection banner once it shows `state` (a ConnectionState kind: waiting, connected...). */
+export async function waitForChatState(page: Page, state: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  await chatPanel(page).locator(`#p2p-banner[data-state="${state}"]`).waitFor({ timeout: options.timeoutMs ?? 30_000 });
+}
+
+/** The member list entry named `name`. */
+export function chatMember(page: Page, name: string): Locator {
+  const panel = chatPanel(page);
+  return panel.locator('#p2p-members .p2p-member').filter({ has: panel.locator('.p2p-member-name', { hasText: name }) });
 }

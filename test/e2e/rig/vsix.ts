@@ -14,6 +14,11 @@ export interface PackageVsixOptions {
    */
   dependencies?: boolean;
   timeoutMs?: number;
+  /**
+   * Passed as --baseContentUrl and --baseImagesUrl: vsce refuses relative links and images in the
+   * README unless it can derive a base from a GitHub/GitLab repository URL.
+   */
+  baseUrl?: string;
 }
 
 /**
@@ -27,6 +32,7 @@ export function packageVsix(extensionDir: string, outFile: string, options: Pack
   if (!existsSync(path.join(extensionDir, '.vscodeignore')) && options.fallbackIgnoreFile) {
     args.push('--ignoreFile', options.fallbackIgnoreFile);
   }
+  if (options.baseUrl) args.push('--baseContentUrl', options.baseUrl, '--baseImagesUrl', options.baseUrl);
   return new Promise((resolve, reject) => {
     // The machine's Node (20) runs vsce 3; its npm lifecycle scripts inherit this PATH.
     execFile(process.execPath, args, { cwd: extensionDir, timeout: options.timeoutMs ?? 180_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
