@@ -54,7 +54,6 @@ export type LeaveStatus = 'left' | 'unknown' | 'notOwner';
 
 interface Member {
   room: Room;
-  key: string; // room key + peer key: the member's identity in `byAge`
   peerKey: string;
   record: MemberRecord;
   lastSeen: number;
@@ -89,7 +88,8 @@ export class RoomTable {
   private readonly expiryMs: number;
   private readonly rooms = new Map<string, Room>();
   /** Every member, least recently refreshed first: expiry reads from the front and stops early. */
-  private readonly byAge = new Map<string, Member>();
+  // Oldest refresh first (insertion order): expiry stops at the first member that is still fresh.
+  private readonly byAge = new Set<Member>();
   private readonly perAddress = new Map<string, number>();
   private readonly counters = { joined: 0, left: 0, expired: 0, moved: 0, roomFull: 0, serverFull: 0, addressFull: 0 };
 
@@ -151,7 +151,6 @@ export class RoomTable {
       }
       member = {
         room,
-        key: `${roomKey}/${peerKey}`,
         peerKey,
         record: {
           peerId: Buffer.from(req.peerId),
@@ -188,8 +187,8 @@ export class RoomTable {
     }
 
     member.lastSeen = now;
-    this.byAge.delete(member.key);
-    this.byAge.set(member.key, member);
+    this.byAge.delete(member);
+    this.byAge.add(member);
 
     const turn = this.opts.turn?.(member.record.peerId, now);
     const out: Outgoing[] = [
@@ -249,7 +248,7 @@ export class RoomTable {
   private remove(member: Member): Outgoing[] {
     const room = member.room;
     room.members.delete(member.peerKey);
-    this.byAge.delete(member.key);
+    this.byAge.delete(member);
     this.addAddress(member.record.reflexive.address, -1);
     if (room.members.size === 0) this.rooms.delete(room.key);
     const out: Outgoing[] = [];

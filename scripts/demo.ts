@@ -19,6 +19,11 @@ import {
   screenshot,
   startCodeServer,
   startRendezvous,
+  quickPickSelect,
+  sendChatMessage,
+  waitForChatTexts,
+  waitForChatState,
+  waitForNotification,
   waitForCommand,
   waitForExtensionsActivated,
   webviewFrame,
@@ -135,6 +140,43 @@ async function main(): Promise<number> {
       console.log(`  ${people[i].padEnd(6)} ${s.url}    (log: ${path.relative(ROOT, s.logFile)})`);
     }
 
+    if (args.headless && !args.vsix && !args.command && rendezvous) {
+      // The whole user story, driven as a person would: Alice starts a room, Bob joins with the invite
+      // her editor shows, they exchange a message; then a picture of each.
+      t = Date.now();
+      const browser = await launchBrowser();
+      stops.push(() => browser.close());
+      const [alice, bob] = await Promise.all(
+        servers.map(async (s) => {
+          const page = await openEditor(browser, s.url);
+          await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'README.md' }).waitFor({ timeout: 60_000 });
+          await waitForCommand(page, 'P2P Chat: Connect');
+          return page;
+        }),
+      );
+      await runCommand(alice, 'P2P Chat: Connect');
+      await quickPickSelect(alice, 'Start a new room');
+      const toast = await waitForNotification(alice, /Room created/, { timeoutMs: 30_000 });
+      const shown = (await toast.locator('.notification-list-item-message').textContent()) ?? '';
+      const invite = /(p2pchat:\S+)/.exec(shown)?.[1]?.replace(/[.,;]+$/, '');
+      if (!invite) throw new Error('the extension showed no invite');
+      log(`Alice's invite: ${invite}`);
+      await runCommand(bob, 'P2P Chat: Connect');
+      await quickPickSelect(bob, 'Join with an invite');
+      const box = bob.locator('.quick-input-widget .quick-input-box input');
+      await box.fill(invite);
+      await box.press('Enter');
+      await Promise.all([waitForChatState(alice, 'connected', { timeoutMs: 30_000 }), waitForChatState(bob, 'connected', { timeoutMs: 30_000 })]);
+      await sendChatMessage(alice, 'Hi Bob! This came straight from my editor, end-to-end encrypted.');
+      await waitForChatTexts(bob, ['Hi Bob! This came straight from my editor, end-to-end encrypted.'], { timeoutMs: 20_000 });
+      await sendChatMessage(bob, 'Hi Alice, got it, no server in between.');
+      await waitForChatTexts(alice, ['Hi Bob! This came straight from my editor, end-to-end encrypted.', 'Hi Alice, got it, no server in between.'], { timeoutMs: 20_000 });
+      log(`the two editors chatted ${secondsSince(t)} after opening`);
+      for (const [i, page] of [alice, bob].entries()) log(`screenshot ${path.relative(ROOT, await screenshot(page, `demo-${people[i].toLowerCase()}`))}`);
+      await stopAll();
+      return 0;
+    }
+
     if (args.headless) {
       t = Date.now();
       // With --vsix the extension is someone else's: only the workbench is waited for.
@@ -166,6 +208,11 @@ async function main(): Promise<number> {
     }
 
     log('running; press Ctrl+C to stop everything');
+    console.log(`
+  Open both URLs in one browser, then:
+    Alice: F1 → "P2P Chat: Connect" → "Start a new room"   (the invite is copied to the clipboard)
+    Bob:   F1 → "P2P Chat: Connect" → "Join with an invite" → paste → Enter
+  and type in either chat panel.`);
     // Run until a signal, or until an editor or the rendezvous dies on its own.
     const watched = [...servers.map((s) => ({ name: s.name, p: s.process })), ...(rendezvous ? [{ name: 'rendezvous', p: rendezvous.process }] : [])];
     const died = await Promise.race(watched.map(({ name, p }) => p.exited.then((code) => ({ name, code }))));

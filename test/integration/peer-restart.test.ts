@@ -68,6 +68,8 @@ describe('headless peer processes: kill -9 and restart lose nothing', function (
 
     // Phase 2: the sender dies mid-stream; its outbox survives on disk.
     for (let i = 0; i < 100; i++) a1.writeLine(`n${i}`);
+    // All 100 must be in the sender's outbox (read from stdin) before it dies, or there is nothing to lose.
+    await a1.waitForEvent((e) => e.event === 'sent' && e.text === 'n99', { timeoutMs: 10000, what: 'all n queued' });
     await b.waitForEvent((e) => isMsg(e) && textOf(e) === 'n5', { timeoutMs: 10000, what: 'first n messages' });
     a1.killSync();
     await a1.exited;

@@ -47,12 +47,32 @@ export function fingerprint(publicKey: Buffer): string {
   return base32(digest).match(/.{4}/g)!.join('-');
 }
 
+// One-shot hashing (Node >= 20.12) skips a Hash object per round: 5200 rounds per half made the
+// object churn, not SHA-256, the cost. Same digests either way.
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
+const sha256 = oneShot ? (data: Buffer) => oneShot('sha256', data, 'buffer') : (data: Buffer) => crypto.createHash('sha256').update(data).digest();
+
+// A half depends on one public key only: our own comes back for every peer, a contact's for every room.
+const halves = new Map<string, string>();
+const MAX_CACHED_HALVES = 256;
+
 function safetyHalf(key: Buffer): string {
-  let d = crypto.createHash('sha256').update(SAFETY_VERSION).update(key).update(SAFETY_LABEL).digest();
-  for (let i = 0; i < SAFETY_ITERATIONS; i++) d = crypto.createHash('sha256').update(d).update(key).digest();
+  const id = key.toString('hex');
+  const cached = halves.get(id);
+  if (cached !== undefined) return cached;
+  let d: Buffer = crypto.createHash('sha256').update(SAFETY_VERSION).update(key).update(SAFETY_LABEL).digest();
+  const input = Buffer.alloc(d.length + key.length); // d(i) || key, rewritten in place each round
+  key.copy(input, d.length);
+  for (let i = 0; i < SAFETY_ITERATIONS; i++) {
+    d.copy(input, 0);
+    d = sha256(input);
+  }
   const groups: string[] = [];
   for (let off = 0; off < 30; off += 5) groups.push((d.readUIntBE(off, 5) % 100000).toString().padStart(5, '0'));
-  return groups.join(' ');
+  const half = groups.join(' ');
+  if (halves.size >= MAX_CACHED_HALVES) halves.clear();
+  halves.set(id, half);
+  return half;
 }
 
 /** 60 digits in 12 space-separated groups of 5; safetyNumber(a, b) === safetyNumber(b, a). */

@@ -181,10 +181,10 @@ export class HandshakeState {
     const [initKey, respKey] = [token[0], token[1]];
     const mine = this.initiator ? initKey : respKey;
     const theirs = this.initiator ? respKey : initKey;
-    const priv = mine === 'e' ? this.e?.privateKey : this.s.privateKey;
+    const own = mine === 'e' ? this.e : this.s;
     const pub = theirs === 'e' ? this.re : this.rs;
-    if (priv === undefined || pub === undefined) throw new Error(`missing key for ${token}`);
-    return dh(priv, pub);
+    if (own === undefined || pub === undefined) throw new Error(`missing key for ${token}`);
+    return dh(own.privateKey, pub, own.publicKey);
   }
 
   private fail(error: string): ReadResult {
