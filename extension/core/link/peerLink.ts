@@ -311,6 +311,7 @@ export class PeerLink {
       }
       if (!this.session && !this.hs) this.startPunching(now); // we had given up; the peer is back
       if (this.hs) {
+        this.lastHelloAt = now;
         this.ctx.send(from, this.hs.hello);
         this.stats.helloSent++;
       }
@@ -366,7 +367,7 @@ export class PeerLink {
     const confirm = encodePeer({ type: 'confirm', sender: index, receiver: p.sender, noise: state.writeMessage(namePayload(this.ctx.selfName())) });
     this.hs = undefined;
     this.ctx.send(from, confirm);
-    this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, name, confirm);
+    this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, name, confirm, now - this.lastHelloAt);
     this.flush(now);
   }
 
@@ -391,7 +392,7 @@ export class PeerLink {
       this.ctx.releaseIndex(pending.localIndex);
       return;
     }
-    this.install(TransportCipher.fromSplit(pending.hs.split()), pending.localIndex, pending.remoteIndex, from, now, readName(read.payload));
+    this.install(TransportCipher.fromSplit(pending.hs.split()), pending.localIndex, pending.remoteIndex, from, now, readName(read.payload), undefined, now - pending.createdAt);
     // Tells the initiator to stop resending message 3 even when we have nothing to say yet.
     this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
     this.flush(now);
@@ -455,12 +456,24 @@ export class PeerLink {
 
   // ---- session -------------------------------------------------------------------------------
 
-  private install(transport: TransportCipher, localIndex: number, remoteIndex: number, endpoint: Route, now: number, name?: string, confirm?: Buffer): void {
+  private install(
+    transport: TransportCipher,
+    localIndex: number,
+    remoteIndex: number,
+    endpoint: Route,
+    now: number,
+    name?: string,
+    confirm?: Buffer,
+    handshakeRttMs?: number,
+  ): void {
     if (this.session) {
       if (this.previous) this.retire(this.previous);
       this.previous = this.session;
     }
-    const channel = new ReliableChannel({ mtu: INNER_MTU });
+    // The handshake just measured the path: start the retransmission timer from it rather than RFC 6298's
+    // blind 1 s, so a first message lost on a lossy link is resent in a few round trips.
+    const rtt = handshakeRttMs !== undefined && handshakeRttMs > 0 ? handshakeRttMs : undefined;
+    const channel = new ReliableChannel({ mtu: INNER_MTU, ...(rtt ? { initialRto: Math.min(1000, Math.max(200, 3 * rtt)) } : {}) });
     const session: Session = { transport, channel, localIndex, remoteIndex, endpoint, establishedAt: now, lastRecv: now, lastSend: now, confirm, confirmAttempt: 0, confirmNextAt: confirm ? now + punchDelay(2) : Infinity };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
     channel.onAcked = (h: number) => this.events.acked(this, h);
@@ -568,6 +581,7 @@ export class PeerLink {
         this.hs = undefined;
       } else {
         if (now >= this.nextPunchAt) {
+          this.lastHelloAt = now;
           this.sendPunches();
           this.punchAttempt++;
           this.nextPunchAt = now + punchDelay(this.punchAttempt);
@@ -596,7 +610,7 @@ export class PeerLink {
     }
     if (this.path === 'relayed' && now >= this.nextDirectProbeAt) this.probeDirect(s, now);
     // Keep NAT mappings and the peer's loss timer alive; probe faster once the peer has gone quiet.
-    const quiet = now - s.lastRecv > this.ctx.keepaliveMs;
+    const quiet = now - s.lastRecv >= this.ctx.keepaliveMs; // ">=": the same instant nextWakeup() promised
     if (now - s.lastSend >= this.ctx.keepaliveMs || (quiet && now - s.lastSend >= this.ctx.keepaliveMs / 4)) {
       this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
     }
@@ -646,6 +660,7 @@ export class PeerLink {
 
   private failures = 0;
   private retryAt = Infinity;
+  private lastHelloAt = 0;
 
   private fail(now: number, why?: string): void {
     this.phase = 'failed';

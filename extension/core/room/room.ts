@@ -99,6 +99,7 @@ export class Room {
   private membersDirty = true;
   private extraSocketCount = 0;
   private readonly dirty = new Set<PeerLink>();
+  private lastAskedForMembers = -Infinity;
   private sprayTokens = BIRTHDAY.sprayPerSecond / 10;
   private sprayRefilledAt = 0;
   private tooManyMembersLogged = false;
@@ -357,7 +358,13 @@ export class Room {
       }
       const link = this.byHint.get(pkt.senderHint.toString('hex'));
       if (!link || link.phase === 'closed') {
-        this.stats.droppedUnknownPeer++; // the rendezvous has not introduced it yet; it will retry
+        this.stats.droppedUnknownPeer++;
+        // Someone in our room (the receiver hint is ours) whom the rendezvous has not introduced yet: its
+        // push may have been lost. Ask now rather than at the next refresh, at most every 2 s.
+        if (now - this.lastAskedForMembers >= 2000) {
+          this.lastAskedForMembers = now;
+          this.rendezvous.refreshNow(now);
+        }
         return;
       }
       link.onHello(pkt, from, now);
