@@ -1,6 +1,6 @@
 // Server processes for the rendezvous benchmarks: the project's rendezvous (bundled from source),
 // the bare Node STUN responder, and coturn. Each returns its pid (for /proc) and UDP port.
-import { spawnSync } from 'node:child_process';
+import { ensureCoturn as ensureTestCoturn } from '../../test/helpers/coturn';
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,22 +38,11 @@ export async function startBareStun(): Promise<ServerProcess> {
   return { name: 'bare Node STUN', pid: child.pid, port: m.port as number, child, stop: () => child.stop() };
 }
 
-function hasTurnserver(): boolean {
-  return spawnSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' }).status === 0;
-}
-
-/** Installs Debian's coturn when missing (root only). Returns why it is unavailable, or undefined. */
+/** Installs Debian's coturn when missing (root only): the tests' installer. Returns why it is unavailable, or undefined. */
 export function ensureCoturn(log: (l: string) => void): string | undefined {
-  if (hasTurnserver()) return undefined;
-  if (process.getuid?.() !== 0) return 'turnserver is not installed and installing it needs root';
-  log('installing coturn with apt-get');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'coturn'], { stdio: 'ignore', env, timeout: 300_000 });
-  if (install().status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', env, timeout: 300_000 });
-    install();
-  }
-  return hasTurnserver() ? undefined : 'apt-get install coturn failed';
+  const why = ensureTestCoturn();
+  if (why) log(why);
+  return why;
 }
 
 function freeUdpPort(): Promise<number> {

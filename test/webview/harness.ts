@@ -1,6 +1,7 @@
 // Node side of the webview browser tests: bundles media/main.ts with esbuild (same options as
 // scripts/build.mjs), serves the exact HTML that extension/ui/webviewHtml.ts produces from a
 // loopback HTTP server (plus the fake VS Code shell in page/), and drives headless Chromium.
+import { CHROMIUM_ARGS } from '../e2e/rig/browser';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -13,15 +14,7 @@ import type { HostToWebview, WebviewToHost } from '../../extension/shared/protoc
 
 export const ROOT = path.resolve(__dirname, '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+
 
 export type Theme = 'light' | 'dark' | 'hc';
 
