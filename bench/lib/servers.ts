@@ -1,5 +1,6 @@
 // Server processes for the rendezvous benchmarks: the project's rendezvous (bundled from source),
 // the bare Node STUN responder, and coturn. Each returns its pid (for /proc) and UDP port.
+import { freeUdpPort } from '../../test/helpers/freePort';
 import { ensureCoturn as ensureTestCoturn } from '../../test/helpers/coturn';
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
@@ -43,17 +44,6 @@ export function ensureCoturn(log: (l: string) => void): string | undefined {
   const why = ensureTestCoturn();
   if (why) log(why);
   return why;
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export function stunAnswers(port: number, ms: number): Promise<boolean> {

@@ -2,6 +2,7 @@
 // where Jazzer.js cannot run (see README.md). Inputs are mutated in batches; a batch whose coverage
 // shows a block never seen before is replayed input by input, and each input that reached a new block
 // joins the corpus. Coverage is read only for the project's code (extension/, rendezvous/).
+import { prng, type Prng as Rng } from '../helpers/prng';
 import { Session } from 'node:inspector';
 import type { Target } from './targets';
 
@@ -26,19 +27,6 @@ export interface TargetReport {
   newInputs: Buffer[];
   /** The corpus at the end (seeds and finds), for the second phase. */
   finalCorpus: Buffer[];
-}
-
-type Rng = { next(): number; int(n: number): number };
-
-export function rng(seed: number): Rng {
-  let x = (Math.imul(seed | 0, 0x9e3779b1) ^ 0x5bd1e995) | 0 || 0x1234567;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-  return { next, int: (n) => Math.floor(next() * n) };
 }
 
 interface Range {
@@ -218,7 +206,7 @@ export interface RunOptions {
 
 /** Fuzz one target for `ms` milliseconds. Never throws: property violations come back as findings. */
 export function fuzzTarget(t: Target, cov: Coverage, o: RunOptions): TargetReport {
-  const r = rng(o.seed);
+  const r = prng(o.seed);
   const t0 = performance.now();
   const seen = new Set<number>();
   const outcomes = new Set<string>();
@@ -298,7 +286,7 @@ export function fuzzTarget(t: Target, cov: Coverage, o: RunOptions): TargetRepor
  * the decoders run at full speed. Runs for `ms`, and on past it (up to `maxMs`) until `minExecs`.
  */
 export function mutateCorpus(t: Target, corpus: Buffer[], o: { ms: number; maxMs: number; minExecs: number; seed: number }): { execs: number; findings: Finding[]; ms: number } {
-  const r = rng(o.seed);
+  const r = prng(o.seed);
   const findings: Finding[] = [];
   const errorsSeen = new Set<string>();
   const dict = t.dictionary ?? [];

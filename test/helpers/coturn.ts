@@ -1,5 +1,6 @@
 // A real coturn on loopback for integration tests: installed on demand (Debian, as root), run in
 // the foreground in its own process group with a throwaway userdb/pidfile, always stopped.
+import { freeUdpPort } from './freePort';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
@@ -43,17 +44,6 @@ export function ensureCoturn(): string | undefined {
     install();
   }
   return hasTurnserver() ? undefined : 'apt-get install coturn failed';
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** One STUN Binding round trip; true when the server answered within `ms`. */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freeTcpPort } from './freePort';
+import { freeTcpPort } from '../../helpers/freePort';
 import { RESULTS_DIR, safeName } from './paths';
 import { spawnGroup, type GroupProcess } from './processGroup';
 import { ensureTools, type ToolPaths } from './tools';

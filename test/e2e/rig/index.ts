@@ -1,7 +1,7 @@
 // The e2e rig's public surface: tests and scripts/demo.ts import from here.
 export { ROOT, RESULTS_DIR, CACHE_DIR, safeName } from './paths';
 export { ensureTools, type ToolPaths } from './tools';
-export { freeTcpPort, freeUdpPort } from './freePort';
+export { freeTcpPort, freeUdpPort } from '../../helpers/freePort';
 export { spawnGroup, type GroupProcess } from './processGroup';
 export { startCodeServer, DEFAULT_SETTINGS, type CodeServer, type CodeServerOptions } from './codeServer';
 export {

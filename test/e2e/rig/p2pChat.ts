@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freeUdpPort } from './freePort';
+import { freeUdpPort } from '../../helpers/freePort';
 import { CACHE_DIR, RESULTS_DIR, ROOT } from './paths';
 import { spawnGroup, type GroupProcess } from './processGroup';
 import type { FrameLocator, Locator, Page } from 'playwright-core';

@@ -1,6 +1,7 @@
 // Shared rig for the hostile-input suite: real Room hosts and a real rendezvous on loopback, raw
 // sockets for the attacker, a recorder on a peer's socket, and read access to a link's live session.
 // The session is private to PeerLink; tests read it (never write it) to aim forged packets at it.
+import { prng } from '../../helpers/prng';
 import * as dgram from 'node:dgram';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -26,28 +27,6 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(5);
   }
-}
-
-/** xorshift32: every hostile corpus here is reproducible from its seed. */
-export function prng(seed: number): { next(): number; int(n: number): number; bytes(n: number): Buffer; pick<T>(a: readonly T[]): T } {
-  let x = (Math.imul(seed | 0, 0x9e3779b1) ^ 0x5bd1e995) | 0 || 0x1234567;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    next,
-    int,
-    bytes: (n) => {
-      const b = Buffer.allocUnsafe(n);
-      for (let i = 0; i < n; i++) b[i] = int(256);
-      return b;
-    },
-    pick: (a) => a[int(a.length)],
-  };
 }
 
 let gcFn: (() => void) | undefined;
@@ -287,3 +266,5 @@ export class Cleanup {
     }
   }
 }
+
+export { prng };
