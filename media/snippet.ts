@@ -24,7 +24,13 @@ export function renderSnippet(snippet: SnippetPayload, post: (m: WebviewToHost) 
       class: 'p2p-open p2p-button p2p-button-secondary',
       title: `Open ${range} in the editor`,
       attrs: { type: 'button', 'data-testid': 'open-snippet', 'aria-label': `Open ${range}` },
-      on: { click: () => post({ type: 'openSnippet', snippet }) },
+      on: {
+        // A mouse press would focus the webview, and VS Code reports that focus up to 250 ms late (it
+        // polls): the report could land after the editor opened and pull the chat back in front of it.
+        // Keyboard activation is unaffected; the button is still reachable with Tab.
+        mousedown: (ev) => ev.preventDefault(),
+        click: () => post({ type: 'openSnippet', snippet }),
+      },
     },
     icon('go-to-file'),
     h('span', { text: 'Open' }),

@@ -285,8 +285,11 @@ describe('chat webview', function () {
     assert.equal(await $('.p2p-message[data-id="s1"] .p2p-body > p strong').textContent(), 'here');
 
     await chat.clearPosted();
+    // A click must not take focus: the editor that Open shows keeps it (VS Code reports webview focus late).
+    await chat.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await card.locator('.p2p-open').click();
     assert.deepEqual(await chat.posted(), [{ type: 'openSnippet', snippet: SNIPPET }]);
+    assert.equal(await chat.page.evaluate(() => document.activeElement?.classList.contains('p2p-open') ?? false), false);
     await card.locator('.p2p-open').focus();
     await chat.page.keyboard.press('Enter');
     assert.equal((await postedOfType('openSnippet')).length, 2);
