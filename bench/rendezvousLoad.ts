@@ -100,7 +100,7 @@ export async function rendezvousLoad(ctx: BenchContext): Promise<BenchResult> {
   const refs = `${coturn ? `coturn STUN ${ref(coturn)}; ` : ''}bare Node STUN ${ref(bare)}`;
   const rows: Row[] = [
     {
-      what: 'rendezvous: registrations answered per CPU-second (cookie-verified register → welcome + peer record)',
+      what: 'rendezvous: registrations answered per CPU-second (cookie-verified register → welcome carrying the member list)',
       figure: ref(rzReg),
       reference: refs,
       ...(coturn
@@ -126,7 +126,7 @@ export async function rendezvousLoad(ctx: BenchContext): Promise<BenchResult> {
   return {
     id: 'rendezvous',
     title: 'Rendezvous answers per CPU-second',
-    method: `Each server runs as its own process on loopback; one load-generator process (${opts.sockets} sockets) offers ${fmt(rate)} packets/s to each in turn (warm-up ${opts.warmupMs / 1000} s, then ${opts.measureMs / 1000} s measured; ${rounds} round${rounds > 1 ? 's' : ''} alternating the servers, the median round reported) and counts answers; the server's CPU time (utime + stime of all its threads, /proc/<pid>/stat) over the same window gives answers per CPU-second. coturn ${coturnMissing ? `unavailable (${coturnMissing})` : '4.x from Debian, `--stun-only`, default threads'}; the bare responder is bench/children/bareStun.ts; the rendezvous is rendezvous/cli.ts bundled by esbuild from the current sources with its rate limits raised (all load comes from one address). Register load: ${opts.members} members in rooms of two, joined before the window; in the window each register carries a valid cookie and is answered with a welcome plus the other member's record (2 datagrams).`,
+    method: `Each server runs as its own process on loopback; one load-generator process (${opts.sockets} sockets) offers ${fmt(rate)} packets/s to each in turn (warm-up ${opts.warmupMs / 1000} s, then ${opts.measureMs / 1000} s measured; ${rounds} round${rounds > 1 ? 's' : ''} alternating the servers, the median round reported) and counts answers; the server's CPU time (utime + stime of all its threads, /proc/<pid>/stat) over the same window gives answers per CPU-second. coturn ${coturnMissing ? `unavailable (${coturnMissing})` : '4.x from Debian, `--stun-only`, default threads'}; the bare responder is bench/children/bareStun.ts; the rendezvous is rendezvous/cli.ts bundled by esbuild from the current sources with its rate limits raised (all load comes from one address). Register load: ${opts.members} members in rooms of two, joined before the window; in the window each register carries a valid cookie and is answered with one welcome carrying the other member's record.`,
     rows,
     details: ['| server | load | answers | answered | server CPU | answers per CPU-s |', '|---|---|---|---|---|---|', ...results.map(line), '', `All rounds, answers per CPU-second: ${[...new Set(all.map((r) => `${r.server} ${r.mode}`))].map((k) => `${k} ${all.filter((r) => `${r.server} ${r.mode}` === k).map((r) => si(r.answersPerCpuSecond)).join(' / ')}`).join('; ')}.`],
     raw: { results: all },

@@ -2,6 +2,7 @@
 // one NAT many honest clients share an address, so keying by address alone would let one noisy
 // client starve its neighbours. Eviction only forgets rate state (a new entry starts full), never
 // room membership, so a spoofed flood that churns this table cannot unregister anyone.
+import { ipv4Value } from '../extension/core/wire/endpoint';
 
 export interface BucketSpec {
   /** Sustained packets per second. */
@@ -36,19 +37,8 @@ export type Lane = 'p2p' | 'stun';
 export type SourceKey = string | number;
 
 export function sourceKey(address: string, port: number): SourceKey {
-  if (address.includes(':')) return `${address}|${port}`;
-  let value = 0;
-  let octet = 0;
-  for (let i = 0; i < address.length; i++) {
-    const c = address.charCodeAt(i);
-    if (c === 46) {
-      value = value * 256 + octet;
-      octet = 0;
-    } else {
-      octet = octet * 10 + (c - 48);
-    }
-  }
-  return (value * 256 + octet) * 65536 + port;
+  const v4 = ipv4Value(address);
+  return v4 >= 0 ? v4 * 65536 + port : `${address}|${port}`;
 }
 
 interface SourceState {

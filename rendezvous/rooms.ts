@@ -3,7 +3,18 @@
 // server shell only encodes and sends them. Rooms are keyed by the client-supplied room id, which
 // is a hash of the room secret, so this table never sees anything that would let it join a room.
 import { Endpoint, sameEndpoint } from '../extension/core/wire/endpoint';
-import { ErrorCode, MemberRecord, RendezvousMessage, TurnCredentials } from '../extension/core/wire/rendezvous';
+import {
+  encodeMemberRecord,
+  encodePeerWithRecord,
+  encodeWelcomeWithRecords,
+  ErrorCode,
+  MemberRecord,
+  RendezvousMessage,
+  TurnCredentials,
+  WELCOME_BUDGET_BYTES,
+  welcomeHeadBytes,
+  WelcomeHead,
+} from '../extension/core/wire/rendezvous';
 
 export interface RoomTableOptions {
   /** Members per room (the welcome's member count is one byte). */
@@ -32,6 +43,11 @@ export const DEFAULT_ROOM_OPTIONS: RoomTableOptions = {
 export interface Outgoing {
   to: Endpoint;
   message: RendezvousMessage;
+  /**
+   * `message` already encoded, when the table had its parts at hand (member records are encoded once
+   * per change, not once per message). Always equal to encodeRendezvous(message).
+   */
+  bytes?: Buffer;
 }
 
 export interface RegisterRequest {
@@ -55,7 +71,9 @@ export type LeaveStatus = 'left' | 'unknown' | 'notOwner';
 interface Member {
   room: Room;
   peerKey: string;
-  record: MemberRecord;
+  /** Never mutated, only replaced: messages share it, and `encoded` must match it. */
+  record: Readonly<MemberRecord>;
+  encoded: Buffer;
   lastSeen: number;
 }
 
@@ -74,9 +92,8 @@ export interface RoomTableStats {
   refused: Record<'roomFull' | 'serverFull' | 'addressFull', number>;
 }
 
-/** Messages outlive the call that made them (tests keep them), so they carry copies, not live records. */
-function snapshot(r: MemberRecord): MemberRecord {
-  return { peerId: r.peerId, name: r.name, flags: r.flags, reflexive: { ...r.reflexive }, candidates: r.candidates.map((c) => ({ ...c })) };
+function newRecord(peerId: Buffer, req: RegisterRequest, from: Endpoint): MemberRecord {
+  return { peerId, name: req.name, flags: req.flags ?? 0, reflexive: { ...from }, candidates: req.candidates.map((c) => ({ ...c })) };
 }
 
 function sameCandidates(a: Endpoint[], b: Endpoint[]): boolean {
@@ -149,39 +166,28 @@ export class RoomTable {
         room = { key: roomKey, members: new Map() };
         this.rooms.set(roomKey, room);
       }
-      member = {
-        room,
-        peerKey,
-        record: {
-          peerId: Buffer.from(req.peerId),
-          name: req.name,
-          flags: req.flags ?? 0,
-          reflexive: { ...from },
-          candidates: req.candidates.map((c) => ({ ...c })),
-        },
-        lastSeen: now,
-      };
+      const record = newRecord(Buffer.from(req.peerId), req, from);
+      member = { room, peerKey, record, encoded: encodeMemberRecord(record), lastSeen: now };
       room.members.set(peerKey, member);
       this.addAddress(from.address, 1);
       this.counters.joined++;
       status = 'joined';
     } else {
       const r = member.record;
+      status = 'refreshed';
       if (!sameEndpoint(r.reflexive, from)) {
         // Restart or NAT rebinding: the newest proven endpoint wins, the old one is forgotten.
         this.addAddress(r.reflexive.address, -1);
         this.addAddress(from.address, 1);
-        r.reflexive = { ...from };
         this.counters.moved++;
         status = 'moved';
-      } else {
-        status = 'refreshed';
       }
       if (!sameCandidates(r.candidates, req.candidates) || r.name !== req.name || r.flags !== (req.flags ?? 0)) {
-        r.candidates = req.candidates.map((c) => ({ ...c }));
-        r.name = req.name;
-        r.flags = req.flags ?? 0;
         if (status === 'refreshed') status = 'updated';
+      }
+      if (status !== 'refreshed') {
+        member.record = newRecord(r.peerId, req, from);
+        member.encoded = encodeMemberRecord(member.record);
       }
       room = member.room;
     }
@@ -191,20 +197,30 @@ export class RoomTable {
     this.byAge.add(member);
 
     const turn = this.opts.turn?.(member.record.peerId, now);
-    const out: Outgoing[] = [
-      {
-        to: from,
-        message: { type: 'welcome', observed: { ...from }, refreshSeconds: this.opts.refreshSeconds, members: room.members.size, ...(turn ? { turn } : {}) },
-      },
-    ];
+    const head: WelcomeHead = { observed: { ...from }, refreshSeconds: this.opts.refreshSeconds, members: room.members.size, ...(turn ? { turn } : {}) };
+    // One datagram answers a register in rooms of any usual size: the other members ride in the
+    // welcome while they fit, and only the rest follow as `peer` messages.
+    const known: MemberRecord[] = [];
+    const knownBytes: Buffer[] = [];
+    const overflow: Outgoing[] = [];
+    let size = welcomeHeadBytes(head);
     for (const other of room.members.values()) {
-      if (other !== member) out.push({ to: from, message: { type: 'peer', joined: false, member: snapshot(other.record) } });
+      if (other === member) continue;
+      if (overflow.length === 0 && known.length < 255 && size + other.encoded.length <= WELCOME_BUDGET_BYTES) {
+        size += other.encoded.length;
+        known.push(other.record);
+        knownBytes.push(other.encoded);
+      } else {
+        overflow.push({ to: from, message: { type: 'peer', joined: false, member: other.record }, bytes: encodePeerWithRecord(false, other.encoded) });
+      }
     }
+    const out: Outgoing[] = [{ to: from, message: { type: 'welcome', ...head, known }, bytes: encodeWelcomeWithRecords(head, knownBytes) }, ...overflow];
     // Pushes go out in the same instant as the welcome, so both sides start punching together.
-    if (status !== 'refreshed') {
-      const self = snapshot(member.record);
+    if (status !== 'refreshed' && room.members.size > 1) {
+      const message: RendezvousMessage = { type: 'peer', joined: true, member: member.record };
+      const bytes = encodePeerWithRecord(true, member.encoded);
       for (const other of room.members.values()) {
-        if (other !== member) out.push({ to: { ...other.record.reflexive }, message: { type: 'peer', joined: true, member: self } });
+        if (other !== member) out.push({ to: other.record.reflexive, message, bytes });
       }
     }
     return { status, out };

@@ -217,7 +217,7 @@ export class RendezvousServer {
       ...(o.expiryMs !== undefined ? { expiryMs: o.expiryMs } : {}),
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
     });
-    this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs });
+    this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
       {
         p2p: o.rate ?? DEFAULT_RATE,
@@ -407,7 +407,7 @@ export class RendezvousServer {
         return;
       case 'register':
       case 'leave': {
-        if (!this.cookies.verify(now, source, m.cookie)) {
+        if (!this.cookies.verify(now, source, m.cookie, key)) {
           c.unverifiedRequests++;
           c.unverifiedIn += buf.length;
           c.cookiesIssued++;
@@ -457,7 +457,7 @@ export class RendezvousServer {
       const via: Cause = toRequester
         ? cause!
         : { sock: this.main ?? sock, requestBytes: 0, verified: true, source: o.to, key: sourceKey(o.to.address, o.to.port) };
-      this.send(via, encodeRendezvous(o.message), o.message.type);
+      this.send(via, o.bytes ?? encodeRendezvous(o.message), o.message.type);
     }
   }
 

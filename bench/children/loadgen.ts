@@ -2,7 +2,7 @@
 // argv[2] is a JSON LoadSpec. Modes:
 //   stun      STUN Binding requests; answers are Binding success responses.
 //   register  cookie-verified register refreshes for members joined during setup (rooms of two, both
-//             members behind one socket); answers are welcomes (each comes with one peer record).
+//             members behind one socket); answers are welcomes (each carries the other member's record).
 //   fill      only the setup: join `members` members, stop-and-wait per socket, then idle.
 // Prints {"ready":...} after setup, then waits for a stdin line {"from":ms,"to":ms} (epoch ms): offers
 // `rate` packets/s from then until `to`, counts answers received inside [from, to], prints {"done":...}.

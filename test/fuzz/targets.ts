@@ -55,8 +55,9 @@ const rdvSeeds = (): Buffer[] => {
   return [
     encodeRendezvous({ type: 'register', roomId: id, peerId: id, cookie: Buffer.alloc(16), name: 'Ann', flags: 1, candidates: [ep4, ep6] }),
     encodeRendezvous({ type: 'cookie', cookie: Buffer.alloc(16, 1) }),
-    encodeRendezvous({ type: 'welcome', observed: ep4, refreshSeconds: 15, members: 2 }),
-    encodeRendezvous({ type: 'welcome', observed: ep6, refreshSeconds: 15, members: 2, turn: { server: ep4, username: '123:ab', password: 'pw', ttlSeconds: 600 } }),
+    encodeRendezvous({ type: 'welcome', observed: ep4, refreshSeconds: 15, members: 1, known: [] }),
+    encodeRendezvous({ type: 'welcome', observed: ep4, refreshSeconds: 15, members: 2, known: [{ peerId: id, name: 'Bo', flags: 1, reflexive: ep4, candidates: [ep6] }] }),
+    encodeRendezvous({ type: 'welcome', observed: ep6, refreshSeconds: 15, members: 2, turn: { server: ep4, username: '123:ab', password: 'pw', ttlSeconds: 600 }, known: [] }),
     encodeRendezvous({ type: 'peer', joined: true, member: { peerId: id, name: 'Bo', flags: 2, reflexive: ep6, candidates: [ep4] } }),
     encodeRendezvous({ type: 'left', peerId: id }),
     encodeRendezvous({ type: 'leave', roomId: id, peerId: id, cookie: Buffer.alloc(16) }),

@@ -142,6 +142,7 @@ export class RendezvousTestClient extends EventEmitter {
       case 'welcome':
         this.welcomes++;
         this.welcome = m;
+        for (const member of m.known) this.peers.set(member.peerId.toString('hex'), member);
         clearTimeout(this.retry);
         this.rto = this.rtoMs;
         clearTimeout(this.refresh);

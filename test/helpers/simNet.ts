@@ -213,11 +213,8 @@ export class FakeRendezvous {
     const changed = !prev || JSON.stringify(prev.record) !== JSON.stringify(record);
     this.members.set(key, { from, record });
     const others = [...this.members.entries()].filter(([k]) => k.startsWith(r.roomId.toString('hex')) && k !== key);
-    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}) });
-    for (const [, o] of others) {
-      reply({ type: 'peer', joined: false, member: o.record });
-      if (changed) this.sendFrom(this.main, o.from, encodeRendezvous({ type: 'peer', joined: true, member: record }));
-    }
+    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}), known: others.map(([, o]) => o.record) });
+    if (changed) for (const [, o] of others) this.sendFrom(this.main, o.from, encodeRendezvous({ type: 'peer', joined: true, member: record }));
   }
 
   private sendFrom(from: Endpoint, to: Endpoint, data: Buffer): void {

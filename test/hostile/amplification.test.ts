@@ -74,7 +74,7 @@ describe('hostile: amplification (reply bytes ÷ request bytes, unverified sourc
             (
               {
                 cookie: { type: 'cookie', cookie: zero },
-                welcome: { type: 'welcome', observed: { address: '127.0.0.1', port: 1 }, refreshSeconds: 15, members: 2 },
+                welcome: { type: 'welcome', observed: { address: '127.0.0.1', port: 1 }, refreshSeconds: 15, members: 1, known: [] },
                 peer: { type: 'peer', joined: true, member: record(peer, 'x', { address: '127.0.0.1', port: 1 }) },
                 left: { type: 'left', peerId: peer },
                 error: { type: 'error', code: ErrorCode.Malformed, message: 'loop?' },

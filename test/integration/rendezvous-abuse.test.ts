@@ -82,7 +82,7 @@ const registerMax = () =>
   });
 const serverOnly: RendezvousMessage[] = [
   { type: 'cookie', cookie: ZERO_COOKIE },
-  { type: 'welcome', observed: { address: '127.0.0.1', port: 1 }, refreshSeconds: 15, members: 2 },
+  { type: 'welcome', observed: { address: '127.0.0.1', port: 1 }, refreshSeconds: 15, members: 1, known: [] },
   { type: 'peer', joined: true, member: { peerId: PEER, name: 'x', reflexive: { address: '127.0.0.1', port: 1 }, candidates: [] } },
   { type: 'left', peerId: PEER },
   { type: 'error', code: ErrorCode.Malformed, message: 'loop?' },

@@ -54,4 +54,32 @@ describe('rendezvous cookie', () => {
       assert.equal(jar.verify(0, src, bad), false);
     }
   });
+
+  it('remembering verified cookies accepts exactly what recomputing would, and stays bounded', () => {
+    const jar = new CookieJar({ secret, epochMs: 1000, maxRemembered: 3 });
+    const key = 'a';
+    const c = jar.issue(10_500, src);
+    // Same answers as without a key, checked in an order that exercises the memo (hit, then expiry).
+    for (const [now, ok] of [[10_600, true], [10_999, true], [11_000, true], [11_999, true], [12_000, false], [9_999, false]] as const) {
+      assert.equal(jar.verify(now, src, c, key), ok, `at ${now}`);
+      assert.equal(jar.verify(now, src, c), ok, `at ${now}, recomputed`);
+    }
+    // A remembered source presenting another cookie, or the cookie from another source, still fails.
+    assert.equal(jar.verify(10_600, src, c, key), true);
+    const other = Buffer.from(c);
+    other[0] ^= 1;
+    assert.equal(jar.verify(10_600, src, other, key), false);
+    assert.equal(jar.verify(10_600, { ...src, port: 1 }, c, 'b'), false);
+    // A cookie issued in the next epoch replaces the remembered one.
+    const c2 = jar.issue(11_200, src);
+    assert.equal(jar.verify(11_300, src, c2, key), true);
+    assert.equal(jar.verify(12_500, src, c2, key), true);
+    assert.equal(jar.verify(12_500, src, c, key), false);
+    // Bounded: past maxRemembered the memo starts over rather than growing.
+    for (let port = 1; port <= 10; port++) {
+      const s2 = { ...src, port };
+      assert.equal(jar.verify(12_500, s2, jar.issue(12_500, s2), `p${port}`), true);
+      assert.ok(jar.rememberedCount <= 3);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Endpoint } from '../../extension/core/wire/endpoint';
-import { ErrorCode, RendezvousMessage } from '../../extension/core/wire/rendezvous';
-import { Outgoing, RegisterRequest, RoomTable, RoomTableOptions } from '../../rendezvous/rooms';
+import { encodeRendezvous, ErrorCode, RendezvousMessage, WELCOME_BUDGET_BYTES } from '../../extension/core/wire/rendezvous';
+import { Outgoing, RegisterRequest, RegisterResult, RoomTable, RoomTableOptions } from '../../rendezvous/rooms';
 
 const id = (n: number) => Buffer.alloc(32, n);
 const ep = (port: number, address = '198.51.100.1'): Endpoint => ({ address, port });
@@ -13,10 +13,31 @@ const req = (room: number, peer: number, extra: Partial<RegisterRequest> = {}): 
   ...extra,
 });
 const to = (out: Outgoing[], e: Endpoint) => out.filter((o) => o.to.address === e.address && o.to.port === e.port).map((o) => o.message);
-const types = (ms: RendezvousMessage[]) => ms.map((m) => (m.type === 'peer' ? `peer:${m.joined ? 'joined' : 'known'}` : m.type));
+/** Message kinds in order; a welcome lists the members it carries as "+peer:known" right after it. */
+const types = (ms: RendezvousMessage[]) =>
+  ms.flatMap((m) => (m.type === 'peer' ? [`peer:${m.joined ? 'joined' : 'known'}`] : m.type === 'welcome' ? ['welcome', ...m.known.map(() => '+peer:known')] : [m.type]));
+const messages = (out: Outgoing[]) => out.map(({ to: dest, message }) => ({ to: dest, message }));
 
+/** Every output's pre-encoded bytes are exactly what the codec makes of its message, and fit a datagram budget. */
+function checked<T extends { out: Outgoing[] }>(r: T): T {
+  for (const o of r.out) {
+    const encoded = encodeRendezvous(o.message);
+    if (o.bytes) assert.ok(o.bytes.equals(encoded), `${o.message.type}: pre-encoded bytes differ from the codec's`);
+    if (o.message.type === 'welcome') assert.ok(encoded.length <= WELCOME_BUDGET_BYTES, `welcome of ${encoded.length} B`);
+  }
+  return r;
+}
+
+/** A table whose every output is checked as above. */
 function table(opts: Partial<RoomTableOptions> = {}) {
-  return new RoomTable({ refreshSeconds: 15, ...opts });
+  const t = new RoomTable({ refreshSeconds: 15, ...opts });
+  const register = t.register.bind(t);
+  const leave = t.leave.bind(t);
+  const expire = t.expire.bind(t);
+  t.register = (...a: Parameters<RoomTable['register']>): RegisterResult => checked(register(...a));
+  t.leave = (...a: Parameters<RoomTable['leave']>) => checked(leave(...a));
+  t.expire = (now: number) => checked({ out: expire(now) }).out;
+  return t;
 }
 
 describe('rendezvous rooms: joining and refreshing', () => {
@@ -24,9 +45,7 @@ describe('rendezvous rooms: joining and refreshing', () => {
     const t = table();
     const r = t.register(0, ep(1), req(1, 1));
     assert.equal(r.status, 'joined');
-    assert.deepEqual(r.out, [
-      { to: ep(1), message: { type: 'welcome', observed: ep(1), refreshSeconds: 15, members: 1 } },
-    ]);
+    assert.deepEqual(messages(r.out), [{ to: ep(1), message: { type: 'welcome', observed: ep(1), refreshSeconds: 15, members: 1, known: [] } }]);
   });
 
   it('a second member learns the first, and the first is pushed the second at the same time', () => {
@@ -34,11 +53,11 @@ describe('rendezvous rooms: joining and refreshing', () => {
     t.register(0, ep(1), req(1, 1, { candidates: [ep(5000, '10.0.1.2')] }));
     const r = t.register(10, ep(2), req(1, 2, { name: 'bob' }));
     assert.equal(r.status, 'joined');
-    assert.deepEqual(types(to(r.out, ep(2))), ['welcome', 'peer:known']);
+    assert.deepEqual(types(to(r.out, ep(2))), ['welcome', '+peer:known'], 'one datagram answers the register');
     assert.deepEqual(types(to(r.out, ep(1))), ['peer:joined']);
-    const known = to(r.out, ep(2))[1];
-    assert.ok(known.type === 'peer');
-    assert.deepEqual(known.member, { peerId: id(1), name: 'p1', flags: 0, reflexive: ep(1), candidates: [ep(5000, '10.0.1.2')] });
+    const answer = to(r.out, ep(2))[0];
+    assert.ok(answer.type === 'welcome');
+    assert.deepEqual(answer.known, [{ peerId: id(1), name: 'p1', flags: 0, reflexive: ep(1), candidates: [ep(5000, '10.0.1.2')] }]);
     const pushed = to(r.out, ep(1))[0];
     assert.ok(pushed.type === 'peer');
     assert.deepEqual(pushed.member, { peerId: id(2), name: 'bob', flags: 0, reflexive: ep(2), candidates: [] });
@@ -53,7 +72,7 @@ describe('rendezvous rooms: joining and refreshing', () => {
     t.register(0, ep(3), req(1, 3));
     const r = t.register(5000, ep(2), req(1, 2));
     assert.equal(r.status, 'refreshed');
-    assert.deepEqual(types(r.out.map((o) => o.message)), ['welcome', 'peer:known', 'peer:known']);
+    assert.deepEqual(types(r.out.map((o) => o.message)), ['welcome', '+peer:known', '+peer:known']);
     assert.ok(r.out.every((o) => o.to.port === 2));
   });
 
@@ -74,8 +93,8 @@ describe('rendezvous rooms: joining and refreshing', () => {
     const t = table();
     t.register(0, ep(1), req(1, 1, { flags: 2 }));
     const r = t.register(0, ep(2), req(1, 2));
-    const known = to(r.out, ep(2))[1];
-    assert.ok(known.type === 'peer' && known.member.flags === 2);
+    const welcome = to(r.out, ep(2))[0];
+    assert.ok(welcome.type === 'welcome' && welcome.known[0].flags === 2);
     const pushed = to(r.out, ep(1))[0];
     assert.ok(pushed.type === 'peer' && pushed.member.flags === 0);
     const r2 = t.register(1, ep(2), req(1, 2, { flags: 1 }));
@@ -115,9 +134,29 @@ describe('rendezvous rooms: joining and refreshing', () => {
     const t = table();
     t.register(0, ep(1), req(1, 1));
     const r = t.register(0, ep(2), req(1, 2));
-    t.register(1, ep(9), req(1, 1, { name: 'changed' }));
-    const known = to(r.out, ep(2))[1];
-    assert.ok(known.type === 'peer' && known.member.name === 'p1' && known.member.reflexive.port === 1);
+    t.register(1, ep(9), req(1, 1, { name: 'changed', candidates: [ep(7, '10.0.0.7')] }));
+    const welcome = to(r.out, ep(2))[0];
+    assert.ok(welcome.type === 'welcome');
+    assert.deepEqual(welcome.known[0], { peerId: id(1), name: 'p1', flags: 0, reflexive: ep(1), candidates: [] });
+    assert.ok(r.out[0].bytes?.equals(encodeRendezvous(welcome)));
+  });
+
+  it('members that do not fit the welcome follow it as peer messages, in room order', () => {
+    // 20 members with 64-byte names and 8 IPv6 candidates: 270 B each, four fit in 1200 B.
+    const t = table({ maxMembersPerRoom: 20 });
+    const big = (n: number) => req(1, n, { name: 'n'.repeat(64), candidates: Array.from({ length: 8 }, (_, i) => ep(i, `2001:db8::${n}:${i}`)) });
+    for (let n = 1; n < 20; n++) t.register(n, ep(n), big(n));
+    const r = t.register(20, ep(20), big(20));
+    const mine = to(r.out, ep(20));
+    const welcome = mine[0];
+    assert.ok(welcome.type === 'welcome');
+    assert.equal(welcome.members, 20);
+    assert.equal(welcome.known.length, 4);
+    assert.ok(encodeRendezvous(welcome).length <= WELCOME_BUDGET_BYTES);
+    assert.deepEqual(types(mine), ['welcome', ...Array(4).fill('+peer:known'), ...Array(15).fill('peer:known')]);
+    const told = mine.flatMap((m) => (m.type === 'welcome' ? m.known : m.type === 'peer' ? [m.member] : [])).map((m) => m.peerId[0]);
+    assert.deepEqual(told, Array.from({ length: 19 }, (_, i) => i + 1));
+    assert.equal(to(r.out, ep(1)).length, 1, 'the others each hear one push');
   });
 
   it('adds TURN credentials to every welcome when configured', () => {
@@ -125,7 +164,7 @@ describe('rendezvous rooms: joining and refreshing', () => {
     const seen: Buffer[] = [];
     const t = table({ turn: (peerId) => (seen.push(peerId), turn) });
     const r = t.register(0, ep(1), req(1, 1));
-    assert.deepEqual(r.out[0].message, { type: 'welcome', observed: ep(1), refreshSeconds: 15, members: 1, turn });
+    assert.deepEqual(r.out[0].message, { type: 'welcome', observed: ep(1), refreshSeconds: 15, members: 1, turn, known: [] });
     assert.deepEqual(seen, [id(1)]);
   });
 });
@@ -264,7 +303,10 @@ describe('rendezvous rooms: a randomised run keeps every view consistent', () =>
       for (const o of out) {
         const set = views.get(o.to.port) ?? new Map<string, number>();
         views.set(o.to.port, set);
-        if (o.message.type === 'welcome') set.clear(); // the full list follows the welcome
+        if (o.message.type === 'welcome') {
+          set.clear(); // the welcome starts the full list; members that did not fit follow as peer messages
+          for (const m of o.message.known) set.set(m.peerId.toString('hex'), m.reflexive.port);
+        }
         if (o.message.type === 'peer') set.set(o.message.member.peerId.toString('hex'), o.message.member.reflexive.port);
         if (o.message.type === 'left') set.delete(o.message.peerId.toString('hex'));
       }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { classify } from '../../extension/core/wire/header';
 import {
   decodeRendezvous,
+  encodeMemberRecord,
+  encodePeerWithRecord,
   encodeRendezvous,
   ErrorCode,
   PROBE_BYTES,
@@ -9,12 +11,23 @@ import {
 } from '../../extension/core/wire/rendezvous';
 import { decodePeer, encodePeer, HELLO_MIN_BYTES, PeerPacket } from '../../extension/core/wire/peer';
 import { Reader, Writer } from '../../extension/core/wire/bytes';
-import { readEndpoint, writeEndpoint } from '../../extension/core/wire/endpoint';
+import { ipv4Value, readEndpoint, writeEndpoint } from '../../extension/core/wire/endpoint';
+import { isIPv4 } from 'node:net';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const fill = (n: number, v: number) => Buffer.alloc(n, v);
 
 describe('wire: endpoints', () => {
+  it('parses dotted quads exactly as node:net accepts them (the hand-rolled fast path)', () => {
+    const cases = ['0.0.0.0', '255.255.255.255', '10.0.1.2', '1.2.3.4', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '1..2.3', '.1.2.3', '1.2.3.', 'a.b.c.d', '1.2.3.4 ', '', '::1', '::ffff:1.2.3.4', '1234.1.1.1'];
+    for (const text of cases) {
+      const v = ipv4Value(text);
+      assert.equal(v >= 0, isIPv4(text), text);
+      if (v >= 0) assert.equal([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.'), text);
+    }
+    const w = new Writer();
+    assert.throws(() => writeEndpoint(w, { address: '01.2.3.4', port: 1 }), RangeError);
+  });
   for (const address of ['203.0.113.7', '::1', '2001:db8::1', 'fe80::1:2:3:4', '2001:db8:0:1:1:1:1:1', '::']) {
     it(`round-trips ${address}`, () => {
       const w = new Writer();
@@ -44,13 +57,24 @@ describe('wire: rendezvous messages', () => {
   const samples: RendezvousMessage[] = [
     { type: 'register', roomId, peerId, cookie, name: 'Zoë', flags: 2, candidates: [{ address: '10.0.1.2', port: 5000 }, { address: 'fd00::2', port: 5000 }] },
     { type: 'cookie', cookie },
-    { type: 'welcome', observed: { address: '203.0.113.10', port: 40000 }, refreshSeconds: 15, members: 3 },
+    { type: 'welcome', observed: { address: '203.0.113.10', port: 40000 }, refreshSeconds: 15, members: 1, known: [] },
+    {
+      type: 'welcome',
+      observed: { address: '203.0.113.10', port: 40000 },
+      refreshSeconds: 15,
+      members: 3,
+      known: [
+        { peerId, name: 'bob', flags: 1, reflexive: { address: '203.0.113.20', port: 1 }, candidates: [{ address: '10.0.2.2', port: 5000 }] },
+        { peerId: fill(32, 0x55), name: 'Zoë', flags: 0, reflexive: { address: '2001:db8::7', port: 2 }, candidates: [] },
+      ],
+    },
     {
       type: 'welcome',
       observed: { address: '203.0.113.10', port: 40000 },
       refreshSeconds: 15,
       members: 1,
       turn: { server: { address: '203.0.113.1', port: 3478 }, username: '1700000000:abcd', password: 'cGFzcw==', ttlSeconds: 600 },
+      known: [],
     },
     { type: 'peer', joined: true, member: { peerId, name: 'bob', flags: 1, reflexive: { address: '203.0.113.20', port: 1 }, candidates: [] } },
     { type: 'left', peerId },
@@ -60,7 +84,7 @@ describe('wire: rendezvous messages', () => {
     { type: 'probeReply', txid: fill(8, 0x44), observed: { address: '::1', port: 9 } },
   ];
   for (const m of samples) {
-    it(`round-trips ${m.type}${m.type === 'welcome' && m.turn ? ' with TURN' : ''}`, () => {
+    it(`round-trips ${m.type}${m.type === 'welcome' && m.turn ? ' with TURN' : ''}${m.type === 'welcome' && m.known.length ? ` with ${m.known.length} members` : ''}`, () => {
       const d = decodeRendezvous(encodeRendezvous(m));
       assert.ok(d.ok, d.ok ? '' : d.error);
       assert.deepEqual(d.value, m);
@@ -73,6 +97,15 @@ describe('wire: rendezvous messages', () => {
       b.toString('hex'),
       'c50101' + '11'.repeat(32) + '22'.repeat(32) + '33'.repeat(16) + '02616c' + '01' + '01' + '041388' + '0a000102',
     );
+  });
+  it('golden bytes: welcome with a member record, and that record inside peer', () => {
+    const member = { peerId, name: 'bo', flags: 1, reflexive: { address: '203.0.113.20', port: 1 }, candidates: [{ address: '10.0.2.2', port: 5000 }] };
+    const record = '22'.repeat(32) + '02626f' + '01' + '040001cb007114' + '01' + '0413880a000202';
+    const welcome = encodeRendezvous({ type: 'welcome', observed: { address: '203.0.113.10', port: 40000 }, refreshSeconds: 15, members: 2, known: [member] });
+    assert.equal(welcome.toString('hex'), 'c50103' + '049c40cb00710a' + '000f' + '02' + '00' + '01' + record);
+    assert.equal(encodeRendezvous({ type: 'peer', joined: true, member }).toString('hex'), 'c50104' + '01' + record);
+    // The server's path (records encoded once, reused) gives the same bytes.
+    assert.ok(encodePeerWithRecord(true, encodeMemberRecord(member)).equals(encodeRendezvous({ type: 'peer', joined: true, member })));
   });
   it('golden bytes: cookie, left, error', () => {
     assert.equal(encodeRendezvous({ type: 'cookie', cookie }).toString('hex'), 'c50102' + '33'.repeat(16));

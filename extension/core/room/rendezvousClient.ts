@@ -144,6 +144,11 @@ export class RendezvousClient {
         this.attempt = 0;
         this.nextSendAt = now + this.refreshMs;
         this.events.welcome(m.observed, m.members, m.turn, now);
+        // Members the welcome carries are what `peer` (joined = false) would have said; any that did not fit follow as such.
+        for (const member of m.known) {
+          if (this.stopped) return;
+          this.events.peer(member, false, now);
+        }
         // The NAT class may have been learned while this registration was in flight: publish it now.
         if (this.flagsSent !== (this.flags() | (this.opts.extraFlags?.() ?? 0))) this.sendRegister(now);
         break;

@@ -1,6 +1,9 @@
 // Bounds-checked byte cursor. Decoders of network input must never throw, so the reader
 // records the first failure and returns zeros afterwards; callers check `.failed` once at the end.
 
+/** One fatal decoder for every string: constructing one per call cost more than the decoding. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export function fail<T>(error: string): Decoded<T> {
@@ -84,7 +87,7 @@ export class Reader {
     const raw = this.bytes(n, what);
     if (this.failed) return '';
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      return UTF8.decode(raw);
     } catch {
       this.fail(`${what} is not valid UTF-8`);
       return '';

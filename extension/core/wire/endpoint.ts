@@ -1,5 +1,5 @@
 // Transport addresses as they travel on the wire: family, port, raw address bytes.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { Reader, Writer } from './bytes';
 
 export interface Endpoint {
@@ -69,9 +69,41 @@ function bytesToIpv6(b: Buffer): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/**
+ * The four octets of a dotted-quad IPv4 address packed into a number, or -1. Hand-rolled because
+ * the rendezvous converts an address on every datagram it answers, and split/map/isIPv4 dominated that.
+ */
+export function ipv4Value(address: string): number {
+  const n = address.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      // No leading zeros ("01" is octal to some parsers): the canonical text only.
+      if (digits > 0 && octet === 0) return -1;
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
+}
+
 export function writeEndpoint(w: Writer, e: Endpoint): void {
-  if (isIPv4(e.address)) {
-    w.u8(4).u16(e.port).bytes(Buffer.from(e.address.split('.').map(Number)));
+  const v4 = ipv4Value(e.address);
+  if (v4 >= 0) {
+    w.u8(4).u16(e.port).u32(v4);
   } else if (isIPv6(e.address)) {
     const b = ipv6ToBytes(e.address);
     if (!b) throw new RangeError(`bad IPv6 address ${e.address}`);
@@ -84,7 +116,10 @@ export function writeEndpoint(w: Writer, e: Endpoint): void {
 export function readEndpoint(r: Reader): Endpoint {
   const family = r.u8('address family');
   const port = r.u16('port');
-  if (family === 4) return { address: [...r.bytes(4, 'IPv4 address')].join('.'), port };
+  if (family === 4) {
+    const v = r.u32('IPv4 address');
+    return { address: `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`, port };
+  }
   if (family === 6) {
     const raw = r.bytes(16, 'IPv6 address');
     return { address: r.failed ? '' : bytesToIpv6(raw), port };

@@ -12,6 +12,11 @@ export const PROBE_TXID_BYTES = 8;
 /** Probes are padded so the reply (txid + observed endpoint) is never larger than the request. */
 export const PROBE_BYTES = HEADER_BYTES + PROBE_TXID_BYTES + ENDPOINT_MAX_BYTES + 2;
 export const MAX_ERROR_TEXT = 120;
+/**
+ * A welcome carries the room's other members while it stays within this size (the same budget as
+ * peer packets: it fits any path MTU a tunnel leaves); members past it follow as `peer` messages.
+ */
+export const WELCOME_BUDGET_BYTES = 1200;
 
 export const enum ErrorCode {
   Malformed = 1,
@@ -53,7 +58,16 @@ export interface TurnCredentials {
 export type RendezvousMessage =
   | { type: 'register'; roomId: Buffer; peerId: Buffer; cookie: Buffer; name: string; flags?: number; candidates: Endpoint[] }
   | { type: 'cookie'; cookie: Buffer }
-  | { type: 'welcome'; observed: Endpoint; refreshSeconds: number; members: number; turn?: TurnCredentials }
+  | {
+      type: 'welcome';
+      observed: Endpoint;
+      refreshSeconds: number;
+      /** Members in the room, this one included (one byte). */
+      members: number;
+      turn?: TurnCredentials;
+      /** Other members, as `peer` messages with joined = false would carry them (those that fit the budget). */
+      known: MemberRecord[];
+    }
   | { type: 'peer'; joined: boolean; member: MemberRecord }
   | { type: 'left'; peerId: Buffer }
   | { type: 'leave'; roomId: Buffer; peerId: Buffer; cookie: Buffer }
@@ -87,6 +101,70 @@ function fixed(w: Writer, b: Buffer, n: number, what: string): void {
   w.bytes(b);
 }
 
+function writeMemberRecord(w: Writer, m: MemberRecord): void {
+  fixed(w, m.peerId, PEER_ID_BYTES, 'peer id');
+  w.str8(m.name, MAX_NAME_BYTES);
+  w.u8(m.flags ?? 0);
+  writeEndpoint(w, m.reflexive);
+  writeCandidates(w, m.candidates);
+}
+
+function readMemberRecord(r: Reader): MemberRecord {
+  const peerId = r.bytes(PEER_ID_BYTES, 'peer id');
+  const name = r.str8(MAX_NAME_BYTES, 'name');
+  const flags = r.u8('flags');
+  const reflexive = readEndpoint(r);
+  const candidates = readCandidates(r);
+  return { peerId, name, flags, reflexive, candidates };
+}
+
+/**
+ * A member record as it appears inside `peer` and `welcome` (PROTOCOL.md §3.5). The server encodes
+ * each member once and reuses the bytes in every message about it.
+ */
+export function encodeMemberRecord(m: MemberRecord): Buffer {
+  const w = new Writer(64 + m.candidates.length * ENDPOINT_MAX_BYTES);
+  writeMemberRecord(w, m);
+  return w.finish();
+}
+
+/** `peer` from an encoded member record. */
+export function encodePeerWithRecord(joined: boolean, record: Uint8Array): Buffer {
+  const w = new Writer(4 + record.length);
+  header(w, MsgType.Peer);
+  return w.u8(joined ? 1 : 0).bytes(record).finish();
+}
+
+export type WelcomeHead = Omit<Extract<RendezvousMessage, { type: 'welcome' }>, 'type' | 'known'>;
+
+/** Bytes of a welcome before its member records (the record count included). */
+export function welcomeHeadBytes(m: WelcomeHead): number {
+  const endpoint = (e: Endpoint) => (e.address.includes(':') ? 19 : 7);
+  const turn = m.turn ? endpoint(m.turn.server) + 2 + Buffer.byteLength(m.turn.username) + Buffer.byteLength(m.turn.password) + 4 : 0;
+  return HEADER_BYTES + endpoint(m.observed) + 2 + 1 + 1 + turn + 1;
+}
+
+/** `welcome` from its head and already encoded member records (at most 255). */
+export function encodeWelcomeWithRecords(m: WelcomeHead, records: readonly Uint8Array[]): Buffer {
+  if (records.length > 255) throw new RangeError('at most 255 member records');
+  let size = welcomeHeadBytes(m);
+  for (const r of records) size += r.length;
+  const w = new Writer(size);
+  header(w, MsgType.Welcome);
+  writeEndpoint(w, m.observed);
+  w.u16(m.refreshSeconds).u8(m.members);
+  if (m.turn) {
+    w.u8(1);
+    writeEndpoint(w, m.turn.server);
+    w.str8(m.turn.username, 255).str8(m.turn.password, 255).u32(m.turn.ttlSeconds);
+  } else {
+    w.u8(0);
+  }
+  w.u8(records.length);
+  for (const r of records) w.bytes(r);
+  return w.finish();
+}
+
 export function encodeRendezvous(m: RendezvousMessage): Buffer {
   const w = new Writer(128);
   switch (m.type) {
@@ -104,25 +182,11 @@ export function encodeRendezvous(m: RendezvousMessage): Buffer {
       fixed(w, m.cookie, COOKIE_BYTES, 'cookie');
       break;
     case 'welcome':
-      header(w, MsgType.Welcome);
-      writeEndpoint(w, m.observed);
-      w.u16(m.refreshSeconds).u8(m.members);
-      if (m.turn) {
-        w.u8(1);
-        writeEndpoint(w, m.turn.server);
-        w.str8(m.turn.username, 255).str8(m.turn.password, 255).u32(m.turn.ttlSeconds);
-      } else {
-        w.u8(0);
-      }
-      break;
+      return encodeWelcomeWithRecords(m, m.known.map(encodeMemberRecord));
     case 'peer':
       header(w, MsgType.Peer);
       w.u8(m.joined ? 1 : 0);
-      fixed(w, m.member.peerId, PEER_ID_BYTES, 'peer id');
-      w.str8(m.member.name, MAX_NAME_BYTES);
-      w.u8(m.member.flags ?? 0);
-      writeEndpoint(w, m.member.reflexive);
-      writeCandidates(w, m.member.candidates);
+      writeMemberRecord(w, m.member);
       break;
     case 'left':
       header(w, MsgType.Left);
@@ -195,17 +259,16 @@ export function decodeRendezvous(buf: Uint8Array): Decoded<RendezvousMessage> | 
       } else if (hasTurn !== 0) {
         r.fail('bad turn flag');
       }
-      return r.end({ type: 'welcome', observed, refreshSeconds, members, ...(turn ? { turn } : {}) });
+      const count = r.u8('member record count');
+      const known: MemberRecord[] = [];
+      for (let i = 0; i < count && !r.failed; i++) known.push(readMemberRecord(r));
+      return r.end({ type: 'welcome', observed, refreshSeconds, members, ...(turn ? { turn } : {}), known });
     }
     case MsgType.Peer: {
       const joined = r.u8('joined');
       if (joined > 1) r.fail('bad joined flag');
-      const peerId = r.bytes(PEER_ID_BYTES, 'peer id');
-      const name = r.str8(MAX_NAME_BYTES, 'name');
-      const flags = r.u8('flags');
-      const reflexive = readEndpoint(r);
-      const candidates = readCandidates(r);
-      return r.end({ type: 'peer', joined: joined === 1, member: { peerId, name, flags, reflexive, candidates } });
+      const member = readMemberRecord(r);
+      return r.end({ type: 'peer', joined: joined === 1, member });
     }
     case MsgType.Left:
       return r.end({ type: 'left', peerId: r.bytes(PEER_ID_BYTES, 'peer id') });

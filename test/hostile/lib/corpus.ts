@@ -28,11 +28,12 @@ function validRendezvous(r: Rng, aim: Aim): Buffer {
   const room = () => (r.next() < 0.5 ? aim.roomId : r.bytes(32));
   const name = () => 'x'.repeat(r.int(65));
   const cands = () => Array.from({ length: r.int(9) }, ep);
+  const member = () => ({ peerId: id(), name: name(), flags: r.int(4), reflexive: ep(), candidates: cands() });
   const all: (() => RendezvousMessage)[] = [
     () => ({ type: 'register', roomId: room(), peerId: id(), cookie: r.bytes(16), name: name(), flags: r.int(4), candidates: cands() }),
     () => ({ type: 'cookie', cookie: r.bytes(16) }),
-    () => ({ type: 'welcome', observed: ep(), refreshSeconds: r.int(65536), members: r.int(256) }),
-    () => ({ type: 'peer', joined: r.next() < 0.5, member: { peerId: id(), name: name(), flags: r.int(4), reflexive: ep(), candidates: cands() } }),
+    () => ({ type: 'welcome', observed: ep(), refreshSeconds: r.int(65536), members: r.int(256), known: Array.from({ length: r.int(4) }, member) }),
+    () => ({ type: 'peer', joined: r.next() < 0.5, member: member() }),
     () => ({ type: 'left', peerId: id() }),
     () => ({ type: 'leave', roomId: room(), peerId: id(), cookie: r.bytes(16) }),
     () => ({ type: 'error', code: r.pick([ErrorCode.Malformed, ErrorCode.RoomFull, ErrorCode.BadCookie, ErrorCode.ServerFull]), message: 'e'.repeat(r.int(121)) }),

@@ -68,7 +68,7 @@ export async function fakeRendezvous(announce: (self: Registered, all: Registere
     const isNew = !members.has(key);
     const self: Registered = { peerId: m.peerId, name: m.name, from };
     members.set(key, self);
-    send(main, { type: 'welcome', observed: from, refreshSeconds: 15, members: Math.min(255, members.size) }, from);
+    send(main, { type: 'welcome', observed: from, refreshSeconds: 15, members: Math.min(255, members.size), known: [] }, from);
     tell(self, false);
     if (isNew) for (const other of members.values()) if (other !== self) tell(other, true);
   };
