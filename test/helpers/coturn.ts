@@ -66,6 +66,34 @@ function answers(server: Endpoint, ms: number): Promise<boolean> {
   });
 }
 
+/**
+ * The turnserver command line every test uses: UDP only, coturn's REST shared-secret credentials (what the
+ * rendezvous hands out), state files in `dir`, log on stdout. The loopback helper and the NAT lab add theirs.
+ */
+export function coturnArgs(o: { ip: string; port: number; minPort: number; maxPort: number; secret: string; realm: string; dir: string }): string[] {
+  return [
+    '-n',
+    `--listening-ip=${o.ip}`,
+    `--listening-port=${o.port}`,
+    `--relay-ip=${o.ip}`,
+    `--min-port=${o.minPort}`,
+    `--max-port=${o.maxPort}`,
+    '--use-auth-secret',
+    `--static-auth-secret=${o.secret}`,
+    `--realm=${o.realm}`,
+    '--no-tls',
+    '--no-dtls',
+    '--no-tcp',
+    '--no-tcp-relay',
+    '--no-cli',
+    '--fingerprint',
+    `--userdb=${join(o.dir, 'turndb')}`,
+    `--pidfile=${join(o.dir, 'turnserver.pid')}`,
+    '--log-file=stdout',
+    '--simple-log',
+  ];
+}
+
 export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
   const realm = opts.realm ?? 'p2p.test';
   const secret = randomBytes(12).toString('hex');
@@ -76,27 +104,9 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
     const minPort = 40000 + Math.floor(Math.random() * 20000);
     const dir = mkdtempSync(join(tmpdir(), 'coturn-'));
     const args = [
-      '-n',
-      '--listening-ip=127.0.0.1',
-      `--listening-port=${port}`,
-      '--relay-ip=127.0.0.1',
-      `--min-port=${minPort}`,
-      `--max-port=${minPort + 31}`,
-      '--use-auth-secret',
-      `--static-auth-secret=${secret}`,
-      `--realm=${realm}`,
-      '--no-tls',
-      '--no-dtls',
-      '--no-tcp',
-      '--no-tcp-relay',
-      '--no-cli',
-      '--fingerprint',
+      ...coturnArgs({ ip: '127.0.0.1', port, minPort, maxPort: minPort + 31, secret, realm, dir }),
       '--allow-loopback-peers',
       '--no-multicast-peers',
-      `--userdb=${join(dir, 'turndb')}`,
-      `--pidfile=${join(dir, 'turnserver.pid')}`,
-      '--log-file=stdout',
-      '--simple-log',
       ...(opts.args ?? []),
     ];
     const child = spawn('turnserver', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

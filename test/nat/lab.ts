@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ManagedProcess, spawnManaged, type SpawnOptions } from '../helpers/proc';
+import { coturnArgs } from '../helpers/coturn';
 
 export type NatKind = 'cone' | 'cone-reject' | 'fullcone' | 'symmetric';
 export type RouterRole = 'natA' | 'natB';
@@ -693,25 +694,7 @@ export class Lab {
       'pub',
       'turnserver',
       [
-        '-n',
-        `--listening-ip=${host}`,
-        `--listening-port=${port}`,
-        `--relay-ip=${host}`,
-        `--min-port=${opts.minPort ?? 49152}`,
-        `--max-port=${opts.maxPort ?? 49407}`,
-        '--no-tls',
-        '--no-dtls',
-        '--no-tcp',
-        '--no-tcp-relay',
-        '--no-cli',
-        '--fingerprint',
-        '--use-auth-secret',
-        `--static-auth-secret=${secret}`,
-        `--realm=${realm}`,
-        `--userdb=${path.join(dir, 'turndb')}`,
-        `--pidfile=${path.join(dir, 'turnserver.pid')}`,
-        '--log-file=stdout',
-        '--simple-log',
+        ...coturnArgs({ ip: host, port, minPort: opts.minPort ?? 49152, maxPort: opts.maxPort ?? 49407, secret, realm, dir }),
         ...(opts.extraArgs ?? []),
       ],
       { name: 'turnserver' },
