@@ -1,6 +1,7 @@
 // Command registrations. Each returns what a script or test may want (Connect: the invite or room label).
 import * as vscode from 'vscode';
-import { COMMANDS, type ConnectArgs, type P2pChatApp } from './app';
+import { COMMANDS, type P2pChatApp } from './app';
+import type { ConnectArgs } from './connectFlow';
 
 export function registerCommands(app: P2pChatApp): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, fn);

@@ -159,6 +159,7 @@ export class RoomSession {
   private host: UdpRoomHost | undefined;
   private events: RoomEvents = {};
   private name: string;
+  private away = false;
   private stopped = false;
   private starting: Promise<void> | undefined;
   private readonly store: FileRoomStore;
@@ -266,6 +267,7 @@ export class RoomSession {
       return;
     }
     this.host = host;
+    if (this.away) this.setAway(true);
     this.log('info', `in ${this.label} as ${this.name}, UDP port ${host.port}, rendezvous ${address}:${server.port}`);
   }
 
@@ -331,6 +333,7 @@ export class RoomSession {
   }
 
   setAway(away: boolean): void {
+    this.away = away; // remembered for a start or restart that comes later
     const host = this.host;
     if (!host) return;
     host.room.setAway(away, monotonicNow());

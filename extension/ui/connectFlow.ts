@@ -1,0 +1,241 @@
+// How the user gets into a room: the Connect quick pick and its three flows (start a room, join with
+// an invite, join a named room), invite links opened from outside the editor, and an invite already
+// on the clipboard. Apart from P2pChatApp so the dialogs read as one story; the app keeps the session
+// and lends this file only what the flows need (ConnectFlowHost).
+import * as vscode from 'vscode';
+import { formatServer, inviteLink, parseInvite, parseServer, type Invite } from '../core/invite';
+import { normalizeRoomName } from '../core/noise';
+import { openSettings } from './config';
+import { createHostedTarget, roomKeys, type EmbeddedRendezvous, type LogFn, type RoomSession, type RoomTarget } from './roomSession';
+import type { ChatSettings } from './settings';
+
+const LAST_NAMED_SERVER_KEY = 'p2pChat.lastNamedServer'; // globalState
+
+/** Arguments the Connect command accepts from scripts, tests and links (none: ask with a quick pick). */
+export type ConnectArgs =
+  | { action: 'start' }
+  | { action: 'join'; invite: string }
+  | { action: 'named'; name: string; server?: string };
+
+/** What the connect flows need from the app. */
+export interface ConnectFlowHost {
+  readonly log: vscode.LogOutputChannel;
+  /** A logger that never throws (see P2pChatApp.safeLog). */
+  readonly safeLog: LogFn;
+  readonly globalState: vscode.Memento;
+  settings(): ChatSettings;
+  session(): RoomSession | undefined;
+  /** Runs a room change the user asked for, one at a time with every other connection change. */
+  userChange<T>(op: () => Promise<T>): Promise<T>;
+  /** Only inside userChange(). */
+  leaveCurrent(): Promise<void>;
+  /** Only inside userChange(). */
+  enter(target: RoomTarget, opts?: { embedded?: EmbeddedRendezvous }): Promise<RoomSession>;
+  showChat(preserveFocus?: boolean): void;
+  verifyPeer(): Promise<void>;
+}
+
+/** The invite as a link that opens this editor (vscode://…), or the text itself if it does not parse. */
+export function linkFor(invite: string): string {
+  const p = parseInvite(invite);
+  return p.ok ? inviteLink(p.invite, vscode.env.uriScheme) : invite;
+}
+
+export class ConnectFlow {
+  constructor(private readonly host: ConnectFlowHost) {}
+
+  async connect(args?: ConnectArgs | string): Promise<string | undefined> {
+    if (typeof args === 'string') return this.joinInvite(args);
+    if (args && typeof args === 'object') {
+      if (args.action === 'start') return this.startRoom();
+      if (args.action === 'join') return this.joinInvite(args.invite);
+      if (args.action === 'named') return this.joinNamed(args.name, args.server);
+    }
+    const settings = this.host.settings();
+    const current = this.host.session();
+    type Item = vscode.QuickPickItem & { action: 'start' | 'join' | 'named' };
+    const items: Item[] = [
+      {
+        action: 'start',
+        label: '$(add) Start a new room',
+        detail: settings.rendezvousServer
+          ? `Creates an invite on ${formatServer(settings.rendezvousServer)} and copies it to the clipboard`
+          : 'Hosts the rendezvous on this computer (for people on your network) and copies the invite to the clipboard',
+      },
+      { action: 'join', label: '$(link) Join with an invite', detail: 'Paste an invite (p2pchat:…) or an invite link you were given' },
+      { action: 'named', label: '$(symbol-key) Join a named room', detail: 'Everyone types the same room name — convenient, but unverified until you compare safety numbers' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'P2P Chat: Connect',
+      placeHolder: current ? `You are in ${current.label}; choosing an option leaves it` : 'Start a room or join one',
+    });
+    if (!pick) return undefined;
+    if (pick.action === 'start') return this.startRoom();
+    if (pick.action === 'join') return this.joinInvite();
+    return this.joinNamed();
+  }
+
+  /** Creates a room, copies its invite, and tells the user (never modal: the invite must stay visible). */
+  async startRoom(): Promise<string | undefined> {
+    const error = this.host.settings().rendezvousServerError;
+    if (error) {
+      const c = await vscode.window.showErrorMessage(`P2P Chat: ${error}.`, 'Open Settings');
+      if (c) await openSettings('p2pChat.rendezvousServer');
+      return undefined;
+    }
+    let session: RoomSession;
+    try {
+      session = await this.host.userChange(async () => {
+        await this.host.leaveCurrent(); // it may own the rendezvous port we are about to bind
+        const settings = this.host.settings(); // read now: the queue may have waited for a settings change
+        const { target, embedded } = await createHostedTarget({
+          configuredServer: settings.rendezvousServer,
+          hostPort: settings.hostRendezvousPort,
+          log: this.host.safeLog,
+        });
+        if (embedded) this.host.log.info(`hosting a rendezvous on UDP ${embedded.port} (probe ${embedded.probePort})`);
+        return this.host.enter(target, embedded ? { embedded } : {});
+      });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`P2P Chat: could not start a room: ${(err as Error).message}`);
+      return undefined;
+    }
+    const invite = session.inviteText!;
+    const link = linkFor(invite);
+    this.host.log.info(`invite: ${invite}`);
+    this.host.log.info(`invite link: ${link}`);
+    try {
+      await vscode.env.clipboard.writeText(invite);
+    } catch (err) {
+      this.host.log.warn(`could not write the clipboard: ${(err as Error).message}`);
+    }
+    const where = session.embedded ? ' (hosted on this computer: people on your network can join)' : '';
+    void vscode.window.showInformationMessage(`Room created${where}. Invite copied to the clipboard: ${invite}`, 'Copy Invite', 'Copy Link').then(async (c) => {
+      if (c === 'Copy Invite') await vscode.env.clipboard.writeText(invite);
+      if (c === 'Copy Link') await vscode.env.clipboard.writeText(link);
+    });
+    this.host.showChat(true);
+    return invite;
+  }
+
+  async joinInvite(text?: string): Promise<string | undefined> {
+    let value = text;
+    if (value === undefined) {
+      value = await vscode.window.showInputBox({
+        title: 'P2P Chat: Join with an invite',
+        prompt: 'Paste the invite (p2pchat:…@host:port) or an invite link',
+        placeHolder: 'p2pchat:…@host:port',
+        ignoreFocusOut: true,
+        value: await this.clipboardInvite(),
+        validateInput: (t) => {
+          if (t.trim() === '') return undefined;
+          const p = parseInvite(t);
+          return p.ok ? undefined : `Not a valid invite: ${p.error}.`;
+        },
+      });
+      if (value === undefined || value.trim() === '') return undefined;
+    }
+    const p = parseInvite(value);
+    if (!p.ok) {
+      void vscode.window.showErrorMessage(`P2P Chat: not a valid invite: ${p.error}.`);
+      return undefined;
+    }
+    return this.joinParsed(p.invite);
+  }
+
+  private async joinParsed(invite: Invite): Promise<string | undefined> {
+    const target: RoomTarget = { kind: 'invite', invite, hosted: false };
+    const roomIdHex = roomKeys(target).roomId.toString('hex');
+    const current = this.host.session();
+    if (current?.roomIdHex === roomIdHex) {
+      this.host.showChat();
+      return current.inviteText;
+    }
+    try {
+      const session = await this.host.userChange(() => this.host.enter(target));
+      this.host.showChat();
+      return session.inviteText;
+    } catch (err) {
+      void vscode.window.showErrorMessage(`P2P Chat: could not join: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** An invite already on the clipboard pre-fills the box (bounded: a browser may never answer). */
+  private async clipboardInvite(): Promise<string | undefined> {
+    try {
+      const text = await Promise.race([vscode.env.clipboard.readText(), new Promise<string>((r) => setTimeout(() => r(''), 300))]);
+      return text && text.length < 4096 && parseInvite(text).ok ? text.trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async joinNamed(name?: string, server?: string): Promise<string | undefined> {
+    let roomName = name;
+    if (roomName === undefined) {
+      roomName = await vscode.window.showInputBox({
+        title: 'P2P Chat: Join a named room',
+        prompt: 'Everyone who types this name joins the same room. Anyone who guesses it can join too: compare safety numbers (Verify Peer).',
+        placeHolder: 'room name',
+        ignoreFocusOut: true,
+        validateInput: (t) => (t.trim() !== '' && normalizeRoomName(t) === '' ? 'The name needs at least one visible character.' : t.length > 200 ? 'Keep the name under 200 characters.' : undefined),
+      });
+      if (roomName === undefined || normalizeRoomName(roomName) === '') return undefined;
+    }
+    if (normalizeRoomName(roomName) === '') {
+      void vscode.window.showErrorMessage('P2P Chat: the room name is empty.');
+      return undefined;
+    }
+    const settings = this.host.settings();
+    let address = server !== undefined ? parseServer(server) : settings.rendezvousServer;
+    if (server !== undefined && !address) {
+      void vscode.window.showErrorMessage(`P2P Chat: "${server}" is not host:port.`);
+      return undefined;
+    }
+    if (!address) {
+      if (settings.rendezvousServerError) {
+        void vscode.window.showErrorMessage(`P2P Chat: ${settings.rendezvousServerError}.`);
+        return undefined;
+      }
+      const typed = await vscode.window.showInputBox({
+        title: 'P2P Chat: Join a named room',
+        prompt: 'The rendezvous server everyone in this room uses (host:port). Set p2pChat.rendezvousServer to skip this question.',
+        placeHolder: 'rendezvous.example.org:7000',
+        value: this.host.globalState.get<string>(LAST_NAMED_SERVER_KEY),
+        ignoreFocusOut: true,
+        validateInput: (t) => (t.trim() === '' || parseServer(t) ? undefined : 'Enter host:port, for example 192.168.1.20:7000.'),
+      });
+      if (!typed || !parseServer(typed)) return undefined;
+      address = parseServer(typed)!;
+      await this.host.globalState.update(LAST_NAMED_SERVER_KEY, formatServer(address));
+    }
+    const target: RoomTarget = { kind: 'named', name: roomName.trim(), server: address };
+    try {
+      const session = await this.host.userChange(() => this.host.enter(target));
+      this.host.showChat();
+      void vscode.window.showWarningMessage(
+        `P2P Chat: "${session.label}" is a named room. Anyone who knows or guesses the name can join; members stay unverified until you compare safety numbers.`,
+        'Verify Peer…',
+      ).then((c) => c && this.host.verifyPeer());
+      return session.label;
+    } catch (err) {
+      void vscode.window.showErrorMessage(`P2P Chat: could not join: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** vscode://…/join?invite=… links, e.g. the one "Copy Link" puts on the clipboard. */
+  async handleUri(uri: vscode.Uri): Promise<void> {
+    if (uri.path.replace(/\/+$/, '') !== '/join') {
+      void vscode.window.showErrorMessage(`P2P Chat: unknown link ${uri.path}.`);
+      return;
+    }
+    const invite = new URLSearchParams(uri.query).get('invite');
+    if (!invite) {
+      void vscode.window.showErrorMessage('P2P Chat: the link carries no invite.');
+      return;
+    }
+    await this.joinInvite(invite);
+  }
+}

@@ -1,0 +1,173 @@
+// What the user does inside a room, from commands and the chat panel: copy the invite, verify a
+// member's identity, clear the local history, share the editor selection, send a message. Apart from
+// P2pChatApp because none of it changes which room we are in; the app lends only what these need
+// (RoomActionsHost).
+import * as vscode from 'vscode';
+import { formatServer } from '../core/invite';
+import { fingerprint, type KeyPair } from '../core/noise';
+import { MAX_TEXT_CHARS } from '../core/room/appMessages';
+import type { ChatBody } from '../core/types';
+import type { ChatController } from './chatController';
+import { linkFor } from './connectFlow';
+import type { ContactBook } from './contacts';
+import type { RoomSession } from './roomSession';
+import { selectionSnippet } from './snippets';
+
+/** What the room actions need from the app. */
+export interface RoomActionsHost {
+  readonly controller: ChatController;
+  readonly contacts: ContactBook;
+  readonly log: vscode.LogOutputChannel;
+  session(): RoomSession | undefined;
+  identity(): Promise<KeyPair>;
+  /** The label of the last room this window was in, whose history may be showing without a session. */
+  lastRoomLabel(): string | undefined;
+  panelOpen(): boolean;
+  showChat(preserveFocus?: boolean): void;
+  connect(): Promise<unknown>;
+}
+
+export class RoomActions {
+  constructor(private readonly host: RoomActionsHost) {}
+
+  async copyInvite(): Promise<void> {
+    const s = this.host.session();
+    if (!s) {
+      const c = await vscode.window.showInformationMessage('P2P Chat: you are not in a room.', 'Connect…');
+      if (c) await this.host.connect();
+      return;
+    }
+    if (!s.inviteText) {
+      const server = formatServer(s.target.kind === 'named' ? s.target.server : s.target.invite.server);
+      void vscode.window.showInformationMessage(`P2P Chat: "${s.label}" is a named room; it has no invite. Others join it by its name on the rendezvous server ${server}.`);
+      return;
+    }
+    const invite = s.inviteText;
+    await vscode.env.clipboard.writeText(invite);
+    this.host.log.info(`invite: ${invite}`);
+    void vscode.window.showInformationMessage(`Invite copied to the clipboard: ${invite}`, 'Copy Link').then(async (c) => {
+      if (c) await vscode.env.clipboard.writeText(linkFor(invite));
+    });
+  }
+
+  async verifyPeer(peerId?: string): Promise<void> {
+    if (!this.host.session()) {
+      void vscode.window.showInformationMessage('P2P Chat: you are not in a room.');
+      return;
+    }
+    const controller = this.host.controller;
+    const members = controller.members;
+    let member = peerId ? controller.member(peerId) : undefined;
+    if (!member) {
+      if (members.length === 0) {
+        void vscode.window.showInformationMessage('P2P Chat: no one else is in the room yet.');
+        return;
+      }
+      const pick = await vscode.window.showQuickPick(
+        members.map((m) => ({
+          label: `${m.verified ? '$(verified-filled)' : '$(unverified)'} ${m.name || 'unnamed'}`,
+          description: m.fingerprint,
+          detail: `${m.verified ? 'Verified' : 'Not verified'} · ${m.presence}`,
+          peerId: m.peerId,
+        })),
+        { title: 'P2P Chat: Verify Peer', placeHolder: 'Whose identity do you want to check?' },
+      );
+      if (!pick) return;
+      member = controller.member(pick.peerId);
+      if (!member) return;
+    }
+    const identity = await this.host.identity();
+    const mine = fingerprint(identity.publicKey);
+    const safety = member.safetyNumber ?? '(not known yet: wait until you are connected)';
+    const rows = member.safetyNumber ? groupRows(member.safetyNumber, 4) : safety;
+    const conflict = this.host.contacts.isConflicted(member.peerId) ? '\n\nWarning: this name was seen before with a different key.' : '';
+    const detail =
+      `Safety number (must be identical on both screens):\n${rows}\n\n` +
+      `${member.name}'s fingerprint: ${member.fingerprint ?? '?'}\nYour fingerprint: ${mine}\n\n` +
+      `Compare it with ${member.name} in person or over a channel you already trust (a call, not this chat). ` +
+      `Mark as verified only if every digit matches.${conflict}`;
+    const action = member.verified ? 'Mark as Unverified' : 'Mark as Verified';
+    const c = await vscode.window.showInformationMessage(`Verify ${member.name}`, { modal: true, detail }, action);
+    if (!c) return;
+    await this.host.contacts.setVerified(member.peerId, member.name, c === 'Mark as Verified');
+    controller.refreshMembers();
+    this.host.log.info(`${member.name} (${member.fingerprint}) marked as ${c === 'Mark as Verified' ? 'verified' : 'unverified'}`);
+  }
+
+  async clearHistory(args?: { confirm?: boolean }): Promise<void> {
+    const controller = this.host.controller;
+    const label = controller.room?.roomLabel ?? this.host.lastRoomLabel();
+    if (controller.transcript.length === 0 && !this.host.session()) {
+      void vscode.window.showInformationMessage('P2P Chat: there is no chat history to clear.');
+      return;
+    }
+    if (args?.confirm !== false) {
+      const c = await vscode.window.showWarningMessage(
+        `Clear the chat history${label ? ` of ${label}` : ''} on this computer?`,
+        { modal: true, detail: 'Other members keep their copies.' },
+        'Clear History',
+      );
+      if (!c) return;
+    }
+    controller.clearHistory();
+    this.host.log.info(`cleared the history${label ? ` of ${label}` : ''}`);
+  }
+
+  async shareSelection(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage('P2P Chat: open a file and select the code to share.');
+      return;
+    }
+    if (!this.host.session()) {
+      const c = await vscode.window.showInformationMessage('P2P Chat: join a room before sharing code.', 'Connect…');
+      if (c) await this.host.connect();
+      return;
+    }
+    const r = selectionSnippet(editor);
+    if (!r.ok) {
+      void vscode.window.showInformationMessage(`P2P Chat: ${r.error}`);
+      return;
+    }
+    if (this.sendBody({ kind: 'snippet', snippet: r.snippet })) {
+      const s = r.snippet;
+      vscode.window.setStatusBarMessage(`P2P Chat: shared ${s.path}:${s.startLine}${s.endLine !== s.startLine ? '-' + s.endLine : ''}`, 4000);
+      // A new panel opens beside the editor; an existing one is left where it is rather than
+      // revealed over the editor the user is working in.
+      if (!this.host.panelOpen()) this.host.showChat(true);
+    }
+  }
+
+  /** A message typed in the chat panel. */
+  sendText(text: string): void {
+    if (text.trim() === '') return;
+    if (text.length > MAX_TEXT_CHARS) {
+      void vscode.window.showErrorMessage(`P2P Chat: the message is too long (${text.length} characters; the limit is ${MAX_TEXT_CHARS}).`);
+      return;
+    }
+    this.sendBody({ kind: 'text', text });
+  }
+
+  private sendBody(body: ChatBody): boolean {
+    const s = this.host.session();
+    if (!s) {
+      void vscode.window.showErrorMessage('P2P Chat: you are not in a room.');
+      return false;
+    }
+    try {
+      this.host.controller.addOwn(s.send(body));
+      return true;
+    } catch (err) {
+      void vscode.window.showErrorMessage(`P2P Chat: not sent: ${(err as Error).message}`);
+      return false;
+    }
+  }
+}
+
+/** "a b c d e f g h i j k l" → rows of `per` groups, for a monospace-free dialog. */
+function groupRows(safety: string, per: number): string {
+  const groups = safety.split(' ');
+  const rows: string[] = [];
+  for (let i = 0; i < groups.length; i += per) rows.push(groups.slice(i, i + per).join(' '));
+  return rows.join('\n');
+}
