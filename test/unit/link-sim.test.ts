@@ -109,6 +109,21 @@ describe('links on a simulated network (injected clock)', () => {
     assert.deepEqual(gaps, [5000, 10000]);
   });
 
+  it('presence: away and back reach the peer, and a peer that connects later learns we are away', () => {
+    const net = new SimNet(3);
+    const { a, b } = pair(net, 'cone', 'cone');
+    const presenceOf = (h: SimHost, other: SimHost) => h.room.members().find((m) => m.peerId === other.room.selfId)?.presence;
+    net.start(a);
+    a.room.setAway(true, net.now); // before anyone is there to tell
+    net.run(500);
+    net.start(b);
+    assert.ok(net.run(net.now + 5000, connected(a, b)));
+    assert.ok(net.run(net.now + 1000, () => presenceOf(b, a) === 'away'), `B sees A as ${presenceOf(b, a)}`);
+    assert.equal(presenceOf(a, b), 'online');
+    a.room.setAway(false, net.now);
+    assert.ok(net.run(net.now + 1000, () => presenceOf(b, a) === 'online'), `B sees A as ${presenceOf(b, a)}`);
+  });
+
   it('connects and delivers everything at 20 % loss', () => {
     const net = new SimNet(7);
     net.loss = 0.2;

@@ -85,6 +85,8 @@ export class Room {
   private readonly byIndex = new Map<number, PeerLink>();
   private readonly inFlight = new Map<PeerLink, Map<number, number>>(); // link -> reliable handle -> seq
   private readonly away = new Set<string>();
+  /** Our own presence: told to every link as it comes up, since the ephemeral announcement is not retried. */
+  private selfAway = false;
   private readonly typingUntil = new Map<string, number>();
   private readonly persisted: RoomState;
   private readonly ctx: LinkContext;
@@ -263,6 +265,8 @@ export class Room {
     established: (link, { first }) => {
       this.log('info', `${first ? 'connected to' : 're-established with'} ${link.remoteName} at ${endpointKey(link.endpoint!)}`);
       this.inFlight.set(link, new Map());
+      // A new (or restarted) peer has not heard that we are away; "online" is what it assumes.
+      if (this.selfAway) link.sendEphemeral(encodeEphemeral({ type: 'presence', away: true }), this.lastNow);
       this.flushOutboxTo(link, this.lastNow);
       this.update();
     },
@@ -571,6 +575,7 @@ export class Room {
   }
 
   setAway(away: boolean, now: number): void {
+    this.selfAway = away;
     const payload = encodeEphemeral({ type: 'presence', away });
     for (const link of this.links.values()) link.sendEphemeral(payload, now);
   }
