@@ -13,12 +13,25 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 // Raw keys go in and out as JWK wherever the public half is known: OpenSSL 3 parses DER through its
 // generic decoder chain, which costs milliseconds per key, against tens of microseconds for JWK (raw).
+/**
+ * Imported private keys by the Buffer that holds them. Even as JWK an import costs more than the DH
+ * itself, and a handshake uses each of its two private keys (static and ephemeral) twice or three
+ * times; the static key is the same Buffer for every handshake of a session. Keyed weakly, so a key
+ * is forgotten with its Buffer. A Buffer whose bytes are changed in place would go stale: key Buffers
+ * are never written after creation here.
+ */
+const imported = new WeakMap<Buffer, crypto.KeyObject>();
+
 function privateKeyObject(priv: Buffer, pub?: Buffer): crypto.KeyObject {
+  const known = imported.get(priv);
+  if (known) return known;
   if (priv.length !== DHLEN) throw new RangeError(`X25519 private key must be ${DHLEN} bytes`);
-  if (pub !== undefined && pub.length === DHLEN) {
-    return crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: priv.toString('base64url'), x: pub.toString('base64url') }, format: 'jwk' });
-  }
-  return crypto.createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, priv]), format: 'der', type: 'pkcs8' });
+  const key =
+    pub !== undefined && pub.length === DHLEN
+      ? crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: priv.toString('base64url'), x: pub.toString('base64url') }, format: 'jwk' })
+      : crypto.createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, priv]), format: 'der', type: 'pkcs8' });
+  imported.set(priv, key);
+  return key;
 }
 
 function publicKeyObject(pub: Buffer): crypto.KeyObject {
@@ -36,8 +49,11 @@ export function keyPairFromPrivate(priv: Buffer): KeyPair {
 }
 
 export function generateKeyPair(): KeyPair {
-  const jwk = crypto.generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
-  return { publicKey: Buffer.from(jwk.x as string, 'base64url'), privateKey: Buffer.from(jwk.d as string, 'base64url') };
+  const key = crypto.generateKeyPairSync('x25519').privateKey;
+  const jwk = key.export({ format: 'jwk' });
+  const pair = { publicKey: Buffer.from(jwk.x as string, 'base64url'), privateKey: Buffer.from(jwk.d as string, 'base64url') };
+  imported.set(pair.privateKey, key); // the ephemeral's DHs need it right away
+  return pair;
 }
 
 /**
