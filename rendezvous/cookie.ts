@@ -2,7 +2,7 @@
 // it: the cookie is a MAC over the source endpoint and a coarse epoch, so a register from a spoofed
 // address can never carry a valid one, and only the 19-byte `cookie` reply goes back to the victim.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Writer } from '../extension/core/wire/bytes';
+import { owned, Writer } from '../extension/core/wire/bytes';
 import { Endpoint, writeEndpoint } from '../extension/core/wire/endpoint';
 import { COOKIE_BYTES } from '../extension/core/wire/rendezvous';
 
@@ -86,7 +86,7 @@ export class CookieJar {
     if (key !== undefined) {
       // Bounded without bookkeeping: forgetting everyone only costs one HMAC per source again.
       if (this.remembered.size >= this.maxRemembered) this.remembered.clear();
-      this.remembered.set(key, { cookie: Buffer.from(given), epoch: valid });
+      this.remembered.set(key, { cookie: owned(given), epoch: valid });
     }
     return true;
   }

@@ -2,6 +2,7 @@
 // the clock comes in as `now` (ms). Every operation returns the messages to send and to whom; the
 // server shell only encodes and sends them. Rooms are keyed by the client-supplied room id, which
 // is a hash of the room secret, so this table never sees anything that would let it join a room.
+import { owned } from '../extension/core/wire/bytes';
 import { Endpoint, sameEndpoint } from '../extension/core/wire/endpoint';
 import {
   encodeMemberRecord,
@@ -166,8 +167,8 @@ export class RoomTable {
         room = { key: roomKey, members: new Map() };
         this.rooms.set(roomKey, room);
       }
-      const record = newRecord(Buffer.from(req.peerId), req, from);
-      member = { room, peerKey, record, encoded: encodeMemberRecord(record), lastSeen: now };
+      const record = newRecord(owned(req.peerId), req, from);
+      member = { room, peerKey, record, encoded: owned(encodeMemberRecord(record)), lastSeen: now };
       room.members.set(peerKey, member);
       this.addAddress(from.address, 1);
       this.counters.joined++;
@@ -187,7 +188,7 @@ export class RoomTable {
       }
       if (status !== 'refreshed') {
         member.record = newRecord(r.peerId, req, from);
-        member.encoded = encodeMemberRecord(member.record);
+        member.encoded = owned(encodeMemberRecord(member.record));
       }
       room = member.room;
     }

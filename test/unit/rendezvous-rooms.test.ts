@@ -169,6 +169,18 @@ describe('rendezvous rooms: joining and refreshing', () => {
   });
 });
 
+describe('rendezvous rooms: memory', () => {
+  it("kept bytes own their memory: a record never pins a slab of Node's shared Buffer pool", () => {
+    const t = table();
+    const peerId = Buffer.from(id(1)); // a pooled slice, as decoded datagrams are
+    assert.ok(peerId.buffer.byteLength > 32, 'the input is a slice of the pool');
+    t.register(0, ep(1), { ...req(1, 1), peerId });
+    const kept = t.members(id(1))[0].peerId;
+    assert.ok(kept.equals(id(1)));
+    assert.equal(kept.buffer.byteLength, 32);
+  });
+});
+
 describe('rendezvous rooms: leaving and expiry', () => {
   it('leave removes at once, tells the others, and drops an empty room', () => {
     const t = table();

@@ -4,6 +4,16 @@
 /** One fatal decoder for every string: constructing one per call cost more than the decoding. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * A copy with memory of its own. Small Buffers (Buffer.from, allocUnsafe) are slices of a shared 8 KiB
+ * pool, and one kept slice keeps its whole slab alive: tables that hold bytes for long copy them here.
+ */
+export function owned(b: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(b.length);
+  out.set(b);
+  return out;
+}
+
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export function fail<T>(error: string): Decoded<T> {
