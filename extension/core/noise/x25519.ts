@@ -39,8 +39,14 @@ function publicKeyObject(pub: Buffer): crypto.KeyObject {
   return crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: pub.toString('base64url') }, format: 'jwk' });
 }
 
+/** The raw key at the end of an X25519 SPKI (12 + 32 bytes) or PKCS#8 (16 + 32 bytes) DER encoding. */
+function rawFromDer(der: Buffer, expected: number): Buffer {
+  if (der.length !== expected) throw new Error(`unexpected X25519 DER encoding of ${der.length} bytes`);
+  return Buffer.from(der.subarray(der.length - DHLEN));
+}
+
 function rawPublic(key: crypto.KeyObject): Buffer {
-  return Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url');
+  return rawFromDer(key.export({ format: 'der', type: 'spki' }), 44);
 }
 
 export function keyPairFromPrivate(priv: Buffer): KeyPair {
@@ -48,12 +54,18 @@ export function keyPairFromPrivate(priv: Buffer): KeyPair {
   return { publicKey: rawPublic(crypto.createPublicKey(privateKeyObject(privateKey))), privateKey };
 }
 
+/**
+ * The keys come out encoded (as JWK) by the generation job itself. Exporting the KeyObjects afterwards,
+ * as this did, can deadlock Node 20: a garbage collection during the export destroys the finished
+ * generation job, whose destructor takes the key's lock that the export holds. It hung the hostile suite
+ * once; a loop of generations with garbage in between reproduces it within seconds on Node 20.20
+ * (test/unit/noise-keygen-stress.test.ts). Node 24 does not hang.
+ */
 export function generateKeyPair(): KeyPair {
-  const key = crypto.generateKeyPairSync('x25519').privateKey;
-  const jwk = key.export({ format: 'jwk' });
-  const pair = { publicKey: Buffer.from(jwk.x as string, 'base64url'), privateKey: Buffer.from(jwk.d as string, 'base64url') };
-  imported.set(pair.privateKey, key); // the ephemeral's DHs need it right away
-  return pair;
+  // Node supports 'jwk' here (since 15.9); @types/node's overloads do not list it.
+  const generate = crypto.generateKeyPairSync as unknown as (type: 'x25519', options: { publicKeyEncoding: { format: 'jwk' }; privateKeyEncoding: { format: 'jwk' } }) => { privateKey: crypto.JsonWebKey };
+  const { privateKey: jwk } = generate('x25519', { publicKeyEncoding: { format: 'jwk' }, privateKeyEncoding: { format: 'jwk' } });
+  return { publicKey: Buffer.from(jwk.x as string, 'base64url'), privateKey: Buffer.from(jwk.d as string, 'base64url') };
 }
 
 /**
