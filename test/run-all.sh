@@ -30,8 +30,10 @@ suite() { # name, folder
   [ ${#files[@]} -gt 0 ] || return 0
   echo "== suite: $name (${#files[@]} files)"
   local log; log=$(mktemp)
-  npx mocha "${files[@]}" 2>&1 | tee "$log"
+  # A hung process (a deadlock stops mocha's own timers too) fails its suite instead of eating CI's budget.
+  timeout --kill-after=30 "${SUITE_TIMEOUT_S:-1200}" npx mocha "${files[@]}" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "suite $name: stopped after ${SUITE_TIMEOUT_S:-1200} s (hung?)"; fi
   local p f
   p=$(grep -Eo '^ *[0-9]+ passing' "$log" | grep -Eo '[0-9]+' | tail -1); p=${p:-0}
   f=$(grep -Eo '^ *[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1); f=${f:-0}
