@@ -175,18 +175,16 @@ export class RoomTable {
       status = 'joined';
     } else {
       const r = member.record;
-      status = 'refreshed';
-      if (!sameEndpoint(r.reflexive, from)) {
+      const moved = !sameEndpoint(r.reflexive, from);
+      const changed = !sameCandidates(r.candidates, req.candidates) || r.name !== req.name || r.flags !== (req.flags ?? 0);
+      status = moved ? 'moved' : changed ? 'updated' : 'refreshed';
+      if (moved) {
         // Restart or NAT rebinding: the newest proven endpoint wins, the old one is forgotten.
         this.addAddress(r.reflexive.address, -1);
         this.addAddress(from.address, 1);
         this.counters.moved++;
-        status = 'moved';
       }
-      if (!sameCandidates(r.candidates, req.candidates) || r.name !== req.name || r.flags !== (req.flags ?? 0)) {
-        if (status === 'refreshed') status = 'updated';
-      }
-      if (status !== 'refreshed') {
+      if (moved || changed) {
         member.record = newRecord(r.peerId, req, from);
         member.encoded = owned(encodeMemberRecord(member.record));
       }

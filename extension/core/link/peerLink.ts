@@ -63,7 +63,8 @@ export interface LinkStats {
   moved: number;
 }
 
-interface Session {
+/** Exported as a type only so the hostile tests can inspect a live session (test/hostile/lib/rig.ts). */
+export interface Session {
   transport: TransportCipher;
   channel: ReliableChannel;
   localIndex: number;

@@ -11,8 +11,6 @@ export const DHLEN = 32;
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
-// Raw keys go in and out as JWK wherever the public half is known: OpenSSL 3 parses DER through its
-// generic decoder chain, which costs milliseconds per key, against tens of microseconds for JWK (raw).
 /**
  * Imported private keys by the Buffer that holds them. Even as JWK an import costs more than the DH
  * itself, and a handshake uses each of its two private keys (static and ephemeral) twice or three
@@ -22,6 +20,8 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
  */
 const imported = new WeakMap<Buffer, crypto.KeyObject>();
 
+// Raw keys go in as JWK wherever the public half is known: OpenSSL 3 parses DER through its generic
+// decoder chain, which costs milliseconds per key, against tens of microseconds for JWK (raw).
 function privateKeyObject(priv: Buffer, pub?: Buffer): crypto.KeyObject {
   const known = imported.get(priv);
   if (known) return known;

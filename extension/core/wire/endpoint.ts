@@ -100,6 +100,11 @@ export function ipv4Value(address: string): number {
   return value * 256 + octet;
 }
 
+/** Bytes writeEndpoint takes for `e` (family, port, 4 or 16 address bytes). */
+export function endpointBytes(e: Endpoint): number {
+  return e.address.includes(':') ? ENDPOINT_MAX_BYTES : 1 + 2 + 4;
+}
+
 export function writeEndpoint(w: Writer, e: Endpoint): void {
   const v4 = ipv4Value(e.address);
   if (v4 >= 0) {

@@ -1,6 +1,6 @@
 // Client <-> rendezvous messages. Byte layouts are specified in docs/PROTOCOL.md §3; keep them in step.
 import { Decoded, Reader, Writer, fail } from './bytes';
-import { Endpoint, ENDPOINT_MAX_BYTES, readEndpoint, writeEndpoint } from './endpoint';
+import { Endpoint, endpointBytes, ENDPOINT_MAX_BYTES, readEndpoint, writeEndpoint } from './endpoint';
 import { HEADER_BYTES, MAGIC, MsgType, VERSION } from './header';
 
 export const ROOM_ID_BYTES = 32;
@@ -119,7 +119,7 @@ function readMemberRecord(r: Reader): MemberRecord {
 }
 
 /**
- * A member record as it appears inside `peer` and `welcome` (PROTOCOL.md §3.5). The server encodes
+ * A member record as it appears inside `peer` and `welcome` (PROTOCOL.md §3.4). The server encodes
  * each member once and reuses the bytes in every message about it.
  */
 export function encodeMemberRecord(m: MemberRecord): Buffer {
@@ -139,9 +139,8 @@ export type WelcomeHead = Omit<Extract<RendezvousMessage, { type: 'welcome' }>, 
 
 /** Bytes of a welcome before its member records (the record count included). */
 export function welcomeHeadBytes(m: WelcomeHead): number {
-  const endpoint = (e: Endpoint) => (e.address.includes(':') ? 19 : 7);
-  const turn = m.turn ? endpoint(m.turn.server) + 2 + Buffer.byteLength(m.turn.username) + Buffer.byteLength(m.turn.password) + 4 : 0;
-  return HEADER_BYTES + endpoint(m.observed) + 2 + 1 + 1 + turn + 1;
+  const turn = m.turn ? endpointBytes(m.turn.server) + 2 + Buffer.byteLength(m.turn.username) + Buffer.byteLength(m.turn.password) + 4 : 0;
+  return HEADER_BYTES + endpointBytes(m.observed) + 2 + 1 + 1 + turn + 1;
 }
 
 /** `welcome` from its head and already encoded member records (at most 255). */

@@ -5,14 +5,13 @@ import { prng } from '../../helpers/prng';
 import * as dgram from 'node:dgram';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { generateKeyPair, type KeyPair, type TransportCipher } from '../../../extension/core/noise';
+import { generateKeyPair, type KeyPair } from '../../../extension/core/noise';
 import { UdpRoomHost } from '../../../extension/core/net/udpRoomHost';
-import type { PeerLink } from '../../../extension/core/link/peerLink';
+import type { PeerLink, Session } from '../../../extension/core/link/peerLink';
 import { peerHint } from '../../../extension/core/link/hints';
-import type { ReliableChannel } from '../../../extension/core/reliable';
 import { MemoryRoomStore, type RoomStore } from '../../../extension/core/store/roomStore';
 import type { ChatMessage, ConnectionState } from '../../../extension/core/types';
-import type { Endpoint, Route } from '../../../extension/core/wire/endpoint';
+import type { Endpoint } from '../../../extension/core/wire/endpoint';
 import { createLogger } from '../../../rendezvous/log';
 import { RendezvousServer, type RendezvousServerOptions } from '../../../rendezvous/server';
 
@@ -159,15 +158,8 @@ export function counts(p: Peer): Map<string, number> {
   return m;
 }
 
-export interface SessionView {
-  transport: TransportCipher;
-  channel: ReliableChannel;
-  localIndex: number;
-  remoteIndex: number;
-  endpoint: Route;
-  establishedAt: number;
-  confirm?: Buffer;
-}
+/** What the tests read of a link's private session: PeerLink's own type, not a copy that could drift. */
+export type SessionView = Readonly<Session>;
 
 export function link(p: Peer, other: Peer | string): PeerLink {
   const hex = typeof other === 'string' ? other : other.id;
