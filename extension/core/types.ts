@@ -53,3 +53,14 @@ export interface ChatMessage {
 }
 
 export type DeliveryState = 'queued' | 'sent' | 'delivered';
+
+/** One line of a room's transcript: what history keeps on disk and what the webview shows. */
+export interface TranscriptEntry {
+  id: string;
+  from: PeerId;
+  fromName: string;
+  own: boolean;
+  sentAt: number;
+  body: ChatBody;
+  delivery?: DeliveryState; // own messages only
+}

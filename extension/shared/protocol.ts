@@ -1,16 +1,8 @@
 // The one message protocol between the extension host and the chat webview.
 // Both sides import this file; the union's `type` field is the discriminant.
-import type { ChatBody, ConnectionState, DeliveryState, MemberInfo, PeerId, SnippetPayload } from '../core/types';
+import type { ConnectionState, DeliveryState, MemberInfo, PeerId, SnippetPayload, TranscriptEntry } from '../core/types';
 
-export interface TranscriptEntry {
-  id: string;
-  from: PeerId;
-  fromName: string;
-  own: boolean;
-  sentAt: number;
-  body: ChatBody;
-  delivery?: DeliveryState; // own messages only
-}
+export type { TranscriptEntry };
 
 export interface RoomView {
   roomLabel: string;

@@ -3,18 +3,10 @@
 // (atomically) with only the newest entries. Kept free of `vscode` so it is unit-tested with real files.
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync, appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ChatBody, DeliveryState, PeerId } from '../types';
+import type { ChatBody, DeliveryState, TranscriptEntry } from '../types';
 
-/** Structurally the same as the webview protocol's TranscriptEntry; the core does not import the UI's types. */
-export interface HistoryEntry {
-  id: string;
-  from: PeerId;
-  fromName: string;
-  own: boolean;
-  sentAt: number;
-  body: ChatBody;
-  delivery?: DeliveryState;
-}
+/** History keeps transcript entries as the webview shows them. */
+export type HistoryEntry = TranscriptEntry;
 
 type HistoryRecord = { k: 'm'; e: HistoryEntry } | { k: 'd'; id: string; d: DeliveryState };
 
