@@ -146,11 +146,14 @@ describe('NAT matrix: the headless peer through real Linux NATs', function () {
           connectMs,
           rtts: c.impair ? +(connectMs / (4 * c.impair.delayMs)).toFixed(2) : undefined,
         };
+      } catch (e) {
+        // Whichever side timed out, the other side's view is half of the story.
+        throw new Error(`${(e as Error).message}\n${b.describe()}`);
       } finally {
         await b.kill(300);
       }
     } catch (e) {
-      return { case: c.name, rep, ok: false, error: (e as Error).message.split('\n').slice(0, 12).join('\n') };
+      return { case: c.name, rep, ok: false, error: (e as Error).message.split('\n').slice(0, 40).join('\n') };
     } finally {
       await a.kill(300);
     }
