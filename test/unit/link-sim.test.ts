@@ -81,24 +81,53 @@ describe('links on a simulated network (injected clock)', () => {
     assert.ok(worst <= BIRTHDAY.sprayPerSecond + 100, `peak ${worst} packets/s from C`);
   });
 
-  it('symmetric ↔ symmetric without a relay fails in bounded time with a specific reason', () => {
+  it('symmetric ↔ symmetric without a relay: fails as soon as both NAT classes are known, saying what is missing', () => {
     const net = new SimNet(5);
-    const { a, b } = pair(net, 'symmetric', 'symmetric', { punchTimeoutMs: 5000 });
+    const { a, b } = pair(net, 'symmetric', 'symmetric'); // the default 15 s punch timeout
     net.start(a);
+    net.run(1000);
     net.start(b);
-    net.run(60000, () => a.room.state.kind === 'failed');
+    const t0 = net.now;
+    assert.ok(net.run(t0 + 60000, () => a.room.state.kind === 'failed' && b.room.state.kind === 'failed'));
+    // Registration (cookie + register), the two classification probes and B's updated record: a few round trips.
+    assert.ok(net.now - t0 < 300, `failed after ${net.now - t0} ms, not after a punch timeout`);
+    for (const h of [a, b]) {
+      const s = h.room.state;
+      assert.ok(s.kind === 'failed');
+      assert.match(s.reason, /no direct path to [AB] is possible and the rendezvous server offers no relay/);
+      assert.match(s.reason, /symmetric NATs/);
+      assert.match(s.reason, /TURN relay/);
+      assert.doesNotMatch(s.reason, /strategy/);
+      assert.match(s.hint, /enable a TURN relay/);
+    }
+    // At most the first priming punch left before both classes were known; no 15 s of punching in vain.
+    assert.ok(a.room.linkFor(b.room.selfId)!.stats.helloSent <= 2, `${a.room.linkFor(b.room.selfId)!.stats.helloSent} punches`);
+  });
+
+  it('a link that fails without a relay being involved does not blame a relay', () => {
+    const net = new SimNet(8);
+    const { a, b } = pair(net, 'cone', 'cone', { punchTimeoutMs: 2000 });
+    net.start(a);
+    net.run(1000);
+    net.start(b);
+    assert.ok(net.run(net.now + 5000, () => a.room.linkFor(b.room.selfId) !== undefined));
+    b.down = true; // B vanishes right after registering
+    assert.ok(net.run(net.now + 10000, () => a.room.state.kind === 'failed'));
     const s = a.room.state;
-    assert.equal(s.kind, 'failed');
-    assert.ok(s.kind === 'failed' && /no answer from B within 5 s \(tried 203\.0\.113\.20:/.test(s.reason), s.kind === 'failed' ? s.reason : '');
-    assert.ok(s.kind === 'failed' && /relay/.test(s.hint), 'hint names the relay');
+    assert.ok(s.kind === 'failed');
+    assert.match(s.reason, /no answer from B within 2 s/);
+    assert.doesNotMatch(s.hint, /relay/i);
   });
 
   it('a failed link tries again on its own, backing off (5 s, then 10 s)', () => {
     const net = new SimNet(6);
-    const { a, b } = pair(net, 'symmetric', 'symmetric', { punchTimeoutMs: 2000 });
+    const { a, b } = pair(net, 'cone', 'cone', { punchTimeoutMs: 2000 });
     net.start(a);
+    net.run(1000);
     net.start(b);
     const link = () => a.room.linkFor(b.room.selfId);
+    assert.ok(net.run(net.now + 5000, () => link() !== undefined));
+    b.down = true;
     const gaps: number[] = [];
     for (let i = 0; i < 2; i++) {
       assert.ok(net.run(net.now + 60000, () => link()?.phase === 'failed'), 'failed');
