@@ -121,8 +121,8 @@ const RETRY_MAX_MS = 120_000;
 export const PRIME_TTL = 2;
 /** Punch attempts 0 and 1 (at 0 and 40 ms) prime; full-TTL punches start at the third (120 ms). */
 export const PRIME_ATTEMPTS = 2;
-/** Data or a ping unanswered for this long (and at least a few round trips) makes the path suspect. */
-const SUSPECT_AFTER_MS = 1000;
+/** Data or a ping unanswered for this long (and at least 4 round trips) makes the path suspect: cheap to be wrong. */
+const SUSPECT_AFTER_MS = 600;
 /**
  * Probes of every candidate while suspect: at 0, 250, 500, 750, 1000, 1500, 2000, 2500 ms; no answer to any
  * within SUSPECT_LOST_MS means lost. Eight round trips: a live path at 20 % loss each way answers one of them
@@ -482,8 +482,10 @@ export class PeerLink {
     }
     this.stats.dataIn++;
     s.lastRecv = now;
-    // The path works from the peer to us; data still unacknowledged starts its clock again.
+    // The path works from the peer to us; data still unacknowledged starts its clock again, and if the path was
+    // in doubt, what waits for an ack is resent now rather than at its backed-off timer.
     s.awaitingSince = s.unacked > 0 ? now : undefined;
+    if (s.suspectSince !== undefined && s.unacked > 0) s.channel.retransmitNow(now);
     s.suspectSince = undefined;
     s.suspectProbeAt = Infinity;
     if (s === this.session) {
@@ -571,6 +573,7 @@ export class PeerLink {
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
     channel.onAcked = (h: number) => {
       session.unacked = Math.max(0, session.unacked - 1);
+      if (session.unacked === 0) session.awaitingSince = undefined; // acks arrive inside a received packet
       this.events.acked(this, h);
     };
     channel.onLinkFrame = (f: LinkFrame, t: number) => this.onLinkFrame(f, session, t);

@@ -67,6 +67,7 @@ const SAFETY_DELAY_MS = 250;
 /** A room holds at most 255 members (the welcome's count is one byte): a rendezvous announcing more is lying. */
 export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
+const SUSPECT_REFRESH_GAP_MS = 1000;
 
 export function messageId(senderHex: string, epoch: number, seq: number): string {
   return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
@@ -112,6 +113,7 @@ export class Room {
   /** Our public address as the rendezvous last saw it: a change means our NAT mapping changed. */
   private observed?: Endpoint;
   private lastSuspectRefresh = -Infinity;
+  private suspectRefreshAt = Infinity;
   private turn?: TurnClient;
   private relayTrouble?: string;
 
@@ -328,11 +330,10 @@ export class Room {
     },
     suspect: (link, why) => {
       this.log('debug', `checking the path to ${link.remoteName}: ${why}`);
-      // Fresh addresses (ours as the rendezvous sees it, the member's) are what a changed mapping needs.
-      if (this.lastNow - this.lastSuspectRefresh >= 2000) {
-        this.lastSuspectRefresh = this.lastNow;
-        this.rendezvous.refreshNow(this.lastNow);
-      }
+      // Fresh addresses (ours as the rendezvous sees it, the member's) are what a changed mapping needs. At most
+      // one refresh a second for all links; one asked for sooner is deferred, not dropped.
+      this.suspectRefreshAt = Math.min(this.suspectRefreshAt, Math.max(this.lastNow, this.lastSuspectRefresh + SUSPECT_REFRESH_GAP_MS));
+      this.refreshIfDue(this.lastNow);
     },
     failed: (link, reason) => {
       this.log('warn', `could not reach ${link.remoteName}: ${reason} (our NAT mapping: ${this.natMapping})`);
@@ -411,9 +412,17 @@ export class Room {
     this.update(false); // the hot path: member changes arrive through link events, which update fully
   }
 
+  private refreshIfDue(now: number): void {
+    if (now < this.suspectRefreshAt) return;
+    this.suspectRefreshAt = Infinity;
+    this.lastSuspectRefresh = now;
+    this.rendezvous.refreshNow(now);
+  }
+
   tick(now: number): void {
     this.lastNow = now;
     if (this.closed) return;
+    this.refreshIfDue(now);
     this.rendezvous.tick(now);
     this.turn?.tick(now);
     for (const link of this.links.values()) link.tick(now);
@@ -428,7 +437,7 @@ export class Room {
   }
 
   nextWakeup(): number {
-    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity);
+    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity, this.suspectRefreshAt);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
     return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity);
