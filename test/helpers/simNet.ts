@@ -173,9 +173,12 @@ export class SimNet {
     }
   }
 
+  /** Drops chosen datagrams (a lost push, say), on top of the random loss. */
+  dropIf: (from: Endpoint, to: Endpoint, data: Buffer) => boolean = () => false;
+
   inject(from: Endpoint, to: Endpoint, data: Buffer): void {
     this.sent++;
-    if (this.random() < this.loss) {
+    if (this.dropIf(from, to, data) || this.random() < this.loss) {
       this.dropped++;
       return;
     }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { deriveRoomKeys } from '../../extension/core/noise';
 import { BIRTHDAY } from '../../extension/core/link/natStrategy';
+import { decodeRendezvous } from '../../extension/core/wire/rendezvous';
 import { SimHost, SimNet } from '../helpers/simNet';
 
 const keys = deriveRoomKeys(Buffer.alloc(16, 42));
@@ -199,5 +200,44 @@ describe('links on a simulated network (injected clock)', () => {
     b.room.tick(net.now);
     assert.ok(net.run(net.now + 60000, () => texts(b, got).includes('while you were away')), 'delivered after return');
     void m;
+  });
+});
+
+describe('lost rendezvous pushes (injected clock)', () => {
+  it('a member update lost on its way (the NAT class) is fetched again while punching, not at the next 15 s refresh', () => {
+    const net = new SimNet(12);
+    const { a, b } = pair(net, 'cone', 'symmetric');
+    net.start(a);
+    net.run(1000);
+    // Every push to A after the first (B's joined record, sent before B knew its NAT class) is lost.
+    let pushes = 0;
+    net.dropIf = (from, to, data) => {
+      if (from.address !== net.rendezvous.main.address || to.address !== '203.0.113.10') return false;
+      const m = decodeRendezvous(data);
+      return m.ok && m.value.type === 'peer' && ++pushes > 1;
+    };
+    net.start(b);
+    const t0 = net.now;
+    assert.ok(net.run(t0 + 30_000, connected(a, b)), `A ${JSON.stringify(a.room.state)}, B ${JSON.stringify(b.room.state)}`);
+    assert.ok(pushes >= 2, 'the update push was sent and dropped');
+    assert.equal(a.room.linkFor(b.room.selfId)!.strategy, 'spray', 'A learned that B is symmetric');
+    // A re-registers every 3 s while punching: it learns B's class at its first such refresh, then sprays.
+    assert.ok(net.now - t0 < 8000, `connected after ${net.now - t0} ms (the next ordinary refresh would be at 15 s)`);
+  });
+});
+
+describe('NAT classification under loss (injected clock)', () => {
+  it('keeps probing past the first backoff: probe answers lost for 10 s still end in a class', () => {
+    const net = new SimNet(13);
+    const { a } = pair(net, 'symmetric', 'cone');
+    net.dropIf = (from, _to, data) => {
+      const m = from.address === net.rendezvous.main.address ? decodeRendezvous(data) : undefined;
+      return net.now < 10_000 && m !== undefined && m.ok && m.value.type === 'probeReply';
+    };
+    net.start(a);
+    net.run(9_999);
+    assert.equal(a.room.natMapping, 'unknown');
+    // The old schedule gave up after five tries (7.5 s); the class decides the strategy (and whether a relay is needed).
+    assert.ok(net.run(16_000, () => a.room.natMapping === 'endpoint-dependent'), a.room.natMapping);
   });
 });

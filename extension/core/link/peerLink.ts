@@ -742,7 +742,7 @@ export class PeerLink {
    */
   suspect(now: number, why: string, news = false): void {
     const s = this.session;
-    if (!s || this.phase !== 'established') return;
+    if (!s || this.phase === 'closed') return;
     if (s.suspectSince !== undefined && !news) return;
     s.suspectSince = now;
     s.suspectWhy = why;

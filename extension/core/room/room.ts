@@ -68,6 +68,12 @@ const SAFETY_DELAY_MS = 250;
 export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
 const SUSPECT_REFRESH_GAP_MS = 1000;
+/**
+ * While a link punches without success, register again this often: the rendezvous pushes a member's changed record
+ * (a relay address, a NAT class) once and does not retransmit it, and the welcome carries every member's current
+ * record. Without this a lost push (say, of the peer's relay address) waited for the next refresh, up to 15 s.
+ */
+const PUNCH_REFRESH_MS = 3000;
 
 export function messageId(senderHex: string, epoch: number, seq: number): string {
   return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
@@ -114,6 +120,7 @@ export class Room {
   private observed?: Endpoint;
   private lastSuspectRefresh = -Infinity;
   private suspectRefreshAt = Infinity;
+  private punchRefreshAt = Infinity;
   private turn?: TurnClient;
   private relayTrouble?: string;
 
@@ -419,10 +426,22 @@ export class Room {
     this.rendezvous.refreshNow(now);
   }
 
+  private refreshWhilePunching(now: number): void {
+    let punching = false;
+    for (const link of this.links.values()) if (link.phase === 'punching' && !link.established) punching = true;
+    if (!punching) this.punchRefreshAt = Infinity;
+    else if (this.punchRefreshAt === Infinity) this.punchRefreshAt = now + PUNCH_REFRESH_MS;
+    else if (now >= this.punchRefreshAt) {
+      this.punchRefreshAt = now + PUNCH_REFRESH_MS;
+      this.rendezvous.refreshNow(now);
+    }
+  }
+
   tick(now: number): void {
     this.lastNow = now;
     if (this.closed) return;
     this.refreshIfDue(now);
+    this.refreshWhilePunching(now);
     this.rendezvous.tick(now);
     this.turn?.tick(now);
     for (const link of this.links.values()) link.tick(now);
@@ -437,7 +456,7 @@ export class Room {
   }
 
   nextWakeup(): number {
-    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity, this.suspectRefreshAt);
+    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity, this.suspectRefreshAt, this.punchRefreshAt);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
     return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity);
