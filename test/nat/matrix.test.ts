@@ -44,6 +44,7 @@ const CASES: Case[] = [
   { name: 'open ↔ open (MASQUERADE, no filter)', natA: 'open', natB: 'open', b: 'hostB', expect: 'direct' },
   { name: 'open ↔ open (MASQUERADE, no filter), 50 ms delay', natA: 'open', natB: 'open', b: 'hostB', expect: 'direct', impair: { loss: 0, delayMs: 50 } },
   { name: 'open ↔ cone', natA: 'open', natB: 'cone', b: 'hostB', expect: 'direct' },
+  { name: 'open ↔ open, TURN server down', natA: 'open', natB: 'open', b: 'hostB', expect: 'direct', turnDown: true },
   { name: 'TURN server down, cone ↔ cone', natA: 'cone', natB: 'cone', b: 'hostB', expect: 'direct', turnDown: true },
 ];
 
