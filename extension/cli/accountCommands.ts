@@ -22,6 +22,7 @@ export const ACCOUNT_COMMANDS = new Set(['signup', 'whois', 'account']);
 export const ACCOUNT_HELP = `Accounts (a handle on a rendezvous server's directory; chat stays peer to peer):
   p2p-chat signup NAME --rendezvous HOST:PORT [--display-name TEXT]   claim NAME@HOST[:PORT]
   p2p-chat whois NAME@HOST[:PORT]          look an account up; prints its verified keys and fingerprint
+                                           (pinned: a lower version is refused; changed keys need --accept-new-key)
   p2p-chat account [show]                  your account(s) in --data-dir
   p2p-chat account rename TEXT             change your display name
   p2p-chat account rotate                  new keys, signed by the old ones (contacts see a new fingerprint)
@@ -84,6 +85,7 @@ export async function runAccountCommand(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
         timeout: { type: 'string' },
+        'accept-new-key': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -164,13 +166,23 @@ export async function runAccountCommand(argv: string[]): Promise<number> {
         const rec = r.outcome.record;
         const info = describeRecord(rec, target);
         const keyChanged = !!pin && (pin.staticKey !== info.staticKey || pin.signingKey !== info.signingKey);
+        if (keyChanged && !o['accept-new-key']) {
+          // A rotation looks exactly like a directory swapping the key: only the owner can tell, so stop here.
+          return fail(
+            4,
+            'rejected',
+            { kind: 'key-changed', address: addr, fingerprint: info.fingerprint, pinnedFingerprint: fingerprint(Buffer.from(pin.staticKey, 'hex')), version: Number(rec.version) },
+            `the keys of ${addr} changed since you last looked it up (fingerprint ${fingerprint(Buffer.from(pin.staticKey, 'hex'))} -> ${info.fingerprint}). ` +
+              'Compare the new fingerprint with its owner; if it matches, run whois again with --accept-new-key.',
+          );
+        }
         pins[addr] = { version: Number(rec.version), signingKey: info.signingKey as string, staticKey: info.staticKey as string };
         savePins(dataDir, pins);
         out(
           'account',
           { ...info, verified: true, keyChanged },
           `${addr}  "${inert(rec.displayName)}"\nFingerprint: ${info.fingerprint}  (version ${rec.version}, signature verified)` +
-            (keyChanged ? `\nWARNING: the keys of ${addr} changed since you last looked it up: compare the new fingerprint with its owner before trusting it.` : ''),
+            (keyChanged ? `\nNew keys accepted (--accept-new-key).` : ''),
         );
         return 0;
       }

@@ -124,9 +124,16 @@ describe('accounts: rendezvous binary + terminal peer', function () {
     const rot = await runPeer(['account', 'rotate', '--data-dir', a]);
     assert.equal(rot.code, 0, rot.stderr);
     assert.notEqual(rot.last.fingerprint, first.last.fingerprint);
-    const after = await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher]);
+    const refused = await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher]);
+    assert.equal(refused.code, 4, 'a watcher that pinned the old keys is stopped until it accepts the new ones');
+    assert.equal(refused.last.kind, 'key-changed');
+    assert.equal(refused.last.fingerprint, rot.last.fingerprint);
+    assert.match(refused.stderr, /--accept-new-key/);
+    const after = await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher, '--accept-new-key']);
+    assert.equal(after.code, 0);
     assert.equal(after.last.fingerprint, rot.last.fingerprint);
-    assert.equal(after.last.keyChanged, true, 'a watcher that pinned the old keys is warned');
+    assert.equal(after.last.keyChanged, true);
+    assert.equal((await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher])).code, 0, 'the new keys are pinned now');
     const show = await runPeer(['account', 'show', '--data-dir', a]);
     assert.equal(show.last.fingerprint, rot.last.fingerprint, 'the new keys are installed locally');
     assert.equal((await runPeer(['account', 'rename', 'After rotation', '--data-dir', a])).code, 0, 'updates are signed with the new key');
