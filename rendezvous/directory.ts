@@ -9,6 +9,10 @@
 // handle per key per server" hold under races and across instances sharing a store. Index entries of
 // retired and deleted keys stay, with the version they ended at: a replayed old sign-up signed by such
 // a key is refused as stale instead of bringing a deleted account back.
+//
+// The account count (for --max-accounts) is read from the store at start and kept in memory: with several
+// instances sharing one store (the Redis backend to come) each enforces the cap on what it has seen, so the
+// cap is approximate there, by at most the sign-ups the other instances made since this one started.
 import { Reader, Writer } from '../extension/core/wire/bytes';
 import { isCanonicalHandle, HANDLE_RULE } from '../extension/core/account/handle';
 import { AccountRecord, decodeRecord, readDeletion, readRotation, verifyRotationBy } from '../extension/core/account/record';

@@ -66,7 +66,16 @@ export interface RendezvousServerOptions {
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
-const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe]);
+const REQUEST_TYPES = new Set<number>([
+  MsgType.Register,
+  MsgType.Leave,
+  MsgType.Probe,
+  MsgType.AccountClaim,
+  MsgType.AccountUpdate,
+  MsgType.AccountRotate,
+  MsgType.AccountDelete,
+  MsgType.AccountLookup,
+]);
 const isRendezvousType = (t: number) => t >= MsgType.Register && t <= MsgType.ProbeReply;
 
 export const DEFAULT_RATE: BucketSpec = { perSecond: 20, burst: 40 };
