@@ -124,26 +124,47 @@ export async function runAccountCommand(argv: string[]): Promise<number> {
         const accounts = loadAccounts(dataDir);
         const key = serverKey(server);
         const prev = accounts[key];
-        if (prev && !prev.deleted && prev.handle !== h.handle) {
+        const live = prev && !prev.deleted;
+        if (live && prev.handle !== h.handle && !prev.pending) {
           return fail(2, 'error', { kind: 'already-signed-up', handle: prev.handle }, `this data dir is already signed up as ${prev.handle} on ${key} (one handle per key per server; delete it first)`);
         }
         const identity = loadIdentity(dataDir, true)!;
         const signing = loadSigningKey(dataDir, true)!;
-        const token = prev && !prev.deleted ? Buffer.from(prev.requestToken, 'hex') : newRequestToken();
-        let version = prev ? prev.version + (prev.deleted || prev.handle !== h.handle ? 1 : 0) : 1;
-        if (version < 1) version = 1;
-        const make = (v: number) => signRecord({ version: BigInt(v), handle: h.handle, displayName, signingKey: signing.publicKey, staticKey: identity.publicKey, requestToken: token }, signing);
-        let record = make(version);
+        // The same handle again (an earlier attempt got no answer, or a check): resend the very same signed
+        // bytes, which the server accepts without change if it already has them. Otherwise a new record,
+        // saved as pending before it is sent so that a retry after a lost answer is that same record.
+        const same = live && prev.handle === h.handle;
+        const fieldsOf = (v: number, token: Buffer, name: string) => ({ version: BigInt(v), handle: h.handle, displayName: name, signingKey: signing.publicKey, staticKey: identity.publicKey, requestToken: token });
+        let entry: LocalAccount = same
+          ? prev
+          : { handle: h.handle, displayName, requestToken: newRequestToken().toString('hex'), version: prev ? prev.version + 1 : 1, pending: true };
+        accounts[key] = entry;
+        saveAccounts(dataDir, accounts);
+        let record = signRecord(fieldsOf(entry.version, Buffer.from(entry.requestToken, 'hex'), entry.displayName), signing);
         let r = await directoryCall(server, { kind: 'claim', record }, callOpts);
-        // Our own key's earlier account ended at a higher version (state lost here): go above it, once.
-        if (!r.outcome.ok && r.outcome.kind === 'refused' && r.outcome.status === 'stale-version' && r.outcome.version >= BigInt(version)) {
-          version = Number(r.outcome.version) + 1;
-          record = make(version);
+        // Our own key's earlier account here ended at a higher version (local state lost): go above it, once.
+        if (!r.outcome.ok && r.outcome.kind === 'refused' && r.outcome.status === 'stale-version' && r.outcome.version >= BigInt(entry.version)) {
+          entry = { ...entry, version: Number(r.outcome.version) + 1, pending: true };
+          accounts[key] = entry;
+          saveAccounts(dataDir, accounts);
+          record = signRecord(fieldsOf(entry.version, Buffer.from(entry.requestToken, 'hex'), entry.displayName), signing);
           r = await directoryCall(server, { kind: 'claim', record }, { ...callOpts, cookie: r.cookie });
         }
-        if (!r.outcome.ok) return outcomeFailure(fail, r.outcome, server, `sign-up of "${h.handle}"`);
-        accounts[key] = { handle: h.handle, displayName, requestToken: token.toString('hex'), version };
+        if (!r.outcome.ok) {
+          if (r.outcome.kind === 'refused' && !same) {
+            // Refused for good: forget the attempt (keep a deleted account's version, so the next goes above it).
+            if (prev) accounts[key] = prev;
+            else delete accounts[key];
+            saveAccounts(dataDir, accounts);
+          }
+          return outcomeFailure(fail, r.outcome, server, `sign-up of "${h.handle}"`);
+        }
+        const { pending: _pending, ...done } = entry;
+        accounts[key] = done;
         saveAccounts(dataDir, accounts);
+        if (same && o['display-name'] !== undefined && o['display-name'] !== prev.displayName) {
+          writeSync(2, `p2p-chat: already signed up as ${h.handle}; use "p2p-chat account rename" to change the display name\n`);
+        }
         const info = describeRecord(record, server);
         out('signed-up', info, `Signed up as ${info.address}\nFingerprint: ${info.fingerprint}`);
         return 0;
@@ -208,7 +229,7 @@ async function accountSub(
 ): Promise<number> {
   const [sub = 'show', ...args] = rest;
   const accounts = loadAccounts(dataDir);
-  const live = Object.entries(accounts).filter(([, a]) => !a.deleted);
+  const live = Object.entries(accounts).filter(([, a]) => !a.deleted && !a.pending);
   if (sub === 'show') {
     const identity = loadIdentity(dataDir, false);
     const signing = loadSigningKey(dataDir, false);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -108,6 +108,25 @@ describe('accounts: rendezvous binary + terminal peer', function () {
     assert.equal(dead.code, 1);
     assert.match(dead.stderr, /no answer from 127\.0\.0\.1:\d+/);
     assert.doesNotMatch(dead.stderr, /\n\s+at /);
+  });
+
+  it('a sign-up that got no answer is retried with the very same record (no "taken" by ourselves)', async () => {
+    let srv = await start(['--port', '0']);
+    const rv = `127.0.0.1:${srv.port}`;
+    await srv.proc.kill(5000);
+    const a = join(tmp, 'a');
+    const lost = await runPeer(['signup', 'alice', '--rendezvous', rv, '--data-dir', a, '--timeout', '1']);
+    assert.equal(lost.code, 1);
+    const pending = JSON.parse(readFileSync(join(a, 'accounts.json'), 'utf8'))[rv];
+    assert.equal(pending.pending, true);
+    assert.equal((await runPeer(['account', 'show', '--data-dir', a])).last.accounts instanceof Array, true);
+    srv = await start(['--port', String(srv.port), '--probe-port', String(srv.probePort)]);
+    const ok = await runPeer(['signup', 'alice', '--rendezvous', rv, '--data-dir', a]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.last.requestToken, pending.requestToken, 'the pending record was sent again');
+    const again = await runPeer(['signup', 'alice', '--rendezvous', rv, '--data-dir', a]);
+    assert.equal(again.code, 0, `signing up again with the same handle is a harmless check: ${again.stderr}`);
+    assert.equal(JSON.parse(readFileSync(join(a, 'accounts.json'), 'utf8'))[rv].pending, undefined);
   });
 
   it('rename, rotate and delete through the CLI; others see each change, verified', async () => {
