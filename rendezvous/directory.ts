@@ -143,31 +143,32 @@ export class Directory {
         }
         case 'accountClaim': {
           if (!this.signup) return result(DirectoryStatus.SignupClosed, 'sign-up is closed on this server (invite-only)');
+          // Limits before signature checks: a flood of forged records costs a token each, not a verification each.
+          if (!this.signups.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many sign-ups from your address: try later');
           const rec = this.verified(m.record);
           if (!rec.ok) return result(rec.status, rec.error);
-          if (!this.signups.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many sign-ups from your address: try later');
           return await this.claim(rec.value, result);
         }
         case 'accountUpdate': {
+          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           const rec = this.verified(m.record);
           if (!rec.ok) return result(rec.status, rec.error);
-          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           return await this.update(rec.value, result);
         }
         case 'accountRotate': {
+          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           const r = new Reader(m.rotation);
           const rot = readRotation(r);
           if (!rot.ok) return result(/signature/.test(rot.error) ? DirectoryStatus.BadSignature : DirectoryStatus.Malformed, rot.error);
           if (r.remaining) return result(DirectoryStatus.Malformed, 'trailing bytes after rotation');
-          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           return await this.rotate(rot.value.record, rot.value, result);
         }
         case 'accountDelete': {
+          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           const r = new Reader(m.deletion);
           const del = readDeletion(r);
           if (!del.ok) return result(/signature/.test(del.error) ? DirectoryStatus.BadSignature : DirectoryStatus.Malformed, del.error);
           if (r.remaining) return result(DirectoryStatus.Malformed, 'trailing bytes after deletion');
-          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           return await this.remove(del.value, result);
         }
       }
