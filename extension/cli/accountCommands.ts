@@ -25,6 +25,7 @@ export const ACCOUNT_HELP = `Accounts (a handle on a rendezvous server's directo
                                            (pinned: a lower version is refused; changed keys need --accept-new-key)
   p2p-chat account [show]                  your account(s) in --data-dir
   p2p-chat account rename TEXT             change your display name
+  p2p-chat account new-token               a new request token: old contact links stop working
   p2p-chat account rotate                  new keys, signed by the old ones (contacts see a new fingerprint)
   p2p-chat account delete                  delete the account from the server
   Options: --data-dir DIR, --json, --rendezvous HOST:PORT (which account, when you have several), --timeout S
@@ -277,6 +278,17 @@ async function accountSub(
       accounts[key] = { ...acct, displayName: name, version: acct.version + 1 };
       saveAccounts(dataDir, accounts);
       out('updated', describeRecord(record, srv), `${addr} is now "${inert(name)}"`);
+      return 0;
+    }
+    case 'new-token': {
+      // A new request token: contact requests addressed with the old one (an old contact link) stop arriving.
+      const token = newRequestToken();
+      const record = signRecord(fields({ requestToken: token }), signing);
+      const r = await directoryCall(srv, { kind: 'update', record }, callOpts);
+      if (!r.outcome.ok) return outcomeFailure(fail, r.outcome, srv, `new request token for ${addr}`);
+      accounts[key] = { ...acct, requestToken: token.toString('hex'), version: acct.version + 1 };
+      saveAccounts(dataDir, accounts);
+      out('updated', describeRecord(record, srv), `${addr} has a new request token (old contact links no longer reach you)`);
       return 0;
     }
     case 'rotate': {

@@ -140,6 +140,10 @@ describe('accounts: rendezvous binary + terminal peer', function () {
     const renamed = await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher]);
     assert.equal(renamed.last.displayName, 'Alice Liddell');
     assert.equal(renamed.last.keyChanged, false);
+    const tok = await runPeer(['account', 'new-token', '--data-dir', a]);
+    assert.equal(tok.code, 0, tok.stderr);
+    assert.notEqual(tok.last.requestToken, first.last.requestToken);
+    assert.equal((await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher])).last.requestToken, tok.last.requestToken);
     const rot = await runPeer(['account', 'rotate', '--data-dir', a]);
     assert.equal(rot.code, 0, rot.stderr);
     assert.notEqual(rot.last.fingerprint, first.last.fingerprint);
