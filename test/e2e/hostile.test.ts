@@ -245,8 +245,18 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
     const groupsBefore = (await workbenchState(p)).groups;
     assert.equal(groupsBefore, 1, 'the chat is alone in the window');
     for (let i = 0; i < 3; i++) {
+      const tabsBefore = (await workbenchState(p)).tabs.length;
       await open.click();
-      await p.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document.querySelectorAll('.tabs-container .tab[aria-label*="evil.py"]').length > 0, undefined, { timeout: 15_000 });
+      // Opened: one more tab somewhere (an editor the first time, or one per click where each
+      // click opened a new document), or the snippet's tab is there already.
+      await p.waitForFunction(
+        (n) => {
+          const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document;
+          return d.querySelectorAll('.tabs-container .tab').length > n || d.querySelectorAll('.tabs-container .tab[aria-label*="evil.py"]').length > 0;
+        },
+        tabsBefore,
+        { timeout: 15_000 },
+      );
       assert.equal((await workbenchState(p)).groups, 2, `after Open #${i + 1}: one group beside the chat, no more (${JSON.stringify(await workbenchState(p))})`);
     }
     const title = await activeEditorTitle(p);
@@ -261,5 +271,6 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
     await p.locator('.monaco-editor-overlaymessage', { hasText: /read-only|readonly/i }).waitFor({ timeout: 5000 });
     const firstLine = (await p.locator('.editor-group-container.active .monaco-editor .view-line').first().textContent()) ?? '';
     assert.equal(firstLine.replace(/\u00a0/g, ' '), SNIPPET.code.split('\n')[0]);
+    assert.equal((await workbenchState(p)).groups, 2, 'still one group beside the chat');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import MarkdownIt from 'markdown-it';
 import { DEFAULT_MAX, inert, inertMarkdown, inertText, InertText, joinInert, SCHEME_COLON } from '../../extension/core/inertText';
+import { terminalInert } from '../../extension/cli/peer';
 import { unsafeCharsRegExp } from '../../extension/shared/invisibleChars';
 
 // VS Code's link parser for notifications, input box messages and dialogs
@@ -171,5 +172,14 @@ describe('inertMarkdown (for a MarkdownString)', () => {
   it('shows the text as written (what inertText makes of it)', () => {
     const html = md.render(inertMarkdown('a *b* <i>c</i> & d_e_ # f'));
     assert.equal(html.trim(), '<p>a *b* &lt;i&gt;c&lt;/i&gt; &amp; d_e_ # f</p>');
+  });
+});
+
+describe('the terminal peer (p2p-chat) shows the same characters escaped', () => {
+  it('escapes controls, bidi and zero-width characters; keeps tabs and line breaks', () => {
+    assert.equal(terminalInert('a\u001b[2Jb'), 'a\\u001b[2Jb');
+    assert.equal(terminalInert('Ali\u200bce\u202e'), 'Ali\\u200bce\\u202e');
+    assert.equal(terminalInert('x\u{e0041}'), 'x\\u{e0041}');
+    assert.equal(terminalInert('line 1\n\tline 2'), 'line 1\n\tline 2');
   });
 });
