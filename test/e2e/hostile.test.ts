@@ -130,10 +130,10 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
   let mallory: TestPeer | undefined;
   let lastToastAt = 0;
 
-  async function hostilePeer(identity: KeyPair): Promise<TestPeer> {
+  async function hostilePeer(identity: KeyPair, name = HOSTILE_NAME): Promise<TestPeer> {
     const p = parseInvite(invite);
     assert.ok(p.ok, `the invite parses: ${invite}`);
-    const peer = await startPeer({ name: HOSTILE_NAME, port: p.invite.server.port, keys: inviteKeys(p.invite), identity });
+    const peer = await startPeer({ name, port: p.invite.server.port, keys: inviteKeys(p.invite), identity });
     peers.push(peer);
     await until(() => peer.host.room.state.kind === 'connected', 30_000, 'the hostile peer connected to Alice');
     return peer;
@@ -272,5 +272,19 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
     const firstLine = (await p.locator('.editor-group-container.active .monaco-editor .view-line').first().textContent()) ?? '';
     assert.equal(firstLine.replace(/\u00a0/g, ' '), SNIPPET.code.split('\n')[0]);
     assert.equal((await workbenchState(p)).groups, 2, 'still one group beside the chat');
+  });
+
+  it('5. a display name cannot forge the "verified" icon in the Verify Peer quick pick', async function () {
+    const p = page!;
+    await hostilePeer(generateKeyPair(), '$(verified-filled) Trusted Bob');
+    await runCommand(p, 'P2P Chat: Verify Peer');
+    const row = p.locator('.quick-input-widget .monaco-list-row', { hasText: 'Trusted Bob' }).first();
+    await row.waitFor({ timeout: 15_000 });
+    const icons = await row.locator('.codicon').evaluateAll((els) => els.map((e) => e.className));
+    const text = (await row.textContent()) ?? '';
+    await p.keyboard.press('Escape');
+    assert.equal(icons.filter((c) => /codicon-verified-filled/.test(c)).length, 0, `a forged verified icon: ${JSON.stringify(icons)}`);
+    assert.ok(icons.some((c) => /codicon-unverified/.test(c)), `the real mark is "unverified": ${JSON.stringify(icons)}`);
+    assert.match(text, /\$ \(verified-filled\) Trusted Bob/, 'the name is shown as text');
   });
 });
