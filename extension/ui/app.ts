@@ -4,7 +4,7 @@
 // room), roomActions.ts (what to do in one), notifications.ts, awayTracker.ts and roomMemory.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { inert, inertText } from '../core/inertText';
+import { inert } from '../core/inertText';
 import { formatServer } from '../core/invite';
 import type { KeyPair } from '../core/noise';
 import { HistoryStore } from '../core/store/history';
@@ -18,6 +18,7 @@ import { ContactBook } from './contacts';
 import { loadIdentity } from './identity';
 import { MessageNotifier, warnKeyChange } from './notifications';
 import { ChatPanel } from './panel';
+import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
 import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
@@ -256,7 +257,7 @@ export class P2pChatApp implements vscode.Disposable {
       message: (m) => {
         if (!mine()) return;
         const entry = this.controller.addIncoming(m);
-        if (entry) this.notifier.notify(inert`${inertText(entry.fromName, { max: 48 })}: ${inertText(messagePreview(entry), { max: 120 })}`);
+        if (entry) this.notifier.notify(newMessageText(entry.fromName, messagePreview(entry)));
       },
       delivery: (id, d) => mine() && this.controller.setDelivery(id, d),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),

@@ -2,11 +2,11 @@
 // does not bury the editor in toasts) and a known name arriving with a different identity key.
 // Both carry peer text (names, message previews): it reaches VS Code only as InertText (sinks.ts).
 import * as vscode from 'vscode';
-import { inert, inertText, type InertText } from '../core/inertText';
+import { inert, type InertText } from '../core/inertText';
 import type { ChatController } from './chatController';
 import type { KeyChangeWarning } from './contacts';
 import { notifyInfo, notifyWarning } from './sinks';
-import { NotificationThrottle } from './statusView';
+import { keyChangeText, NotificationThrottle } from './statusView';
 
 const OPEN_CHAT = inert`Open Chat`;
 const VERIFY = inert`Verify…`;
@@ -51,8 +51,7 @@ export class MessageNotifier implements vscode.Disposable {
 }
 
 export function warnKeyChange(w: KeyChangeWarning, log: vscode.LogOutputChannel, verifyPeer: (peerId: string) => unknown): void {
-  const name = inertText(w.name, { max: 64 });
-  const text = inert`P2P Chat: "${name}" joined with a different identity key than the one you know for that name. It may be a new computer or reinstall, or someone impersonating them. Compare safety numbers before trusting it.`;
+  const text = keyChangeText(w.name);
   log.warn(`key change: "${w.name}" now ${w.peerId.slice(0, 16)}…, known as ${w.knownPeerIds.map((p) => p.slice(0, 16) + '…').join(', ')}`);
   void notifyWarning(text, VERIFY).then((c) => c === VERIFY && verifyPeer(w.peerId));
 }

@@ -50,6 +50,16 @@ export function statusView(state: ConnectionState, unread: number, roomLabel: st
   return { text: joinInert([v.text, unreadText], ''), tooltip: inert`${v.tooltip}${unreadTip}\nClick to show the chat`, tone: v.tone };
 }
 
+/** The new-message notification: `sender: first line of the message`, both peer text, made inert. */
+export function newMessageText(fromName: string, preview: string): InertText {
+  return inert`${inertText(fromName || 'Someone', { max: 48 })}: ${inertText(preview, { max: 120 })}`;
+}
+
+/** The warning for a known name arriving with another key (the name is the peer's). */
+export function keyChangeText(name: string): InertText {
+  return inert`P2P Chat: "${inertText(name, { max: 64 })}" joined with a different identity key than the one you know for that name. It may be a new computer or reinstall, or someone impersonating them. Compare safety numbers before trusting it.`;
+}
+
 /**
  * New-message notifications without a storm: the first message shows at once; more within the quiet
  * period are counted and summarised in one notification when it ends.

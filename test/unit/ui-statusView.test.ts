@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { cleanDisplayName, DEFAULT_HOST_RENDEZVOUS_PORT, normalizeSettings, truncateUtf8 } from '../../extension/ui/settings';
-import { NotificationThrottle, statusView } from '../../extension/ui/statusView';
+import { keyChangeText, newMessageText, NotificationThrottle, statusView } from '../../extension/ui/statusView';
 
 describe('statusView', () => {
   it('has a short text with a codicon for every state, and a tone for trouble', () => {
@@ -83,5 +83,33 @@ describe('settings', () => {
     assert.equal(Buffer.byteLength(long), 64);
     assert.equal(truncateUtf8('a😀b', 4), 'a');
     assert.equal(truncateUtf8('a😀b', 5), 'a😀');
+  });
+});
+
+describe('what peers can put in the status bar and notifications', () => {
+  const LINK = /\[[^\]]+\]\((?:https?:\/\/|command:|file:)/i;
+  const hostile = '[Join call](command:workbench.action.terminal.new)';
+
+  it('new-message notification: sender and text are inert and short', () => {
+    const t = newMessageText(hostile, `${hostile} [x](file:///etc/passwd) $(verified-filled)`).value;
+    assert.doesNotMatch(t, LINK);
+    assert.doesNotMatch(t, /\$\(/);
+    assert.match(t, /^\[Join call\] \(command∶workbench\.action\.terminal\.…: \[Join call\] \(command∶/);
+    assert.ok(newMessageText('x'.repeat(500), 'y'.repeat(5000)).value.length < 200);
+    assert.equal(newMessageText('', 'hi').value, 'Someone: hi');
+  });
+
+  it('key-change warning: the name is inert', () => {
+    const t = keyChangeText(`${hostile}\u202e`).value;
+    assert.doesNotMatch(t, LINK);
+    assert.doesNotMatch(t, /\u202e/);
+    assert.match(t, /^P2P Chat: "\[Join call\] \(command∶workbench\.action\.terminal\.new\)" joined with a different identity key/);
+  });
+
+  it('status bar: a room label or failure reason with links or icons stays text; our own icons stay icons', () => {
+    const v = statusView({ kind: 'failed', reason: hostile, hint: '$(check) [y](https://x.example)' }, 2, '$(verified-filled) room');
+    assert.match(v.text.value, /^\$\(error\) Chat \$\(bell-dot\) 2$/);
+    assert.doesNotMatch(v.tooltip.value, LINK);
+    assert.doesNotMatch(v.tooltip.value, /\$\(/);
   });
 });
