@@ -52,7 +52,8 @@ export class SnippetViewer implements vscode.TextDocumentContentProvider, vscode
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.documents.get(uri.toString()) ?? '';
+    // A tab VS Code restored after a reload: the code was only ever in memory.
+    return this.documents.get(uri.toString()) ?? '(This snippet is no longer in memory: open it again from its card in the chat.)\n';
   }
 
   /** `sender`: the display name of whoever sent it (peer text; made safe for the title here). */
