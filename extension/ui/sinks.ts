@@ -104,6 +104,32 @@ export function setPanelTitle(panel: vscode.WebviewPanel, title: InertText): voi
 }
 
 /**
+ * A tree item (the contacts view is next): label, description and tooltip are InertText; the tooltip
+ * stays a plain string (never a MarkdownString with peer text in it unless through peerMarkdown).
+ */
+export function treeItem(
+  label: InertText,
+  opts: {
+    description?: InertText;
+    tooltip?: InertText | vscode.MarkdownString;
+    collapsibleState?: vscode.TreeItemCollapsibleState;
+    id?: string;
+    contextValue?: string;
+    iconPath?: vscode.ThemeIcon;
+    command?: { command: string; title: InertText; arguments?: unknown[] };
+  } = {},
+): vscode.TreeItem {
+  const item = new vscode.TreeItem(label.value, opts.collapsibleState ?? vscode.TreeItemCollapsibleState.None);
+  if (opts.description) item.description = opts.description.value;
+  if (opts.tooltip) item.tooltip = opts.tooltip instanceof vscode.MarkdownString ? opts.tooltip : opts.tooltip.value;
+  if (opts.id !== undefined) item.id = opts.id;
+  if (opts.contextValue !== undefined) item.contextValue = opts.contextValue;
+  if (opts.iconPath) item.iconPath = opts.iconPath;
+  if (opts.command) item.command = { command: opts.command.command, title: opts.command.title.value, ...(opts.command.arguments ? { arguments: opts.command.arguments } : {}) };
+  return item;
+}
+
+/**
  * Peer text for a MarkdownString sink (a hover, a tree item tooltip): every markdown character
  * escaped, and never trusted, never HTML, never icons.
  */
