@@ -17,6 +17,7 @@ import {
   P2P_CHAT_STATUS_ITEM,
   quickPickSelect,
   readClipboard,
+  RESULTS_DIR,
   runCommand,
   screenshotOnFailure,
   startCodeServer,
@@ -156,6 +157,8 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
     const toast = await waitForNotification(page!, re, { timeoutMs: 20_000 });
     lastToastAt = Date.now();
     const text = ((await toast.locator('.notification-list-item-message').textContent()) ?? '').trim();
+    // test-results/e2e-hostile-<what>.png: how the toast reads to the user.
+    await toast.screenshot({ path: path.join(RESULTS_DIR, `e2e-hostile-${what.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
     const hrefs = await clickEveryLink(toast);
     await assertNothingHappened(page!, before, `${what} (links clicked: ${JSON.stringify(hrefs)}; toast: ${JSON.stringify(text)})`);
     assert.deepEqual(hrefs, [], `${what}: the toast renders no link at all; it has ${JSON.stringify(hrefs)} (toast: ${JSON.stringify(text)})`);
