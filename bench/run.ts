@@ -9,6 +9,7 @@ import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
 import { activation, extensionSize } from './extensionSize';
+import { webviewPerf } from './webviewPerf';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
 import { fullReport, summaryTable } from './lib/report';
@@ -22,6 +23,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
+  { id: 'webview', title: 'Chat panel responsiveness', run: webviewPerf },
 ];
 
 function parseArgs(argv: string[]) {
