@@ -10,6 +10,7 @@ import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
 import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
+import { webviewPerf } from './webviewPerf';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
 import { fullReport, summaryTable } from './lib/report';
@@ -24,6 +25,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
+  { id: 'webview', title: 'Chat panel responsiveness', run: webviewPerf },
 ];
 
 function parseArgs(argv: string[]) {
