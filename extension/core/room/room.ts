@@ -22,6 +22,8 @@ export interface RoomOptions {
   roomId: Buffer;
   psk: Buffer;
   server: Endpoint;
+  /** Several instances, ranked for this room (core/room/instances.ts); `server` should be the first. */
+  servers?: Endpoint[];
   probePort?: number;
   store: RoomStore;
   hostCandidates?: () => Endpoint[];
@@ -158,6 +160,7 @@ export class Room {
     this.rendezvous = new RendezvousClient(
       {
         server: opts.server,
+        ...(opts.servers ? { servers: opts.servers } : {}),
         probePort: opts.probePort,
         roomId: opts.roomId,
         peerId: opts.identity.publicKey,
@@ -191,9 +194,12 @@ export class Room {
           this.update();
         },
         unreachable: (ms) => {
-          this.rendezvousTrouble = `the rendezvous server ${endpointKey(opts.server)} has not answered for ${Math.round(ms / 1000)} s`;
+          this.rendezvousTrouble = `the rendezvous server ${endpointKey(this.rendezvous.server)} has not answered for ${Math.round(ms / 1000)} s`;
           this.log('warn', this.rendezvousTrouble);
           this.update();
+        },
+        instance: (server, position) => {
+          this.log('info', `rendezvous: now using instance ${endpointKey(server)} (rank ${position + 1} of ${this.rendezvous.instances.length})`);
         },
         nat: (mapping, observed) => {
           this.natMapping = mapping;
@@ -221,7 +227,7 @@ export class Room {
   }
 
   start(now: number): void {
-    this.state = { kind: 'registering', server: endpointKey(this.opts.server) };
+    this.state = { kind: 'registering', server: endpointKey(this.rendezvous.server) };
     this.rendezvous.start(now);
     this.update();
   }
@@ -651,7 +657,7 @@ export class Room {
       return { kind: 'failed', reason: this.rendezvousTrouble, hint: 'Check the p2pChat.rendezvousServer setting and that UDP to it is allowed. Still retrying.' };
     }
     if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
-    return { kind: 'registering', server: endpointKey(this.opts.server) };
+    return { kind: 'registering', server: endpointKey(this.rendezvous.server) };
   }
 
   private update(members = true): void {
