@@ -17,6 +17,9 @@ export interface CliConfig {
   logLevel: LogLevel;
   turn?: TurnFlags;
   statsIntervalSeconds: number;
+  /** Shared state for several instances. */
+  redisUrl?: string;
+  http?: { host: string; port: number };
 }
 
 export type CliParse =
@@ -52,6 +55,9 @@ export const FLAGS: Record<string, Flag> = {
   'turn-secret': { env: 'P2P_RENDEZVOUS_TURN_SECRET', help: "coturn static-auth-secret (prefer the env var or a file: flags show in ps)" },
   'turn-secret-file': { env: 'P2P_RENDEZVOUS_TURN_SECRET_FILE', help: 'file holding the TURN secret' },
   'turn-ttl': { env: 'P2P_RENDEZVOUS_TURN_TTL', help: 'TURN credential lifetime in seconds', def: '600' },
+  redis: { env: 'P2P_RENDEZVOUS_REDIS', help: 'redis://host:port shared by several instances (rooms, directory, mailboxes); none: this process alone' },
+  'http-port': { env: 'P2P_RENDEZVOUS_HTTP_PORT', help: 'TCP port for /healthz, /metrics and contact pages (0: off)', def: '0' },
+  'http-host': { env: 'P2P_RENDEZVOUS_HTTP_HOST', help: 'bind address of the HTTP port', def: '127.0.0.1' },
   'stats-interval': { env: 'P2P_RENDEZVOUS_STATS_INTERVAL', help: 'log stats every N seconds (0: only at shutdown)', def: '0' },
   help: { env: '', help: 'show this help', bool: true },
   version: { env: '', help: 'print the version', bool: true },
@@ -155,6 +161,20 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     errors.push('--turn-secret needs --turn-server');
   }
   const statsIntervalSeconds = num('stats-interval', 0, 0, 86_400);
+  const redisUrl = get('redis');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) errors.push(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
+  const httpPort = num('http-port', 0, 0, 65535);
+  const httpHost = get('http-host') ?? '127.0.0.1';
   if (errors.length) return { kind: 'error', message: errors.join('; ') };
-  return { kind: 'run', config: { server, logLevel: logLevel as LogLevel, statsIntervalSeconds, ...(turn ? { turn } : {}) } };
+  return {
+    kind: 'run',
+    config: {
+      server,
+      logLevel: logLevel as LogLevel,
+      statsIntervalSeconds,
+      ...(turn ? { turn } : {}),
+      ...(redisUrl !== undefined ? { redisUrl } : {}),
+      ...(httpPort > 0 ? { http: { host: httpHost, port: httpPort } } : {}),
+    },
+  };
 }

@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { normaliseAddress } from '../extension/core/wire/endpoint';
 import { parseCli, usage } from './args';
 import { createLogger } from './log';
+import { RedisRoomRegistry } from './cluster/registry';
+import { HttpFace } from './http';
+import { createMetrics, Metrics } from './metrics';
 import { RendezvousServer } from './server';
 
 // Set by scripts/build.mjs; running from source (tsx) reads package.json instead.
@@ -52,12 +55,42 @@ async function main(): Promise<number | undefined> {
       return 1;
     }
   }
+  // Several instances: the room registry through Redis (rendezvous/cluster/registry.ts).
+  let registry: RedisRoomRegistry | undefined;
+  let metrics: Metrics | undefined;
+  const observeRedis = (op: string, s: number) => metrics?.observeRedis(op, s);
+  if (config.redisUrl) {
+    const refreshSeconds = options.refreshSeconds ?? 15;
+    registry = new RedisRoomRegistry({
+      url: config.redisUrl,
+      expiryMs: options.expiryMs ?? 3 * refreshSeconds * 1000,
+      renewEveryMs: refreshSeconds * 1000,
+      logger: log,
+      onLatency: observeRedis,
+    });
+    options.cluster = registry;
+  }
   const server = new RendezvousServer(options);
   try {
     await server.start();
+    await registry?.start(server);
   } catch (err) {
     log.error('start-failed', { error: (err as Error).message });
     return 1;
+  }
+  let httpFace: HttpFace | undefined;
+  if (config.http) {
+    metrics = createMetrics({ server, ...(registry ? { registry } : {}), processMetrics: true });
+    httpFace = new HttpFace({ ...config.http, server, metrics, ...(registry ? { registry } : {}), logger: log });
+    try {
+      const bound = await httpFace.start();
+      log.info('http-listening', bound);
+    } catch (err) {
+      log.error('start-failed', { error: `http: ${(err as Error).message}` });
+      await server.stop();
+      await registry?.stop();
+      return 1;
+    }
   }
   if (config.statsIntervalSeconds > 0) {
     setInterval(() => log.info('stats', { ...server.stats() }), config.statsIntervalSeconds * 1000).unref();
@@ -66,9 +99,9 @@ async function main(): Promise<number | undefined> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    void server.stop().then(() => {
+    void Promise.all([server.stop(), httpFace?.stop(), registry?.stop()]).then(() => {
       const cpu = process.cpuUsage();
-      log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats() });
+      log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats(), ...(registry ? { cluster: registry.stats() } : {}) });
       // Exit by running out of work, not process.exit(): writes to a pipe are asynchronous and
       // the last log line would be cut. The timer is a backstop and does not keep the process alive.
       process.exitCode = 0;

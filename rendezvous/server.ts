@@ -11,7 +11,7 @@ import { decodeRendezvous, encodeRendezvous, ErrorCode, MAX_ERROR_TEXT, Rendezvo
 import { CookieJar } from './cookie';
 import { createLogger, Logger } from './log';
 import { BucketSpec, SourceKey, sourceKey, SourceLimiter } from './rateLimit';
-import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomTable, RoomTableStats, shortId } from './rooms';
+import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomObserver, RoomTable, RoomTableStats, shortId } from './rooms';
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
 
@@ -55,6 +55,8 @@ export interface RendezvousServerOptions {
   expiryIntervalMs?: number;
   /** Socket buffers; a burst of registrations must not overflow the kernel's default 208 KiB. */
   socketBufferBytes?: number;
+  /** Shared state across instances (rendezvous/cluster/): told of every membership change. */
+  cluster?: RoomObserver;
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
@@ -216,6 +218,7 @@ export class RendezvousServer {
       refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds,
       ...(o.expiryMs !== undefined ? { expiryMs: o.expiryMs } : {}),
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
+      ...(o.cluster ? { observer: o.cluster } : {}),
     });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
@@ -335,6 +338,32 @@ export class RendezvousServer {
       drops: { ...c.drops },
       suppressed: { wouldAmplify: c.wouldAmplify, errorRateLimited: c.errorRateLimited },
     };
+  }
+
+  /** Whether both sockets are open (for /healthz). */
+  get listening(): boolean {
+    return this.main !== undefined && this.probe !== undefined;
+  }
+
+  /** Member expiry in ms, as the table applies it (shared state renews on this scale). */
+  get refreshSeconds(): number {
+    return this.table.refreshSeconds;
+  }
+
+  // ---- for shared state across instances (rendezvous/cluster/): read the table, push to members here.
+
+  localMembers(roomKey: string) {
+    return this.table.localMembers(roomKey);
+  }
+
+  localRoomKeys(): Iterable<string> {
+    return this.table.roomKeys();
+  }
+
+  /** Send to a member registered here: its endpoint was proven by a cookie, like any push. */
+  push(to: Endpoint, bytes: Buffer, label: string): void {
+    if (!this.main) return;
+    this.send({ sock: this.main, requestBytes: 0, verified: true, source: to, key: sourceKey(to.address, to.port) }, bytes, label);
   }
 
   /** Expire silent members now (the timer calls this every second). */
