@@ -20,6 +20,17 @@ export interface CliConfig {
   /** Shared state for several instances. */
   redisUrl?: string;
   http?: { host: string; port: number };
+  directory: DirectoryFlags;
+}
+
+/** The account directory: where it keeps accounts and who may sign up. */
+export interface DirectoryFlags {
+  /** Crash-safe store directory; absent: accounts are kept in memory only. */
+  dataDir?: string;
+  maxAccounts: number;
+  signup: boolean;
+  /** Sign-ups per source IP address per hour. */
+  signupsPerHour: number;
 }
 
 export type CliParse =
@@ -58,6 +69,10 @@ export const FLAGS: Record<string, Flag> = {
   redis: { env: 'P2P_RENDEZVOUS_REDIS', help: 'redis://host:port shared by several instances (rooms, directory, mailboxes); none: this process alone' },
   'http-port': { env: 'P2P_RENDEZVOUS_HTTP_PORT', help: 'TCP port for /healthz, /metrics and contact pages (0: off)', def: '0' },
   'http-host': { env: 'P2P_RENDEZVOUS_HTTP_HOST', help: 'bind address of the HTTP port', def: '127.0.0.1' },
+  'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'keep accounts in DIR (crash-safe log); without it they last as long as the process' },
+  'max-accounts': { env: 'P2P_RENDEZVOUS_MAX_ACCOUNTS', help: 'accounts the directory holds at most', def: '100000' },
+  'no-signup': { env: 'P2P_RENDEZVOUS_NO_SIGNUP', help: 'refuse new sign-ups (invite-only); existing accounts still work', bool: true },
+  'signup-rate': { env: 'P2P_RENDEZVOUS_SIGNUP_RATE', help: 'sign-ups per source IP address per hour', def: '10' },
   'stats-interval': { env: 'P2P_RENDEZVOUS_STATS_INTERVAL', help: 'log stats every N seconds (0: only at shutdown)', def: '0' },
   help: { env: '', help: 'show this help', bool: true },
   version: { env: '', help: 'print the version', bool: true },
@@ -106,6 +121,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     return { kind: 'error', message: (err as Error).message };
   }
   if (values.help) return { kind: 'help' };
+  const envNoSignup = env[FLAGS['no-signup'].env];
+  const noSignup = values['no-signup'] === true || envNoSignup === '1' || envNoSignup === 'true';
   if (values.version) return { kind: 'version' };
   const get = (name: string): string | undefined => {
     const v = values[name];
@@ -163,8 +180,16 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
   const statsIntervalSeconds = num('stats-interval', 0, 0, 86_400);
   const redisUrl = get('redis');
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) errors.push(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
+  if (redisUrl !== undefined && get('data-dir') !== undefined) errors.push('--redis and --data-dir exclude each other: with Redis, accounts and mailboxes live there');
   const httpPort = num('http-port', 0, 0, 65535);
   const httpHost = get('http-host') ?? '127.0.0.1';
+  const dataDir = get('data-dir');
+  const directory: DirectoryFlags = {
+    maxAccounts: num('max-accounts', 100_000, 0, 100_000_000),
+    signup: !noSignup,
+    signupsPerHour: num('signup-rate', 10, 1, 1_000_000),
+    ...(dataDir !== undefined ? { dataDir } : {}),
+  };
   if (errors.length) return { kind: 'error', message: errors.join('; ') };
   return {
     kind: 'run',
@@ -172,6 +197,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       server,
       logLevel: logLevel as LogLevel,
       statsIntervalSeconds,
+      directory,
       ...(turn ? { turn } : {}),
       ...(redisUrl !== undefined ? { redisUrl } : {}),
       ...(httpPort > 0 ? { http: { host: httpHost, port: httpPort } } : {}),

@@ -10,6 +10,11 @@ import { RedisRoomRegistry } from './cluster/registry';
 import { HttpFace } from './http';
 import { createMetrics, Metrics } from './metrics';
 import { RendezvousServer } from './server';
+import { Directory } from './directory';
+import { FileStore } from './store/fileStore';
+import { MemoryStore } from './store/memoryStore';
+import { RedisStore } from './store/redisStore';
+import type { Store } from './store/store';
 
 // Set by scripts/build.mjs; running from source (tsx) reads package.json instead.
 declare const __VERSION__: string | undefined;
@@ -70,12 +75,39 @@ async function main(): Promise<number | undefined> {
     });
     options.cluster = registry;
   }
-  const server = new RendezvousServer(options);
+  // Accounts (and mailboxes): in Redis when instances share state, else under --data-dir, else in memory.
+  const dir = config.directory;
+  let store: Store;
+  try {
+    store = config.redisUrl
+      ? await RedisStore.open(config.redisUrl, { onLatency: observeRedis })
+      : dir.dataDir
+        ? await FileStore.open(dir.dataDir, {
+            onLoad: (r) => (r.droppedBytes ? log.warn('store-tail-dropped', { ...r }) : log.info('store-loaded', { frames: r.frames, bytes: r.bytes })),
+          })
+        : new MemoryStore();
+  } catch (err) {
+    log.error('store-failed', { ...(config.redisUrl ? { redis: config.redisUrl } : { dataDir: dir.dataDir }), error: (err as Error).message });
+    return 1;
+  }
+  const directory = await Directory.open(store, {
+    maxAccounts: dir.maxAccounts,
+    signup: dir.signup,
+    signupRate: { perSecond: dir.signupsPerHour / 3600, burst: Math.max(1, Math.min(dir.signupsPerHour, 5)) },
+  });
+  log.info('directory', {
+    accounts: directory.accounts,
+    store: config.redisUrl ? 'redis' : (dir.dataDir ?? '(memory: accounts are lost at exit)'),
+    signup: dir.signup,
+    maxAccounts: dir.maxAccounts,
+  });
+  const server = new RendezvousServer({ ...options, directory });
   try {
     await server.start();
     await registry?.start(server);
   } catch (err) {
     log.error('start-failed', { error: (err as Error).message });
+    await store.close();
     return 1;
   }
   let httpFace: HttpFace | undefined;
@@ -89,6 +121,7 @@ async function main(): Promise<number | undefined> {
       log.error('start-failed', { error: `http: ${(err as Error).message}` });
       await server.stop();
       await registry?.stop();
+      await store.close();
       return 1;
     }
   }
@@ -99,7 +132,8 @@ async function main(): Promise<number | undefined> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    void Promise.all([server.stop(), httpFace?.stop(), registry?.stop()]).then(() => {
+    void Promise.all([server.stop(), httpFace?.stop(), registry?.stop()]).then(async () => {
+      await store.close().catch(() => undefined);
       const cpu = process.cpuUsage();
       log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats(), ...(registry ? { cluster: registry.stats() } : {}) });
       // Exit by running out of work, not process.exit(): writes to a pipe are asynchronous and
