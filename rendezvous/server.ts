@@ -14,6 +14,8 @@ import { BucketSpec, SourceKey, sourceKey, SourceLimiter } from './rateLimit';
 import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomTable, RoomTableStats, shortId } from './rooms';
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
+import { decodeTopic, isTopicRequestType, isTopicType, MAX_TOPIC_REQUEST_BYTES } from '../extension/core/wire/topics';
+import { TopicOutgoing, TopicTable, TopicTableOptions, TopicTableStats } from './topics';
 
 export const DEFAULT_PORT = 7000;
 /** The largest valid request (a register with a 64-byte name and 8 IPv6 candidates) is 302 bytes. */
@@ -55,11 +57,13 @@ export interface RendezvousServerOptions {
   expiryIntervalMs?: number;
   /** Socket buffers; a burst of registrations must not overflow the kernel's default 208 KiB. */
   socketBufferBytes?: number;
+  /** Caps of the topic table (contacts' presence, DMs, request inboxes); refreshSeconds is shared. */
+  topics?: Partial<Omit<TopicTableOptions, 'refreshSeconds'>>;
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
-const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe]);
-const isRendezvousType = (t: number) => t >= MsgType.Register && t <= MsgType.ProbeReply;
+const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe, 0x30, 0x31]);
+const isRendezvousType = (t: number) => (t >= MsgType.Register && t <= MsgType.ProbeReply) || isTopicType(t);
 
 export const DEFAULT_RATE: BucketSpec = { perSecond: 20, burst: 40 };
 export const DEFAULT_STUN_RATE: BucketSpec = { perSecond: 10, burst: 20 };
@@ -93,6 +97,7 @@ export interface ServerStats {
   sources: number;
   sourceEvictions: number;
   table: RoomTableStats;
+  topics: TopicTableStats;
   received: { datagrams: number; bytes: number; byType: Record<string, number> };
   sent: { datagrams: number; bytes: number; byType: Record<string, number>; errors: number };
   /** Our own protocol, to and from sources that had not proven their address. bytesOut <= bytesIn always. */
@@ -161,6 +166,7 @@ export class RendezvousServer {
   private readonly wallClock: () => number;
   private readonly log: Logger;
   private table!: RoomTable;
+  private topicTable!: TopicTable;
   private cookies!: CookieJar;
   private limiter!: SourceLimiter;
   private main?: dgram.Socket;
@@ -217,6 +223,7 @@ export class RendezvousServer {
       ...(o.expiryMs !== undefined ? { expiryMs: o.expiryMs } : {}),
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
     });
+    this.topicTable = new TopicTable({ ...o.topics, refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
       {
@@ -327,6 +334,7 @@ export class RendezvousServer {
       sources: this.limiter.size,
       sourceEvictions: this.limiter.evictions,
       table,
+      topics: this.topicTable.stats(),
       received: { datagrams: c.rxDatagrams, bytes: c.rxBytes, byType: { ...c.rxByType } },
       sent: { datagrams: c.txDatagrams, bytes: c.txBytes, byType: { ...c.txByType }, errors: c.sendErrors },
       unverified: { requests: c.unverifiedRequests, bytesIn: c.unverifiedIn, bytesOut: c.unverifiedOut },
@@ -339,8 +347,11 @@ export class RendezvousServer {
 
   /** Expire silent members now (the timer calls this every second). */
   tick(): void {
-    const out = this.table.expire(this.now());
+    const now = this.now();
+    const out = this.table.expire(now);
     if (out.length && this.main) this.deliver(out, this.main);
+    const gone = this.topicTable.expire(now);
+    if (gone.length && this.main) this.deliverTopic(gone, this.main);
   }
 
   private drop(reason: DropReason): void {
@@ -377,11 +388,15 @@ export class RendezvousServer {
       if (answerable) this.sendError(cause, now, ErrorCode.RateLimited, 'rate limited');
       return;
     }
-    if (buf.length > MAX_REQUEST_BYTES) {
+    if (buf.length > (isTopicRequestType(type) ? MAX_TOPIC_REQUEST_BYTES : MAX_REQUEST_BYTES)) {
       this.drop('oversized');
       c.unverifiedRequests++;
       c.unverifiedIn += buf.length;
       return this.sendError(cause, now, ErrorCode.Malformed, 'datagram too large');
+    }
+    if (buf[1] === VERSION && isTopicRequestType(type)) {
+      if (role === 'probe') return this.drop('wrongPort');
+      return this.onTopic(cause, buf, now);
     }
     const d = decodeRendezvous(buf);
     const typeName = d.ok ? d.value.type : 'invalid';
@@ -432,6 +447,47 @@ export class RendezvousServer {
       default:
         // Never answer a server-to-client message: two servers (or a spoofed pair) would ping-pong.
         return this.drop('unexpectedType');
+    }
+  }
+
+  /** Topic register/leave (rendezvous/topics.ts): the same cookie and amplification rules as rooms. */
+  private onTopic(cause: Cause, buf: Buffer, now: number): void {
+    const c = this.counters;
+    const d = decodeTopic(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok || (d.value.type !== 'topicRegister' && d.value.type !== 'topicLeave')) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.ok ? 'not a request' : d.error);
+    }
+    const m = d.value;
+    const source = cause.source;
+    if (!this.cookies.verify(now, source, m.cookie, cause.key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    if (m.type === 'topicRegister') {
+      this.deliverTopic(this.topicTable.register(now, source, m), cause.sock, cause);
+    } else {
+      const r = this.topicTable.leave(now, source, m.clientId, m.topics);
+      if (!r.known) this.drop('leaveUnknown');
+      this.deliverTopic(r.out, cause.sock, cause);
+    }
+  }
+
+  private deliverTopic(out: TopicOutgoing[], sock: dgram.Socket, cause?: Cause): void {
+    for (const o of out) {
+      const toRequester = cause && o.to.port === cause.source.port && o.to.address === cause.source.address;
+      const via: Cause = toRequester
+        ? cause!
+        : { sock: this.main ?? sock, requestBytes: 0, verified: true, source: o.to, key: sourceKey(o.to.address, o.to.port) };
+      this.send(via, o.bytes, o.type);
     }
   }
 
