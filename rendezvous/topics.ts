@@ -8,7 +8,7 @@
 import { owned } from '../extension/core/wire/bytes';
 import { Endpoint, endpointKey } from '../extension/core/wire/endpoint';
 import { encodeRendezvous, ErrorCode } from '../extension/core/wire/rendezvous';
-import { encodeTopic, TopicEntry, TopicErrorCode, TopicKind, TopicMessage } from '../extension/core/wire/topics';
+import { encodeTopic, TopicEntry, TopicErrorCode, TopicKind, TopicMessage, TopicOptions, topicSees } from '../extension/core/wire/topics';
 
 export interface TopicTableOptions {
   maxTopicsPerClient: number;
@@ -40,6 +40,7 @@ export interface TopicOutgoing {
 export interface TopicRegisterRequest {
   clientId: Buffer;
   seq: number;
+  options?: number;
   flags: number;
   candidates: Endpoint[];
   topics: TopicEntry[];
@@ -74,13 +75,6 @@ interface Membership {
   topic: Topic;
   kind: TopicKind;
   lastSeen: number;
-}
-
-/** Who hears about whom on one topic (wire/topics.ts TopicKind). */
-function visible(a: TopicKind, b: TopicKind): boolean {
-  if (a === TopicKind.Peer) return b === TopicKind.Peer;
-  if (a === TopicKind.Host) return b === TopicKind.Visitor;
-  return b === TopicKind.Host;
 }
 
 function sameCandidates(a: Endpoint[], b: Endpoint[]): boolean {
@@ -139,6 +133,8 @@ export class TopicTable {
 
     let accepted = 0;
     let refused = 0;
+    let partners = 0;
+    const replay = ((req.options ?? 0) & TopicOptions.Replay) !== 0;
     let refusal: { code: TopicErrorCode; text: string } | undefined;
     for (const entry of req.topics) {
       const tkey = entry.topic.toString('latin1');
@@ -148,7 +144,14 @@ export class TopicTable {
         this.byAge.delete(existing);
         this.byAge.add(existing);
         accepted++;
-        if (existing.kind === entry.kind) continue;
+        if (existing.kind === entry.kind) {
+          for (const other of existing.topic.members.values()) {
+            if (other === existing || !topicSees(existing.kind, other.kind)) continue;
+            partners++;
+            if (replay) out.push(this.peerMessage(client.endpoint, existing.topic, other.client));
+          }
+          continue;
+        }
         // A changed role is a new membership: forget the old pairing first.
         this.removeMembership(existing, out);
       }
@@ -172,10 +175,13 @@ export class TopicTable {
       this.byAge.add(m);
       if (!existing) accepted++;
       for (const other of topic.members.values()) {
-        if (other === m || !visible(m.kind, other.kind)) continue;
-        this.counters.paired++;
-        out.push(this.peerMessage(client.endpoint, topic, other.client));
-        out.push(this.peerMessage(other.client.endpoint, topic, client));
+        if (other === m) continue;
+        if (topicSees(m.kind, other.kind)) {
+          this.counters.paired++;
+          partners++;
+          out.push(this.peerMessage(client.endpoint, topic, other.client));
+        }
+        if (topicSees(other.kind, m.kind)) out.push(this.peerMessage(other.client.endpoint, topic, client));
       }
     }
     if (client.memberships.size === 0) this.forget(client);
@@ -184,14 +190,15 @@ export class TopicTable {
     if (changed) {
       for (const m of client.memberships.values()) {
         for (const other of m.topic.members.values()) {
-          if (other !== m && visible(other.kind, m.kind)) out.push(this.peerMessage(other.client.endpoint, m.topic, client));
+          if (other !== m && topicSees(other.kind, m.kind)) out.push(this.peerMessage(other.client.endpoint, m.topic, client));
         }
       }
     }
-    out.unshift({
+    // The ack goes last: it carries the partner count, which the client checks against the pushes before it.
+    out.push({
       to: { ...from },
       type: 'topicAck',
-      bytes: encodeTopic({ type: 'topicAck', seq: req.seq, observed: { ...from }, refreshSeconds: this.opts.refreshSeconds, accepted: Math.min(accepted, 255), refused: Math.min(refused, 255) }),
+      bytes: encodeTopic({ type: 'topicAck', seq: req.seq, observed: { ...from }, refreshSeconds: this.opts.refreshSeconds, accepted: Math.min(accepted, 255), refused: Math.min(refused, 255), partners: Math.min(partners, 65535) }),
     });
     if (refusal) out.push(this.error(from, refusal.code, refusal.text));
     return out;
@@ -230,7 +237,7 @@ export class TopicTable {
     client.memberships.delete(topic.key);
     this.byAge.delete(m);
     for (const other of topic.members.values()) {
-      if (!visible(other.kind, m.kind)) continue;
+      if (!topicSees(other.kind, m.kind)) continue;
       out.push({ to: { ...other.client.endpoint }, type: 'topicGone', bytes: encodeTopic({ type: 'topicGone', topic: topic.id, clientId: client.id }) });
     }
     if (topic.members.size === 0) this.topics.delete(topic.key);

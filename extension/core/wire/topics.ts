@@ -32,15 +32,38 @@ export const MAX_TOPICS_PER_REGISTER = 56;
 export const MAX_TOPIC_REQUEST_BYTES = 1200;
 
 /**
- * How a client meets others on a topic:
- *  - peer: sees every other `peer` (the pairwise DM/presence topic of two contacts);
- *  - host: sees every `visitor` (the owner of a contact-request inbox);
- *  - visitor: sees hosts only (a stranger sending a request never learns who else is knocking).
+ * How a client meets others on a topic (who is told about whom):
+ *  - peer: sees, and is seen by, every other `peer` (the pairwise DM/presence topic of two contacts);
+ *  - host: sees every `visitor` and is seen by them (the owner of a contact-request inbox);
+ *  - visitor: sees hosts only (a stranger sending a request never learns who else is knocking);
+ *  - watcher: sees `peer`s without being seen ("appear offline": contacts' presence, none of ours).
  */
 export const enum TopicKind {
   Peer = 0,
   Host = 1,
   Visitor = 2,
+  Watcher = 3,
+}
+
+/** Whether a member of kind `receiver` is told about a member of kind `about` on the same topic. */
+export function topicSees(receiver: TopicKind, about: TopicKind): boolean {
+  switch (receiver) {
+    case TopicKind.Peer:
+    case TopicKind.Watcher:
+      return about === TopicKind.Peer;
+    case TopicKind.Host:
+      return about === TopicKind.Visitor;
+    case TopicKind.Visitor:
+      return about === TopicKind.Host;
+    default:
+      return false;
+  }
+}
+
+/** Register option bits. */
+export const enum TopicOptions {
+  /** Announce every partner on these topics again: the client's count differed from the ack's (a lost push). */
+  Replay = 0x01,
 }
 
 /** Client flags relayed verbatim to partners: the NatFlags bits (0..2) plus presence. */
@@ -61,9 +84,18 @@ export interface TopicPartner {
 }
 
 export type TopicMessage =
-  | { type: 'topicRegister'; cookie: Buffer; clientId: Buffer; seq: number; flags: number; candidates: Endpoint[]; topics: TopicEntry[] }
+  | { type: 'topicRegister'; cookie: Buffer; clientId: Buffer; seq: number; options: number; flags: number; candidates: Endpoint[]; topics: TopicEntry[] }
   | { type: 'topicLeave'; cookie: Buffer; clientId: Buffer; topics: Buffer[] }
-  | { type: 'topicAck'; seq: number; observed: Endpoint; refreshSeconds: number; accepted: number; refused: number }
+  | {
+      type: 'topicAck';
+      seq: number;
+      observed: Endpoint;
+      refreshSeconds: number;
+      accepted: number;
+      refused: number;
+      /** Partners the client should know of on this batch's topics: a mismatch means a lost topicPeer/topicGone. */
+      partners: number;
+    }
   | { type: 'topicPeer'; topic: Buffer; partner: TopicPartner }
   | { type: 'topicGone'; topic: Buffer; clientId: Buffer };
 
@@ -112,7 +144,7 @@ export function encodeTopic(m: TopicMessage): Buffer {
       w.u8(TopicMsgType.Register);
       fixed(w, m.cookie, COOKIE_BYTES, 'cookie');
       fixed(w, m.clientId, CLIENT_ID_BYTES, 'client id');
-      w.u16(m.seq).u8(m.flags);
+      w.u16(m.seq).u8(m.options).u8(m.flags);
       writeCandidates(w, m.candidates);
       w.u8(m.topics.length);
       for (const t of m.topics) {
@@ -131,7 +163,7 @@ export function encodeTopic(m: TopicMessage): Buffer {
     case 'topicAck':
       w.u8(TopicMsgType.Ack).u16(m.seq);
       writeEndpoint(w, m.observed);
-      w.u16(m.refreshSeconds).u8(m.accepted).u8(m.refused);
+      w.u16(m.refreshSeconds).u8(m.accepted).u8(m.refused).u16(m.partners);
       break;
     case 'topicPeer':
       w.u8(TopicMsgType.Peer);
@@ -162,6 +194,7 @@ export function decodeTopic(buf: Uint8Array): Decoded<TopicMessage> {
       const cookie = r.bytes(COOKIE_BYTES, 'cookie');
       const clientId = r.bytes(CLIENT_ID_BYTES, 'client id');
       const seq = r.u16('seq');
+      const options = r.u8('options');
       const flags = r.u8('flags');
       const candidates = readCandidates(r);
       const n = r.u8('topic count');
@@ -169,10 +202,10 @@ export function decodeTopic(buf: Uint8Array): Decoded<TopicMessage> {
       const topics: TopicEntry[] = [];
       for (let i = 0; i < n && !r.failed; i++) {
         const kind = r.u8('topic kind');
-        if (kind > TopicKind.Visitor) r.fail(`unknown topic kind ${kind}`);
+        if (kind > TopicKind.Watcher) r.fail(`unknown topic kind ${kind}`);
         topics.push({ kind, topic: r.bytes(TOPIC_BYTES, 'topic') });
       }
-      return r.end({ type: 'topicRegister', cookie, clientId, seq, flags, candidates, topics });
+      return r.end({ type: 'topicRegister', cookie, clientId, seq, options, flags, candidates, topics });
     }
     case TopicMsgType.Leave: {
       const cookie = r.bytes(COOKIE_BYTES, 'cookie');
@@ -189,7 +222,8 @@ export function decodeTopic(buf: Uint8Array): Decoded<TopicMessage> {
       const refreshSeconds = r.u16('refresh');
       const accepted = r.u8('accepted');
       const refused = r.u8('refused');
-      return r.end({ type: 'topicAck', seq, observed, refreshSeconds, accepted, refused });
+      const partners = r.u16('partners');
+      return r.end({ type: 'topicAck', seq, observed, refreshSeconds, accepted, refused, partners });
     }
     case TopicMsgType.Peer: {
       const topic = r.bytes(TOPIC_BYTES, 'topic');
