@@ -11,6 +11,7 @@ import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { parseArgs } from 'node:util';
+import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -80,6 +81,7 @@ async function resolve(server: ServerAddress): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (ACCOUNT_COMMANDS.has(argv[0])) return runAccountCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -107,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = args.values;
   if (o.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}`);
     return 0;
   }
   if (o.version) {
