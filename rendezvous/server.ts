@@ -7,6 +7,7 @@ import * as dgram from 'node:dgram';
 import { classify, MsgType, VERSION } from '../extension/core/wire/header';
 import { Endpoint, endpointKey, normaliseAddress } from '../extension/core/wire/endpoint';
 import { isPeerType } from '../extension/core/wire/peer';
+import { isContactPeerType } from '../extension/core/wire/contactRequest';
 import { decodeRendezvous, encodeRendezvous, ErrorCode, MAX_ERROR_TEXT, RendezvousMessage } from '../extension/core/wire/rendezvous';
 import { CookieJar } from './cookie';
 import { createLogger, Logger } from './log';
@@ -388,7 +389,7 @@ export class RendezvousServer {
     // servers (or a server and a peer) that an attacker introduced to each other by spoofing.
     const type = buf[2];
     if (buf[1] === VERSION) {
-      if (isPeerType(type)) return this.drop('peerPacket');
+      if (isPeerType(type) || isContactPeerType(type)) return this.drop('peerPacket');
       if (!REQUEST_TYPES.has(type) && isRendezvousType(type)) return this.drop('unexpectedType');
       if (isDirectoryType(type) && !isDirectoryRequestType(type)) return this.drop('unexpectedType');
     }

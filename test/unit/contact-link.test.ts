@@ -63,6 +63,9 @@ describe('contact links', () => {
     assert.equal(parseContactLink(zeroPort).ok, false);
     const badHost = formatContactLink({ ...SAMPLE, server: { host: 'a b', port: 1 } });
     assert.equal(parseContactLink(badHost).ok, false);
+    // Peer text that could reorder or hide what the user reads is refused, as in account records.
+    assert.equal(parseContactLink(formatContactLink({ ...SAMPLE, displayName: 'evil\u202egnp.exe' })).ok, false);
+    assert.equal(parseContactLink(formatContactLink({ ...SAMPLE, displayName: 'bell\u0007' })).ok, false);
     // Random garbage of every length.
     for (let n = 0; n < 200; n++) parseContactLink('p2pchat:contact:' + Buffer.alloc(n, n).toString('base64url'));
   });

@@ -62,6 +62,14 @@ describe('noise: patterns with known static keys', () => {
     assert.equal(r2.readMessage(i2.writeMessage(Buffer.alloc(0))).ok, false);
   });
 
+  it('IKpsk1: without the right psk the responder cannot read message 1 at all', () => {
+    const a = generateKeyPair();
+    const b = generateKeyPair();
+    const init = new HandshakeState({ pattern: 'IKpsk1', initiator: true, prologue: PROLOGUE, s: a, rs: b.publicKey, psk: crypto.randomBytes(32) });
+    const resp = new HandshakeState({ pattern: 'IKpsk1', initiator: false, prologue: PROLOGUE, s: b, psk: crypto.randomBytes(32) });
+    assert.equal(resp.readMessage(init.writeMessage(Buffer.from('request'))).ok, false);
+  });
+
   it('X: a one-way message opens only with the recipient key', () => {
     const a = generateKeyPair();
     const b = generateKeyPair();

@@ -15,6 +15,7 @@ const WANTED: Record<string, PatternName> = {
   Noise_KK_25519_ChaChaPoly_SHA256: 'KK',
   Noise_KKpsk0_25519_ChaChaPoly_SHA256: 'KKpsk0',
   Noise_IK_25519_ChaChaPoly_SHA256: 'IK',
+  Noise_IKpsk1_25519_ChaChaPoly_SHA256: 'IKpsk1',
   Noise_IKpsk2_25519_ChaChaPoly_SHA256: 'IKpsk2',
   Noise_X_25519_ChaChaPoly_SHA256: 'X',
 };
@@ -112,7 +113,7 @@ function runVector(v: Vector): void {
 }
 
 describe('noise: cacophony test vectors', () => {
-  it('reproduces every XX, XXpsk3, KK, KKpsk0, IK, IKpsk2 and X (25519, ChaChaPoly, SHA256) vector byte for byte', () => {
+  it('reproduces every XX, XXpsk3, KK, KKpsk0, IK, IKpsk1, IKpsk2 and X (25519, ChaChaPoly, SHA256) vector byte for byte', () => {
     const vectors = loadVectors();
     assert.ok(vectors.length > 0, `no vectors matched in ${VECTORS_FILE}`);
     let ran = 0;

@@ -7,6 +7,7 @@
 // it (topics.ts), so rotating it revokes every link given out before, without changing identity.
 import { Reader, Writer } from '../wire/bytes';
 import { EXTENSION_ID, formatServer, parseServer, type ServerAddress } from '../invite';
+import { displayNameError } from '../account/record';
 
 export const CONTACT_LINK_PREFIX = 'p2pchat:contact:';
 export const CONTACT_LINK_VERSION = 1;
@@ -78,5 +79,8 @@ export function parseContactLink(text: string): ContactLinkParse {
   if (!d.ok) return { ok: false, error: `the contact link is damaged: ${d.error}` };
   const server = parseServer(formatServer({ host: d.value.host, port: d.value.port }));
   if (!server || server.port !== port) return { ok: false, error: 'the contact link names no valid rendezvous host:port' };
+  // The same rule as signed account records: no control, zero-width or bidi characters in a name.
+  const nameError = displayNameError(displayName);
+  if (nameError) return { ok: false, error: `the contact link's ${nameError}` };
   return { ok: true, link: { signingKey, staticKey, requestToken, server, displayName } };
 }

@@ -4,11 +4,13 @@
 // responder's key the initiator already holds ("<- s").
 //   XX, XXpsk3  rooms: nobody knows anybody's key in advance.
 //   KK, KKpsk0  direct messages between contacts: both keys pinned, payload in message 1.
-//   IK, IKpsk2  contact requests: the requester knows the recipient's key (from a link or a signed
-//               record) and proves its own in message 1.
+//   IK, IKpsk1  contact requests: the requester knows the recipient's key (from a link or a signed
+//               record) and proves its own in message 1; psk1 makes message 1 unreadable without the
+//               current request token, so rotating the token revokes old links. (IKpsk2 too, for the
+//               vectors and for uses where the psk need only be checked by the initiator.)
 //   X           one-way sealed box to a known key (the mailbox of issue #12).
 export type Token = 'e' | 's' | 'ee' | 'es' | 'se' | 'ss' | 'psk';
-export type PatternName = 'XX' | 'XXpsk3' | 'KK' | 'KKpsk0' | 'IK' | 'IKpsk2' | 'X';
+export type PatternName = 'XX' | 'XXpsk3' | 'KK' | 'KKpsk0' | 'IK' | 'IKpsk1' | 'IKpsk2' | 'X';
 
 export interface HandshakePattern {
   protocolName: string;
@@ -58,6 +60,13 @@ export const PATTERNS: Readonly<Record<PatternName, HandshakePattern>> = {
     preMessages: RESP,
     messages: [['e', 'es', 's', 'ss'], ['e', 'ee', 'se']],
     usesPsk: false,
+    oneWay: false,
+  },
+  IKpsk1: {
+    protocolName: 'Noise_IKpsk1_25519_ChaChaPoly_SHA256',
+    preMessages: RESP,
+    messages: [['e', 'es', 's', 'ss', 'psk'], ['e', 'ee', 'se']],
+    usesPsk: true,
     oneWay: false,
   },
   IKpsk2: {
