@@ -1,6 +1,7 @@
 // Command-line and environment configuration for the rendezvous binary. Pure: it parses strings
 // and never reads files or resolves names, so every rule here is unit-tested.
 import { parseArgs } from 'node:util';
+import { parseServer, type ServerAddress } from '../extension/core/invite';
 import { isLogLevel, LogLevel } from './log';
 import { DEFAULT_PORT, RendezvousServerOptions } from './server';
 
@@ -20,6 +21,8 @@ export interface CliConfig {
   /** Shared state for several instances. */
   redisUrl?: string;
   http?: { host: string; port: number };
+  /** How clients reach this server (contact pages and their links). */
+  publicName?: ServerAddress;
   directory: DirectoryFlags;
 }
 
@@ -69,6 +72,7 @@ export const FLAGS: Record<string, Flag> = {
   redis: { env: 'P2P_RENDEZVOUS_REDIS', help: 'redis://host:port shared by several instances (rooms, directory, mailboxes); none: this process alone' },
   'http-port': { env: 'P2P_RENDEZVOUS_HTTP_PORT', help: 'TCP port for /healthz, /metrics and contact pages (0: off)', def: '0' },
   'http-host': { env: 'P2P_RENDEZVOUS_HTTP_HOST', help: 'bind address of the HTTP port', def: '127.0.0.1' },
+  'public-name': { env: 'P2P_RENDEZVOUS_PUBLIC_NAME', help: 'host[:port] clients use for this server: shown on contact pages and put in their links' },
   'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'keep accounts in DIR (crash-safe log); without it they last as long as the process' },
   'max-accounts': { env: 'P2P_RENDEZVOUS_MAX_ACCOUNTS', help: 'accounts the directory holds at most', def: '100000' },
   'no-signup': { env: 'P2P_RENDEZVOUS_NO_SIGNUP', help: 'refuse new sign-ups (invite-only); existing accounts still work', bool: true },
@@ -183,6 +187,9 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
   if (redisUrl !== undefined && get('data-dir') !== undefined) errors.push('--redis and --data-dir exclude each other: with Redis, accounts and mailboxes live there');
   const httpPort = num('http-port', 0, 0, 65535);
   const httpHost = get('http-host') ?? '127.0.0.1';
+  const publicRaw = get('public-name');
+  const publicName = publicRaw !== undefined ? parseServer(publicRaw) : undefined;
+  if (publicRaw !== undefined && !publicName) errors.push(`--public-name must be host or host:port, got "${publicRaw}"`);
   const dataDir = get('data-dir');
   const directory: DirectoryFlags = {
     maxAccounts: num('max-accounts', 100_000, 0, 100_000_000),
@@ -201,6 +208,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       ...(turn ? { turn } : {}),
       ...(redisUrl !== undefined ? { redisUrl } : {}),
       ...(httpPort > 0 ? { http: { host: httpHost, port: httpPort } } : {}),
+      ...(publicName ? { publicName } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@ import { normaliseAddress } from '../extension/core/wire/endpoint';
 import { parseCli, usage } from './args';
 import { createLogger } from './log';
 import { RedisRoomRegistry } from './cluster/registry';
+import { directoryContacts } from './contactCards';
 import { HttpFace } from './http';
 import { createMetrics, Metrics } from './metrics';
 import { RendezvousServer } from './server';
@@ -112,8 +113,16 @@ async function main(): Promise<number | undefined> {
   }
   let httpFace: HttpFace | undefined;
   if (config.http) {
-    metrics = createMetrics({ server, ...(registry ? { registry } : {}), processMetrics: true });
-    httpFace = new HttpFace({ ...config.http, server, metrics, ...(registry ? { registry } : {}), logger: log });
+    metrics = createMetrics({ server, ...(registry ? { registry } : {}), directory: { accounts: () => directory.accounts }, processMetrics: true });
+    const publicName = config.publicName;
+    httpFace = new HttpFace({
+      ...config.http,
+      server,
+      metrics,
+      ...(registry ? { registry } : {}),
+      contacts: directoryContacts(directory, publicName, () => performance.timeOrigin + performance.now()),
+      logger: log,
+    });
     try {
       const bound = await httpFace.start();
       log.info('http-listening', bound);

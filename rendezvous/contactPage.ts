@@ -8,6 +8,8 @@ import QRCode from 'qrcode';
 export interface ContactCard {
   /** As the directory normalised it. */
   handle: string;
+  /** The full account address as users type it (`alice@chat.example.org`), when the server knows its public name. */
+  address?: string;
   displayName: string;
   /** The account key's fingerprint as users compare it (safety number). */
   fingerprint: string;
@@ -15,7 +17,8 @@ export interface ContactCard {
   addUri: string;
 }
 
-export type ContactLookup = (handle: string) => Promise<ContactCard | undefined>;
+/** `client`: the visitor's IP address, for rate limits. */
+export type ContactLookup = (handle: string, client: string) => Promise<ContactCard | undefined>;
 
 /** Handles as they may appear in a URL path; the directory applies its own, stricter rules. */
 const HANDLE_IN_PATH = /^[A-Za-z0-9._-]{1,64}$/;
@@ -68,9 +71,9 @@ export async function qrSvg(text: string): Promise<string> {
   return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
 }
 
-export async function renderContactPage(card: ContactCard, serverName: string): Promise<string> {
+export async function renderContactPage(card: ContactCard): Promise<string> {
   const name = escapeHtml(card.displayName || card.handle);
-  const handle = escapeHtml(`@${card.handle}@${serverName}`);
+  const handle = escapeHtml(card.address ?? card.handle);
   const uriOk = ADD_URI.test(card.addUri);
   // The SVG is the library's output for our own URI (never user HTML); it contains no script.
   const qr = uriOk ? await qrSvg(card.addUri) : '';

@@ -16,8 +16,6 @@ export interface HttpOptions {
   registry?: RedisRoomRegistry;
   /** The account directory's lookup for contact pages; without it /@handle answers 404. */
   contacts?: ContactLookup;
-  /** Shown as the domain part of handles on contact pages. */
-  serverName?: string;
   logger?: Logger;
 }
 
@@ -104,9 +102,9 @@ export class HttpFace {
     }
     if (path.startsWith('/@')) {
       const handle = handleFromPath(path);
-      const card = handle && this.opts.contacts ? await this.opts.contacts(handle) : undefined;
+      const card = handle && this.opts.contacts ? await this.opts.contacts(handle, req.socket.remoteAddress ?? '?') : undefined;
       if (!card) return send(404, PAGE_HEADERS, notFoundPage());
-      return send(200, PAGE_HEADERS, await renderContactPage(card, this.opts.serverName ?? 'this server'));
+      return send(200, PAGE_HEADERS, await renderContactPage(card));
     }
     send(404, { 'content-type': 'text/plain; charset=utf-8' }, 'not found\n');
   }

@@ -27,7 +27,7 @@ describe('contact page /@handle in Chromium', function () {
   let base: string;
   let browser: Browser;
   const cards: Record<string, ContactCard> = {
-    alice: { handle: 'alice', displayName: 'Alice Example', fingerprint: '1234 5678 9abc def0 1234 5678 9abc def0', addUri },
+    alice: { handle: 'alice', address: 'alice@chat.example.org', displayName: 'Alice Example', fingerprint: '1234 5678 9abc def0 1234 5678 9abc def0', addUri },
     mallory: { handle: 'mallory', displayName: HOSTILE_NAME, fingerprint: '<svg onload=window.pwned=3>', addUri },
     // A directory returning a link of another scheme: the page shows no button rather than a live javascript: link.
     eve: { handle: 'eve', displayName: 'Eve', fingerprint: 'ff', addUri: 'javascript:window.pwned=4' },
@@ -42,7 +42,6 @@ describe('contact page /@handle in Chromium', function () {
       server,
       metrics: createMetrics({ server }),
       contacts: async (h) => cards[h],
-      serverName: 'chat.example.org',
     });
     base = `http://127.0.0.1:${(await face.start()).port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
@@ -72,7 +71,7 @@ describe('contact page /@handle in Chromium', function () {
       assert.match(res.headers()['content-security-policy'], /default-src 'none'/);
       assert.doesNotMatch(res.headers()['content-security-policy'], /script-src/);
       assert.equal(await page.textContent('#name'), 'Alice Example');
-      assert.equal(await page.textContent('#handle'), '@alice@chat.example.org');
+      assert.equal(await page.textContent('#handle'), 'alice@chat.example.org');
       assert.equal(await page.textContent('#fingerprint'), cards.alice.fingerprint);
       const href = await page.getAttribute('#add', 'href');
       assert.equal(href, addUri);
