@@ -58,11 +58,12 @@ export function parseServer(text: string): ServerAddress | undefined {
 }
 
 /**
- * "a:7000, b:7000" (commas or whitespace between) → the list, duplicates dropped, or an error naming
- * the bad entry. An empty string is an empty list (the caller decides: usually "host one here").
+ * "a:7000, b:7000" (commas between, spaces around them allowed) → the list, duplicates dropped, or an
+ * error naming the bad entry. An empty string is an empty list (the caller decides: usually "host one
+ * here"). Spaces alone do not separate: "not a host" is one bad entry, not three servers.
  */
 export function parseServerList(text: string): { ok: true; servers: ServerAddress[] } | { ok: false; error: string } {
-  const parts = text.split(/[\s,]+/).filter((p) => p.length > 0);
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   if (parts.length > MAX_INSTANCES) return { ok: false, error: `at most ${MAX_INSTANCES} servers` };
   const servers: ServerAddress[] = [];
   const seen = new Set<string>();

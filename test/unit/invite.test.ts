@@ -67,12 +67,13 @@ describe('invites', () => {
         assert.equal(p.ok, false, bad);
       }
     });
-    it('parses a server setting list (commas or spaces), dropping duplicates', () => {
-      const r = parseServerList(' a:1, b:2  a:1 [::1]:3 ');
+    it('parses a server setting list (commas, spaces around them), dropping duplicates', () => {
+      const r = parseServerList(' a:1, b:2 ,a:1,, [::1]:3 ');
       assert.ok(r.ok);
       assert.deepEqual(r.servers, [{ host: 'a', port: 1 }, { host: 'b', port: 2 }, { host: '::1', port: 3 }]);
       assert.deepEqual(parseServerList(''), { ok: true, servers: [] });
       assert.equal(parseServerList('a:1,b:x').ok, false);
+      assert.equal(parseServerList('not a host').ok, false, 'spaces do not separate');
     });
   });
 });
