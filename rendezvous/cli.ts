@@ -81,7 +81,11 @@ async function main(): Promise<number | undefined> {
   let store: Store;
   try {
     store = config.redisUrl
-      ? await RedisStore.open(config.redisUrl, { onLatency: observeRedis })
+      ? await RedisStore.open(config.redisUrl, {
+          onLatency: observeRedis,
+          requireConnection: false,
+          onConnectError: (e) => log.warn('redis-unavailable', { error: e.message, note: 'accounts unavailable until Redis answers' }),
+        })
       : dir.dataDir
         ? await FileStore.open(dir.dataDir, {
             onLoad: (r) => (r.droppedBytes ? log.warn('store-tail-dropped', { ...r }) : log.info('store-loaded', { frames: r.frames, bytes: r.bytes })),
@@ -91,7 +95,13 @@ async function main(): Promise<number | undefined> {
     log.error('store-failed', { ...(config.redisUrl ? { redis: config.redisUrl } : { dataDir: dir.dataDir }), error: (err as Error).message });
     return 1;
   }
-  const directory = await Directory.open(store, {
+  // Counting accounts at start must not stop an instance whose Redis is away: it counts from 0 then.
+  const countable: Store = config.redisUrl
+    ? new Proxy(store, {
+        get: (t, p) => (p === 'keys' ? (prefix: string) => t.keys(prefix).catch(() => []) : ((v: unknown) => (typeof v === 'function' ? v.bind(t) : v))(Reflect.get(t, p))),
+      })
+    : store;
+  const directory = await Directory.open(countable, {
     maxAccounts: dir.maxAccounts,
     signup: dir.signup,
     signupRate: { perSecond: dir.signupsPerHour / 3600, burst: Math.max(1, Math.min(dir.signupsPerHour, 5)) },

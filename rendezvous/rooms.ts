@@ -43,6 +43,8 @@ export interface RoomObserver {
   changed(roomKey: string, record: Readonly<MemberRecord>, encoded: Buffer, status: 'joined' | 'moved' | 'updated'): void;
   /** Left or expired. */
   removed(roomKey: string, peerId: Buffer): void;
+  /** False while the shared state cannot be reached: joiners are told (ErrorCode.SharedStateUnavailable). */
+  available?(): boolean;
 }
 
 export const DEFAULT_ROOM_OPTIONS: RoomTableOptions = {

@@ -480,6 +480,10 @@ export class RendezvousServer {
             this.log.debug('register', { room: shortId(m.roomId), peer: shortId(m.peerId), status: r.status, from: endpointKey(source) });
           }
           this.deliver(r.out, sock, cause);
+          // Joined here while the instances cannot share rooms: say so once, after the welcome.
+          if (r.status === 'joined' && this.opts.cluster?.available && !this.opts.cluster.available()) {
+            this.sendError(cause, now, ErrorCode.SharedStateUnavailable, 'instances cannot share rooms now: members on other instances are out of reach');
+          }
         } else {
           const r = this.table.leave(now, source, m.roomId, m.peerId);
           if (r.status !== 'left') this.drop('leaveUnknown');

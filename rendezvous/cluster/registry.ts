@@ -143,6 +143,10 @@ export class RedisRoomRegistry implements RoomObserver {
     return this.up && this.sub.status === 'ready';
   }
 
+  available(): boolean {
+    return this.connected;
+  }
+
   stats(): RegistryStats {
     return { connected: this.connected, subscribedRooms: this.subscribed.size, ...this.counters };
   }
@@ -337,7 +341,7 @@ export class RedisRoomRegistry implements RoomObserver {
     this.up = true;
     if (this.closed) return;
     // Members that registered while Redis was away (or before it first answered) are written now.
-    if (this.wasUp) this.opts.logger?.info('redis-up', { note: 'republishing local members' });
+    this.opts.logger?.info('redis-up', { note: this.wasUp ? 'republishing local members' : 'connected' });
     this.wasUp = true;
     void this.resync().catch((e) => this.failed('resync', e));
   }

@@ -161,8 +161,12 @@ export class RedisStore implements Store {
     this.prefix = opts.prefix ?? 'p2p:{store}:';
   }
 
-  /** Connects (rejects when Redis cannot be reached now: a start-up should not silently lose its directory). */
-  static async open(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
+  /**
+   * Connects. With `requireConnection` (tests, tools) an unreachable Redis rejects; without it (the
+   * server) the store opens anyway and every call rejects until ioredis has reconnected: an instance
+   * must serve rooms while Redis is away, even if it starts then.
+   */
+  static async open(url: string, opts: RedisStoreOptions & { requireConnection?: boolean; onConnectError?: (e: Error) => void } = {}): Promise<RedisStore> {
     const redis = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -182,8 +186,11 @@ export class RedisStore implements Store {
     try {
       await redis.connect();
     } catch (e) {
-      redis.disconnect();
-      throw e;
+      if (opts.requireConnection !== false) {
+        redis.disconnect();
+        throw e;
+      }
+      opts.onConnectError?.(e as Error); // ioredis keeps retrying (retryStrategy)
     }
     return new RedisStore(redis, opts);
   }

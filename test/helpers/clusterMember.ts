@@ -24,6 +24,8 @@ export class ClusterMember {
   readonly left: { peer: string; at: number }[] = [];
   readonly welcomes: { at: number; via: string }[] = [];
   readonly moves: { at: number; to: string }[] = [];
+  /** Error codes the rendezvous sent (notices included). */
+  readonly errors: number[] = [];
   startedAt = 0;
 
   private constructor(socket: dgram.Socket, servers: Endpoint[], readonly roomId: Buffer, readonly peerId: Buffer, name: string) {
@@ -49,7 +51,7 @@ export class ClusterMember {
           this.learned.set(k, list);
         },
         left: (peerId) => this.left.push({ peer: peerId.toString('hex'), at: performance.now() }),
-        error: () => undefined,
+        error: (code) => this.errors.push(code),
         unreachable: () => undefined,
         nat: () => undefined,
         instance: (s) => this.moves.push({ at: performance.now(), to: endpointKey(s) }),

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { rankInstances } from '../../extension/core/room/instances';
 import { Endpoint } from '../../extension/core/wire/endpoint';
+import { ErrorCode } from '../../extension/core/wire/rendezvous';
 import { ClusterMember } from '../helpers/clusterMember';
 import { Instance } from '../helpers/clusterInstances';
 import { RedisProcess } from '../helpers/redis';
@@ -121,6 +122,9 @@ describe('several rendezvous instances sharing Redis', function () {
       }
       await until(() => pairs.slice(i, i + 100).every((p) => paired(p)), 20_000, 'a wave of rooms paired');
     }
+    // Settle: each member re-registers once its NAT class is known (new flags: one `peer` push to the other).
+    await until(() => pairs.every((p) => p.a.client.mapping !== 'unknown' && p.b.client.mapping !== 'unknown'), 20_000, 'NAT classes known');
+    await sleep(500);
     const together = pairs.filter((p) => p.a.server === p.b.server).length;
     const perInstance = instances.map((inst) => pairs.filter((p) => p.a.server === inst.key).length);
     console.log(`      rooms on one instance: ${together}/${pairs.length}; per instance ${perInstance.join(' / ')}`);
@@ -141,6 +145,8 @@ describe('several rendezvous instances sharing Redis', function () {
     local.a.start();
     local.b.start();
     await until(() => paired(local), 3000, 'a co-located room formed with Redis down');
+    // Both were told, after their welcome, that members on other instances are out of reach for now.
+    await until(() => local.a.errors.includes(ErrorCode.SharedStateUnavailable) && local.b.errors.includes(ErrorCode.SharedStateUnavailable), 2000, 'the notice');
     // An instance killed while Redis is down still hands its rooms to the next one (no shared state needed).
     await killAndCheck(alive[1]);
     // A restarted instance and a room split between it and the survivor: nothing to meet through yet.
@@ -162,6 +168,7 @@ describe('several rendezvous instances sharing Redis', function () {
     split2.a.start();
     split2.b.start();
     await until(() => paired(split2), 3000, 'a new split room pairs once Redis is back');
+    assert.deepEqual([...split2.a.errors, ...split2.b.errors], [], 'no notice once Redis is back');
     console.log(`      split room formed ${healed.toFixed(0)} ms after Redis restarted; a new one in ${(performance.now() - t2).toFixed(0)} ms`);
   });
 

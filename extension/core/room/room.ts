@@ -7,7 +7,7 @@ import type { ChatBody, ChatMessage, ConnectionState, DeliveryState, MemberInfo,
 import { classify, MsgType } from '../wire/header';
 import { Endpoint, endpointKey, Route } from '../wire/endpoint';
 import { decodePeer } from '../wire/peer';
-import { decodeRendezvous, MemberRecord, NatFlags, TurnCredentials } from '../wire/rendezvous';
+import { decodeRendezvous, ErrorCode, MemberRecord, NatFlags, TurnCredentials } from '../wire/rendezvous';
 import { TurnClient } from '../relay/turnClient';
 import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
@@ -188,7 +188,12 @@ export class Room {
           if (link) this.log('info', `${link.remoteName} left the rendezvous`);
           this.update();
         },
-        error: (_code, message) => {
+        error: (code, message) => {
+          if (code === ErrorCode.SharedStateUnavailable) {
+            // A notice: we are registered; only members on the server's other instances are out of reach for now.
+            this.log('warn', `the rendezvous says: ${message}`);
+            return;
+          }
           this.rendezvousTrouble = `the rendezvous server refused us: ${message}`;
           this.log('warn', this.rendezvousTrouble);
           this.update();
