@@ -55,6 +55,8 @@ export class HttpFace {
     srv.requestTimeout = 15_000;
     srv.keepAliveTimeout = 5_000;
     srv.maxHeadersCount = 50;
+    // A public page must not let one visitor hold every file descriptor.
+    srv.maxConnections = 1024;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(this.opts.port, this.opts.host, () => {

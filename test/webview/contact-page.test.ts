@@ -118,7 +118,7 @@ describe('contact page /@handle in Chromium', function () {
     } finally {
       await context.close();
     }
-    for (const h of ['nobody', '%3Cscript%3E', 'a/b', '..%2F..%2Fetc']) {
+    for (const h of ['nobody', '%3Cscript%3E', 'a/b', '..%2F..%2Fetc', '%E0%A4%A', 'x'.repeat(5000), '%00alice', 'alice%0d%0aSet-Cookie:%20x=1']) {
       const r = await fetch(`${base}/@${h}`);
       assert.equal(r.status, 404, h);
       assert.doesNotMatch(await r.text(), /script/i);
