@@ -7,7 +7,7 @@ import type { ChatBody, ChatMessage, ConnectionState, DeliveryState, MemberInfo,
 import { classify, MsgType } from '../wire/header';
 import { Endpoint, endpointKey, Route } from '../wire/endpoint';
 import { decodePeer } from '../wire/peer';
-import { decodeRendezvous, MemberRecord, NatFlags, TurnCredentials } from '../wire/rendezvous';
+import { decodeRendezvous, ErrorCode, MemberRecord, NatFlags, TurnCredentials } from '../wire/rendezvous';
 import { TurnClient } from '../relay/turnClient';
 import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
@@ -15,6 +15,7 @@ import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
 import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
+import { rendezvousRefusal, rendezvousSilence, type Trouble } from '../rendezvousTrouble';
 
 export interface RoomOptions {
   identity: KeyPair;
@@ -22,6 +23,8 @@ export interface RoomOptions {
   roomId: Buffer;
   psk: Buffer;
   server: Endpoint;
+  /** Several instances, ranked for this room (core/room/instances.ts); `server` should be the first. */
+  servers?: Endpoint[];
   probePort?: number;
   store: RoomStore;
   hostCandidates?: () => Endpoint[];
@@ -99,7 +102,7 @@ export class Room {
   private readonly typingUntil = new Map<string, number>();
   private readonly persisted: RoomState;
   private readonly ctx: LinkContext;
-  private rendezvousTrouble?: string;
+  private rendezvousTrouble?: Trouble;
   private everConnected = false;
   private closed = false;
   private lastStateJson = '';
@@ -173,6 +176,7 @@ export class Room {
     this.rendezvous = new RendezvousClient(
       {
         server: opts.server,
+        ...(opts.servers ? { servers: opts.servers } : {}),
         probePort: opts.probePort,
         roomId: opts.roomId,
         peerId: opts.identity.publicKey,
@@ -209,15 +213,23 @@ export class Room {
           if (link) this.log('info', `${link.remoteName} left the rendezvous`);
           this.update();
         },
-        error: (_code, message) => {
-          this.rendezvousTrouble = `the rendezvous server refused us: ${message}`;
-          this.log('warn', this.rendezvousTrouble);
+        error: (code, message) => {
+          if (code === ErrorCode.SharedStateUnavailable) {
+            // A notice: we are registered; only members on the server's other instances are out of reach for now.
+            this.log('warn', `the rendezvous says: ${message}`);
+            return;
+          }
+          this.rendezvousTrouble = rendezvousRefusal(code, message);
+          this.log('warn', `${this.rendezvousTrouble.reason} (server: code ${code}, "${message}")`);
           this.update();
         },
         unreachable: (ms) => {
-          this.rendezvousTrouble = `the rendezvous server ${endpointKey(opts.server)} has not answered for ${Math.round(ms / 1000)} s`;
-          this.log('warn', this.rendezvousTrouble);
+          this.rendezvousTrouble = rendezvousSilence(endpointKey(this.rendezvous.server), ms);
+          this.log('warn', this.rendezvousTrouble.reason);
           this.update();
+        },
+        instance: (server, position) => {
+          this.log('info', `rendezvous: now using instance ${endpointKey(server)} (rank ${position + 1} of ${this.rendezvous.instances.length})`);
         },
         nat: (mapping, observed) => {
           this.natMapping = mapping;
@@ -245,7 +257,7 @@ export class Room {
   }
 
   start(now: number): void {
-    this.state = { kind: 'registering', server: endpointKey(this.opts.server) };
+    this.state = { kind: 'registering', server: endpointKey(this.rendezvous.server) };
     this.rendezvous.start(now);
     this.update();
   }
@@ -694,10 +706,10 @@ export class Room {
       return { kind: 'failed', reason: failed.failure ?? 'could not reach the other members', hint: this.failureHint(failed) };
     }
     if (this.rendezvousTrouble && !this.rendezvous.registered) {
-      return { kind: 'failed', reason: this.rendezvousTrouble, hint: 'Check the p2pChat.rendezvousServer setting and that UDP to it is allowed. Still retrying.' };
+      return { kind: 'failed', reason: this.rendezvousTrouble.reason, hint: this.rendezvousTrouble.hint };
     }
     if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
-    return { kind: 'registering', server: endpointKey(this.opts.server) };
+    return { kind: 'registering', server: endpointKey(this.rendezvous.server) };
   }
 
   /** Blame a relay only when one was needed (both NATs symmetric) or was actually used and failed. */
