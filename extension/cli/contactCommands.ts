@@ -298,7 +298,7 @@ export async function runContactCommand(argv: string[]): Promise<number> {
     if (o.watch) {
       node.onPresence = (c, status) => out('presence', describe(c, status), `${inert(c.displayName)} is ${status}`);
       await node.start();
-      out('online', { fingerprint: fingerprint(identity.publicKey), contacts: node.book.list().length }, `Online on ${serverKey(s)} with ${node.book.list().length} contact(s). Ctrl-C to quit.`);
+      out('online', { fingerprint: fingerprint(identity.publicKey), contacts: node.book.list().length, port: node.host.socket.address().port }, `Online on ${serverKey(s)} with ${node.book.list().length} contact(s). Ctrl-C to quit.`);
       return await new Promise<number>((resolveExit) => {
         const stop = (code: number) => void node.stop().then(() => resolveExit(code));
         process.once('SIGINT', () => stop(130));
