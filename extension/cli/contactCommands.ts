@@ -1,7 +1,9 @@
 // `p2p-chat contacts | requests | accept | ignore | block`: the terminal peer's contact commands.
 // Contacts meet on pairwise rendezvous topics (presence), strangers reach us only with a request on our
 // inbox topic; see docs/ARCHITECTURE.md "Contacts". Every command takes --data-dir and --json.
+import * as dgram from 'node:dgram';
 import { writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
@@ -17,12 +19,15 @@ import { formatServer, parseServer, type ServerAddress } from '../core/invite';
 import { directoryCall } from '../core/net/directoryCall';
 import { monotonicNow } from '../core/net/udpRoomHost';
 import { UdpPresenceHost } from '../core/net/udpPresenceHost';
+import { UdpRoomHost } from '../core/net/udpRoomHost';
+import { FileRoomStore } from '../core/store/roomStore';
+import { PairKeys } from '../core/contacts/topics';
 import { fingerprint, type KeyPair } from '../core/noise';
 import { isContactPeerType, noteError, RequestStatus } from '../core/wire/contactRequest';
 import { loadAccounts, loadIdentity, loadSigningKey } from './accountFiles';
 import { loadContacts, loadInbox, requestTokenFor, saveContacts, saveInbox } from './contactFiles';
 
-export const CONTACT_COMMANDS = new Set(['contacts', 'requests', 'accept', 'ignore', 'block']);
+export const CONTACT_COMMANDS = new Set(['contacts', 'requests', 'accept', 'ignore', 'block', 'dm']);
 
 export const CONTACT_HELP = `Contacts (add people once; presence and requests over the rendezvous, never your handle on a topic):
   p2p-chat contacts                          your contacts with presence (online / away / offline)
@@ -32,6 +37,8 @@ export const CONTACT_HELP = `Contacts (add people once; presence and requests ov
   p2p-chat contacts link                     print your contact link (p2pchat:contact:… and the vscode:// form)
   p2p-chat requests                          pending contact requests (ID, who, fingerprint, note)
   p2p-chat accept ID | ignore ID | block ID  answer a request (block: that key is dropped silently from now on)
+  p2p-chat dm CONTACT                        direct messages with a contact (NAME@HOST, name or key prefix),
+                                             stdin/stdout like join; --stay, --linger S as for join
   Options: --data-dir DIR, --json, --rendezvous HOST:PORT, --name TEXT, --wait S (contacts: how long to
   listen for presence, default 3), --timeout S (add: how long to try delivering, default 20),
   --away, --appear-offline (with --watch).
@@ -220,6 +227,8 @@ export async function runContactCommand(argv: string[]): Promise<number> {
         watch: { type: 'boolean', default: false },
         away: { type: 'boolean', default: false },
         'appear-offline': { type: 'boolean', default: false },
+        stay: { type: 'boolean', default: false },
+        linger: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -261,6 +270,8 @@ export async function runContactCommand(argv: string[]): Promise<number> {
       case 'ignore':
       case 'block':
         return answer(ctx, command, sub, o.rendezvous);
+      case 'dm':
+        return await runDm(ctx, sub, o);
       case 'contacts':
         break;
       default:
@@ -431,4 +442,119 @@ async function addContact(ctx: Ctx, how: 'add' | 'add-link', rest: string[], o: 
   }
   out('request-delivered', { id, status: result === RequestStatus.AlreadyContact ? 'already-contact' : 'received', ms: Math.round(monotonicNow() - started), ...describe(added.contact) }, `Request delivered to "${inert(target.displayName)}". They will show as online once they accept.`);
   return 0;
+}
+
+/**
+ * `p2p-chat dm CONTACT`: a direct conversation. It is a two-member room (outbox, exactly-once delivery,
+ * history, delivery marks) that never registers at the rendezvous: the contacts' pairwise topic (which
+ * the server cannot link to either of them) introduces the two ends, the psk comes from the pair's
+ * X25519 secret, and only the pinned key may answer. Any other key is refused with a loud warning.
+ */
+async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string; name?: string; stay?: boolean; linger?: string; json?: boolean }): Promise<number> {
+  const { out, fail, dataDir, identity } = ctx;
+  if (!who) return fail(2, 'error', { kind: 'usage' }, 'dm needs a CONTACT (NAME@HOST, a display name or a key prefix)');
+  const book = new ContactBook(ctx.selfHex, loadContacts(dataDir));
+  const contact = book.find(who);
+  if (!contact) return fail(5, 'error', { kind: 'not-found', contact: who }, `no contact "${inert(who)}" (see p2p-chat contacts)`);
+  const s = o.rendezvous ? parseServer(o.rendezvous) : parseServer(contact.server);
+  if (!s) return fail(2, 'error', { kind: 'usage' }, 'no rendezvous for this contact: give --rendezvous HOST:PORT');
+  const lingerS = o.linger !== undefined ? Number(o.linger) : 10;
+  const server = await resolveServer(s);
+  const peerKey = Buffer.from(contact.staticKey, 'hex');
+  const pair = new PairKeys(identity, peerKey);
+  const sock = dgram.createSocket(server.address.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((r, j) => {
+    sock.once('error', j);
+    sock.bind(0, () => r());
+  });
+  const fp = fingerprint(peerKey);
+  const name = o.name ?? loadAccounts(dataDir)[serverKey(s)]?.displayName ?? process.env.USER ?? 'anonymous';
+  const roomHost = new UdpRoomHost({
+    socket: sock,
+    identity,
+    name,
+    roomId: pair.conversationId,
+    psk: pair.psk,
+    server,
+    store: new FileRoomStore(join(dataDir, 'dms', `${pair.conversationId.toString('hex').slice(0, 32)}.json`)),
+    discovery: 'external',
+    onlyPeer: peerKey,
+    log: (level, message) => {
+      if (level === 'error') out('warning', { message }, `WARNING: ${message}`);
+      else if (level !== 'debug' || process.env.P2P_CHAT_DEBUG) out('log', { level, message }, o.json ? '' : `· ${message}`);
+    },
+  });
+  const presence = new UdpPresenceHost(
+    { identity, server, socket: sock },
+    {
+      contactPartner: (_id, partner, now) => {
+        roomHost.room.meet({ peerId: peerKey, name: contact.displayName, flags: partner.flags & 0x07, reflexive: partner.reflexive, candidates: partner.candidates }, now);
+        roomHost.pump();
+      },
+      presence: (_id, status) => out('presence', { contact: contact.staticKey, presence: status }, `[${inert(contact.displayName)} is ${status}]`),
+    },
+  );
+  presence.service.setContacts([{ id: contact.staticKey, staticKey: peerKey }], 0);
+  presence.service.setInUse(contact.staticKey, true, 0);
+  const room = roomHost.room;
+  const started = monotonicNow();
+  room.events = {
+    state: (st) => out('state', { state: st, ms: Math.round(monotonicNow() - started) }, st.kind === 'connected' ? `[connected to ${inert(contact.displayName)}, ${st.path}]` : ''),
+    message: (m) =>
+      out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(contact.displayName)}> ${inert(m.body.kind === 'text' ? m.body.text : `[snippet ${m.body.snippet.path}]`)}`),
+    delivery: (id, state) => out('delivery', { id, state }, ''),
+    link: (info) => out('link', { ...info, ms: Math.round(monotonicNow() - started) }, ''),
+  };
+  await roomHost.start();
+  await presence.start();
+  out('ready', { contact: contact.staticKey, fingerprint: fp, port: sock.address().port }, `Direct messages with "${inert(contact.displayName)}" (fingerprint ${fp}). Lines you type are sent.`);
+  for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
+  // The handshake proves the pinned key: a peer that answers with another one (a lying rendezvous or
+  // directory pointing us elsewhere) never gets a session, and the user hears about it.
+  let warned = 0;
+  const watchdog = setInterval(() => {
+    const link = room.linkFor(contact.staticKey);
+    const bad = (link?.stats.identityMismatches ?? 0) + (link?.stats.authFailures ?? 0);
+    if (bad > warned) {
+      warned = bad;
+      out('identity-mismatch', { contact: contact.staticKey, fingerprint: fp, attempts: bad }, `WARNING: someone at ${link?.endpoint ? '' : 'the announced address'}answered for "${inert(contact.displayName)}" without proving the pinned key ${fp}. Nothing was sent to them. If this persists, verify the fingerprint with ${inert(contact.displayName)} in person.`);
+    }
+  }, 250);
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(watchdog);
+      await presence.stop();
+      await roomHost.stop();
+      try {
+        sock.close();
+      } catch {
+        // closed already
+      }
+      out('left', {}, '[left]');
+      resolveExit(code);
+    };
+    process.once('SIGINT', () => void stop(130));
+    process.once('SIGTERM', () => void stop(143));
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    rl.on('line', (line) => {
+      if (line === '/quit') return void stop(0);
+      if (!line.trim()) return;
+      const m = room.send({ kind: 'text', text: line }, monotonicNow());
+      roomHost.pump();
+      out('sent', { id: m.id, text: line }, '');
+    });
+    rl.on('close', () => {
+      if (o.stay) return;
+      const deadline = monotonicNow() + lingerS * 1000;
+      const check = () => {
+        if (stopping) return;
+        if (room.pendingMessages().length === 0 || monotonicNow() >= deadline) void stop(room.pendingMessages().length === 0 ? 0 : 3);
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+  });
 }
