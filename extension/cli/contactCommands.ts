@@ -468,6 +468,7 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
     sock.bind(0, () => r());
   });
   const fp = fingerprint(peerKey);
+  let onlineSince: number | undefined;
   const name = o.name ?? loadAccounts(dataDir)[serverKey(s)]?.displayName ?? process.env.USER ?? 'anonymous';
   const roomHost = new UdpRoomHost({
     socket: sock,
@@ -491,7 +492,10 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
         roomHost.room.meet({ peerId: peerKey, name: contact.displayName, flags: partner.flags & 0x07, reflexive: partner.reflexive, candidates: partner.candidates }, now);
         roomHost.pump();
       },
-      presence: (_id, status) => out('presence', { contact: contact.staticKey, presence: status }, `[${inert(contact.displayName)} is ${status}]`),
+      presence: (_id, status) => {
+        onlineSince = status === 'offline' ? undefined : (onlineSince ?? monotonicNow());
+        out('presence', { contact: contact.staticKey, presence: status }, `[${inert(contact.displayName)} is ${status}]`);
+      },
     },
   );
   presence.service.setContacts([{ id: contact.staticKey, staticKey: peerKey }], 0);
@@ -512,12 +516,19 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   // The handshake proves the pinned key: a peer that answers with another one (a lying rendezvous or
   // directory pointing us elsewhere) never gets a session, and the user hears about it.
   let warned = 0;
+  let warnedSilent = false;
   const watchdog = setInterval(() => {
     const link = room.linkFor(contact.staticKey);
     const bad = (link?.stats.identityMismatches ?? 0) + (link?.stats.authFailures ?? 0);
     if (bad > warned) {
       warned = bad;
-      out('identity-mismatch', { contact: contact.staticKey, fingerprint: fp, attempts: bad }, `WARNING: someone at ${link?.endpoint ? '' : 'the announced address'}answered for "${inert(contact.displayName)}" without proving the pinned key ${fp}. Nothing was sent to them. If this persists, verify the fingerprint with ${inert(contact.displayName)} in person.`);
+      out('identity-mismatch', { contact: contact.staticKey, fingerprint: fp, attempts: bad }, `WARNING: a peer answered for "${inert(contact.displayName)}" without proving the pinned key ${fp}. Nothing was sent to it. If this persists, verify the fingerprint with ${inert(contact.displayName)} in person.`);
+    }
+    // Announced on our pairwise topic, yet no handshake proved the key: a lying server, or a contact
+    // without \`dm\` open. Said once; messages stay queued either way.
+    if (!warnedSilent && onlineSince !== undefined && !link?.verified && monotonicNow() - onlineSince > 10_000) {
+      warnedSilent = true;
+      out('not-verified', { contact: contact.staticKey, fingerprint: fp }, `[${inert(contact.displayName)} is online but has not opened this conversation (or the server pointed us elsewhere): messages stay queued until the pinned key ${fp} answers]`);
     }
   }, 250);
   return new Promise<number>((resolveExit) => {

@@ -131,6 +131,40 @@ describe('contacts: terminal peers over a real rendezvous', function () {
     assert.ok(crashMs <= 3 * REFRESH_S * 1000, `offline ${crashMs} ms after the crash`);
   });
 
+  it('alice and bob DM both ways over their pairwise topic, exactly once; a message written while bob is away arrives later', async () => {
+    const bob = watch('bob');
+    await bob.waitForEvent((e) => e.event === 'online', { timeoutMs: 10000 });
+    assert.equal((await cli(dir, 'alice', ['contacts', 'add', `bob@${server}`])).code, 0);
+    const req = await bob.waitForEvent((e) => e.event === 'request', { timeoutMs: 10000 });
+    assert.equal((await cli(dir, 'bob', ['accept', String(req.id)])).code, 0);
+    await bob.kill(1000);
+
+    const dm = (who: string, to: string) => {
+      const p = spawnManaged(process.execPath, [PEER, 'dm', to, '--json', '--stay', '--data-dir', join(dir, who)], { name: `${who}-dm` });
+      procs.push(p);
+      return p;
+    };
+    const a = dm('alice', `bob@${server}`);
+    const b = dm('bob', 'alice');
+    const connected = (e: JsonEvent) => e.event === 'state' && (e.state as { kind: string }).kind === 'connected';
+    await Promise.all([a.waitForEvent(connected, { timeoutMs: 15000, what: 'alice connected' }), b.waitForEvent(connected, { timeoutMs: 15000, what: 'bob connected' })]);
+    for (let i = 0; i < 20; i++) a.writeLine(`a${i}`);
+    for (let i = 0; i < 20; i++) b.writeLine(`b${i}`);
+    await b.waitForEvent((e) => e.event === 'message' && (e.body as { text: string }).text === 'a19', { timeoutMs: 10000 });
+    await a.waitForEvent((e) => e.event === 'message' && (e.body as { text: string }).text === 'b19', { timeoutMs: 10000 });
+    const texts = (p: ManagedProcess) => p.eventsWhere((e) => e.event === 'message').map((e) => (e.body as { text: string }).text);
+    assert.deepEqual(texts(b), Array.from({ length: 20 }, (_, i) => `a${i}`));
+    assert.deepEqual(texts(a), Array.from({ length: 20 }, (_, i) => `b${i}`));
+    await a.waitForEvent((e) => e.event === 'delivery' && e.state === 'delivered', { timeoutMs: 5000 });
+
+    // A message written while bob is away waits in alice's outbox and arrives when he opens the DM again.
+    await b.kill(1000);
+    a.writeLine('while you were out');
+    const b2 = dm('bob', 'alice');
+    await b2.waitForEvent((e) => e.event === 'message' && (e.body as { text: string }).text === 'while you were out', { timeoutMs: 15000 });
+    assert.equal(b2.eventsWhere((e) => e.event === 'message').length, 1, 'exactly once: nothing of the first session again');
+  });
+
   it('hostile: blocked keys get silence; a stale or swapped link never reaches anyone; a changed key is refused loudly', async () => {
     const bob = watch('bob');
     await bob.waitForEvent((e) => e.event === 'online', { timeoutMs: 10000 });
