@@ -8,6 +8,7 @@ import { throughput } from './throughput';
 import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
+import { contactsBench } from './contacts';
 import { activation, extensionSize } from './extensionSize';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
@@ -20,6 +21,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'large', title: 'Large message (1 MiB snippet)', run: largeMessage },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
+  { id: 'contacts', title: 'Contacts: presence cost and topic memory', run: contactsBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
 ];
