@@ -9,6 +9,7 @@ import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
 import { contactsBench } from './contacts';
+import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
@@ -22,6 +23,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
   { id: 'contacts', title: 'Contacts: presence cost and topic memory', run: contactsBench },
+  { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
 ];

@@ -71,7 +71,19 @@ export interface RendezvousServerOptions {
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
-const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe, 0x30, 0x31]);
+const REQUEST_TYPES = new Set<number>([
+  MsgType.Register,
+  MsgType.Leave,
+  MsgType.Probe,
+  MsgType.AccountClaim,
+  MsgType.AccountUpdate,
+  MsgType.AccountRotate,
+  MsgType.AccountDelete,
+  MsgType.AccountLookup,
+  // Topics (wire/topics.ts): register and leave.
+  0x30,
+  0x31,
+]);
 const isRendezvousType = (t: number) => (t >= MsgType.Register && t <= MsgType.ProbeReply) || isTopicType(t);
 
 export const DEFAULT_RATE: BucketSpec = { perSecond: 20, burst: 40 };

@@ -22,8 +22,10 @@ export const ACCOUNT_COMMANDS = new Set(['signup', 'whois', 'account']);
 export const ACCOUNT_HELP = `Accounts (a handle on a rendezvous server's directory; chat stays peer to peer):
   p2p-chat signup NAME --rendezvous HOST:PORT [--display-name TEXT]   claim NAME@HOST[:PORT]
   p2p-chat whois NAME@HOST[:PORT]          look an account up; prints its verified keys and fingerprint
+                                           (pinned: a lower version is refused; changed keys need --accept-new-key)
   p2p-chat account [show]                  your account(s) in --data-dir
   p2p-chat account rename TEXT             change your display name
+  p2p-chat account new-token               a new request token: old contact links stop working
   p2p-chat account rotate                  new keys, signed by the old ones (contacts see a new fingerprint)
   p2p-chat account delete                  delete the account from the server
   Options: --data-dir DIR, --json, --rendezvous HOST:PORT (which account, when you have several), --timeout S
@@ -84,6 +86,7 @@ export async function runAccountCommand(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
         timeout: { type: 'string' },
+        'accept-new-key': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -122,26 +125,47 @@ export async function runAccountCommand(argv: string[]): Promise<number> {
         const accounts = loadAccounts(dataDir);
         const key = serverKey(server);
         const prev = accounts[key];
-        if (prev && !prev.deleted && prev.handle !== h.handle) {
+        const live = prev && !prev.deleted;
+        if (live && prev.handle !== h.handle && !prev.pending) {
           return fail(2, 'error', { kind: 'already-signed-up', handle: prev.handle }, `this data dir is already signed up as ${prev.handle} on ${key} (one handle per key per server; delete it first)`);
         }
         const identity = loadIdentity(dataDir, true)!;
         const signing = loadSigningKey(dataDir, true)!;
-        const token = prev && !prev.deleted ? Buffer.from(prev.requestToken, 'hex') : newRequestToken();
-        let version = prev ? prev.version + (prev.deleted || prev.handle !== h.handle ? 1 : 0) : 1;
-        if (version < 1) version = 1;
-        const make = (v: number) => signRecord({ version: BigInt(v), handle: h.handle, displayName, signingKey: signing.publicKey, staticKey: identity.publicKey, requestToken: token }, signing);
-        let record = make(version);
+        // The same handle again (an earlier attempt got no answer, or a check): resend the very same signed
+        // bytes, which the server accepts without change if it already has them. Otherwise a new record,
+        // saved as pending before it is sent so that a retry after a lost answer is that same record.
+        const same = live && prev.handle === h.handle;
+        const fieldsOf = (v: number, token: Buffer, name: string) => ({ version: BigInt(v), handle: h.handle, displayName: name, signingKey: signing.publicKey, staticKey: identity.publicKey, requestToken: token });
+        let entry: LocalAccount = same
+          ? prev
+          : { handle: h.handle, displayName, requestToken: newRequestToken().toString('hex'), version: prev ? prev.version + 1 : 1, pending: true };
+        accounts[key] = entry;
+        saveAccounts(dataDir, accounts);
+        let record = signRecord(fieldsOf(entry.version, Buffer.from(entry.requestToken, 'hex'), entry.displayName), signing);
         let r = await directoryCall(server, { kind: 'claim', record }, callOpts);
-        // Our own key's earlier account ended at a higher version (state lost here): go above it, once.
-        if (!r.outcome.ok && r.outcome.kind === 'refused' && r.outcome.status === 'stale-version' && r.outcome.version >= BigInt(version)) {
-          version = Number(r.outcome.version) + 1;
-          record = make(version);
+        // Our own key's earlier account here ended at a higher version (local state lost): go above it, once.
+        if (!r.outcome.ok && r.outcome.kind === 'refused' && r.outcome.status === 'stale-version' && r.outcome.version >= BigInt(entry.version)) {
+          entry = { ...entry, version: Number(r.outcome.version) + 1, pending: true };
+          accounts[key] = entry;
+          saveAccounts(dataDir, accounts);
+          record = signRecord(fieldsOf(entry.version, Buffer.from(entry.requestToken, 'hex'), entry.displayName), signing);
           r = await directoryCall(server, { kind: 'claim', record }, { ...callOpts, cookie: r.cookie });
         }
-        if (!r.outcome.ok) return outcomeFailure(fail, r.outcome, server, `sign-up of "${h.handle}"`);
-        accounts[key] = { handle: h.handle, displayName, requestToken: token.toString('hex'), version };
+        if (!r.outcome.ok) {
+          if (r.outcome.kind === 'refused' && !same) {
+            // Refused for good: forget the attempt (keep a deleted account's version, so the next goes above it).
+            if (prev) accounts[key] = prev;
+            else delete accounts[key];
+            saveAccounts(dataDir, accounts);
+          }
+          return outcomeFailure(fail, r.outcome, server, `sign-up of "${h.handle}"`);
+        }
+        const { pending: _pending, ...done } = entry;
+        accounts[key] = done;
         saveAccounts(dataDir, accounts);
+        if (same && o['display-name'] !== undefined && o['display-name'] !== prev.displayName) {
+          writeSync(2, `p2p-chat: already signed up as ${h.handle}; use "p2p-chat account rename" to change the display name\n`);
+        }
         const info = describeRecord(record, server);
         out('signed-up', info, `Signed up as ${info.address}\nFingerprint: ${info.fingerprint}`);
         return 0;
@@ -164,13 +188,23 @@ export async function runAccountCommand(argv: string[]): Promise<number> {
         const rec = r.outcome.record;
         const info = describeRecord(rec, target);
         const keyChanged = !!pin && (pin.staticKey !== info.staticKey || pin.signingKey !== info.signingKey);
+        if (keyChanged && !o['accept-new-key']) {
+          // A rotation looks exactly like a directory swapping the key: only the owner can tell, so stop here.
+          return fail(
+            4,
+            'rejected',
+            { kind: 'key-changed', address: addr, fingerprint: info.fingerprint, pinnedFingerprint: fingerprint(Buffer.from(pin.staticKey, 'hex')), version: Number(rec.version) },
+            `the keys of ${addr} changed since you last looked it up (fingerprint ${fingerprint(Buffer.from(pin.staticKey, 'hex'))} -> ${info.fingerprint}). ` +
+              'Compare the new fingerprint with its owner; if it matches, run whois again with --accept-new-key.',
+          );
+        }
         pins[addr] = { version: Number(rec.version), signingKey: info.signingKey as string, staticKey: info.staticKey as string };
         savePins(dataDir, pins);
         out(
           'account',
           { ...info, verified: true, keyChanged },
           `${addr}  "${inert(rec.displayName)}"\nFingerprint: ${info.fingerprint}  (version ${rec.version}, signature verified)` +
-            (keyChanged ? `\nWARNING: the keys of ${addr} changed since you last looked it up: compare the new fingerprint with its owner before trusting it.` : ''),
+            (keyChanged ? `\nNew keys accepted (--accept-new-key).` : ''),
         );
         return 0;
       }
@@ -196,7 +230,7 @@ async function accountSub(
 ): Promise<number> {
   const [sub = 'show', ...args] = rest;
   const accounts = loadAccounts(dataDir);
-  const live = Object.entries(accounts).filter(([, a]) => !a.deleted);
+  const live = Object.entries(accounts).filter(([, a]) => !a.deleted && !a.pending);
   if (sub === 'show') {
     const identity = loadIdentity(dataDir, false);
     const signing = loadSigningKey(dataDir, false);
@@ -244,6 +278,17 @@ async function accountSub(
       accounts[key] = { ...acct, displayName: name, version: acct.version + 1 };
       saveAccounts(dataDir, accounts);
       out('updated', describeRecord(record, srv), `${addr} is now "${inert(name)}"`);
+      return 0;
+    }
+    case 'new-token': {
+      // A new request token: contact requests addressed with the old one (an old contact link) stop arriving.
+      const token = newRequestToken();
+      const record = signRecord(fields({ requestToken: token }), signing);
+      const r = await directoryCall(srv, { kind: 'update', record }, callOpts);
+      if (!r.outcome.ok) return outcomeFailure(fail, r.outcome, srv, `new request token for ${addr}`);
+      accounts[key] = { ...acct, requestToken: token.toString('hex'), version: acct.version + 1 };
+      saveAccounts(dataDir, accounts);
+      out('updated', describeRecord(record, srv), `${addr} has a new request token (old contact links no longer reach you)`);
       return 0;
     }
     case 'rotate': {
