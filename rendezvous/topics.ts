@@ -1,6 +1,6 @@
 // The topic table: which clients registered which 16-byte topics, and who must hear about whom. Pure:
 // no sockets, no timers, the clock comes in as `now`. Topics are opaque hashes (a pair's DM topic, a
-// user's contact-request inbox): this table pairs them and learns nothing else (PROTOCOL.md §7.3).
+// user's contact-request inbox): this table pairs them and learns nothing else (PROTOCOL.md §10.3).
 //
 // Memory is bounded by three caps: topics per client, memberships in total, members per topic. A client
 // is (client id, source endpoint): a partner who learned someone's client id cannot register under it

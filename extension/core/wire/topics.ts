@@ -1,5 +1,5 @@
 // Client <-> rendezvous messages for topics: contacts' presence, DMs and contact-request inboxes meet
-// here instead of in rooms. Layouts: docs/PROTOCOL.md §7.3; keep them in step. Types 0x30..0x3F belong
+// here instead of in rooms. Layouts: docs/PROTOCOL.md §10.3; keep them in step. Types 0x30..0x3F belong
 // to this file (the room messages live in rendezvous.ts).
 //
 // One `topicRegister` datagram carries up to MAX_TOPICS_PER_REGISTER topics, so a client with 200
