@@ -246,7 +246,11 @@ export class RendezvousServer {
       ...(o.expiryMs !== undefined ? { expiryMs: o.expiryMs } : {}),
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
     });
-    this.topicTable = new TopicTable({ ...o.topics, refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds });
+    this.topicTable = new TopicTable({
+      ...o.topics,
+      refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds,
+      ...(turn ? { turn: (clientId: Buffer) => turnCredentials(turn, clientId, this.wallClock()) } : {}),
+    });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
       {

@@ -24,6 +24,7 @@ import { FileRoomStore } from '../core/store/roomStore';
 import { PairKeys } from '../core/contacts/topics';
 import { fingerprint, type KeyPair } from '../core/noise';
 import { isContactPeerType, noteError, RequestStatus } from '../core/wire/contactRequest';
+import { NatFlags } from '../core/wire/rendezvous';
 import { loadAccounts, loadIdentity, loadSigningKey } from './accountFiles';
 import { loadContacts, loadInbox, requestTokenFor, saveContacts, saveInbox } from './contactFiles';
 
@@ -485,9 +486,20 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
       else if (level !== 'debug' || process.env.P2P_CHAT_DEBUG) out('log', { level, message }, o.json ? '' : `· ${message}`);
     },
   });
+  // A relay address (when a punch failed and the topic ack carried TURN credentials) is announced on the
+  // pairwise topic like any candidate, flagged, as a room announces it in its register.
   const presence = new UdpPresenceHost(
-    { identity, server, socket: sock },
     {
+      identity,
+      server,
+      socket: sock,
+      extraCandidates: () => (roomHost.room.relayedAddress ? [roomHost.room.relayedAddress] : []),
+      natFlags: () => (roomHost.room.relayedAddress ? NatFlags.RelayCandidate : 0),
+    },
+    {
+      registered: (_observed, _now, turn) => {
+        if (turn) roomHost.room.setTurnCredentials(turn);
+      },
       contactPartner: (_id, partner, now) => {
         roomHost.room.meet({ peerId: peerKey, name: contact.displayName, flags: partner.flags & 0x07, reflexive: partner.reflexive, candidates: partner.candidates }, now);
         roomHost.pump();
@@ -517,7 +529,15 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   // directory pointing us elsewhere) never gets a session, and the user hears about it.
   let warned = 0;
   let warnedSilent = false;
+  let relayed = '';
   const watchdog = setInterval(() => {
+    const r = roomHost.room.relayedAddress;
+    const key = r ? `${r.address}:${r.port}` : '';
+    if (key !== relayed) {
+      relayed = key;
+      presence.service.client.refreshNow(monotonicNow());
+      presence.pump();
+    }
     const link = room.linkFor(contact.staticKey);
     const bad = (link?.stats.identityMismatches ?? 0) + (link?.stats.authFailures ?? 0);
     if (bad > warned) {

@@ -4,7 +4,7 @@
 import type { KeyPair } from '../noise';
 import { classify } from '../wire/header';
 import { Endpoint } from '../wire/endpoint';
-import { decodeRendezvous } from '../wire/rendezvous';
+import { decodeRendezvous, type TurnCredentials } from '../wire/rendezvous';
 import { decodeTopic, isTopicType, TopicFlags, type TopicEntry, type TopicPartner } from '../wire/topics';
 import { PresenceTracker, type PresenceContact, type PresenceStatus } from './presence';
 import { TopicClient } from './topicClient';
@@ -25,7 +25,7 @@ export interface PresenceServiceEvents {
   /** A topic that is not a contact's (an inbox) has a partner: the contact-request layer takes it from here. */
   topicPartner?(topic: Buffer, partner: TopicPartner, now: number): void;
   topicGone?(topic: Buffer, clientId: Buffer, now: number): void;
-  registered?(observed: Endpoint, now: number): void;
+  registered?(observed: Endpoint, now: number, turn?: TurnCredentials): void;
   error?(code: number, message: string): void;
   unreachable?(sinceMs: number): void;
 }
@@ -62,7 +62,7 @@ export class PresenceService {
           if (this.tracker.contactForTopic(topic)) this.tracker.onGone(topic, clientId, now);
           else this.events.topicGone?.(topic, clientId, now);
         },
-        registered: (observed, now) => this.events.registered?.(observed, now),
+        registered: (observed, now, turn) => this.events.registered?.(observed, now, turn),
         error: (code, message) => this.events.error?.(code, message),
         unreachable: (since) => this.events.unreachable?.(since),
       },

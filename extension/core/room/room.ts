@@ -459,6 +459,11 @@ export class Room {
     return true;
   }
 
+  /** Relay credentials from elsewhere (discovery 'external': the topic ack carries them, not a welcome). */
+  setTurnCredentials(creds: TurnCredentials): void {
+    this.turnCreds = creds;
+  }
+
   get relayedAddress(): Endpoint | undefined {
     return this.turn?.relayedAddress;
   }
