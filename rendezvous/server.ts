@@ -529,6 +529,7 @@ export class RendezvousServer {
    */
   private onDirectory(role: Role, buf: Buffer, cause: Cause, now: number): void {
     const c = this.counters;
+    if (role === 'probe') return this.drop('wrongPort');
     const d = decodeDirectory(buf);
     const typeName = d.ok ? d.value.type : 'invalid';
     c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
@@ -538,7 +539,6 @@ export class RendezvousServer {
       this.drop('malformed');
       return this.sendError(cause, now, ErrorCode.Malformed, d.error);
     }
-    if (role === 'probe') return this.drop('wrongPort');
     const m = d.value as DirectoryRequestMessage;
     if (!this.cookies.verify(now, cause.source, m.cookie, cause.key)) {
       c.unverifiedRequests++;
@@ -556,7 +556,7 @@ export class RendezvousServer {
       if (sock !== this.main) return;
       if (this.log.enabled('debug')) this.log.debug('directory', { request: m.type, reply: reply.type, status: reply.type === 'accountResult' ? reply.status : 0 });
       this.send(cause, encodeDirectory(reply), reply.type);
-    });
+    }, (err: unknown) => this.log.error('directory-failed', { request: m.type, error: (err as Error).message }));
   }
 
   private onStun(sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {

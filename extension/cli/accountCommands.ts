@@ -8,6 +8,7 @@ import { writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { unsafeCharsRegExp } from '../shared/invisibleChars';
 import { parseServer, type ServerAddress } from '../core/invite';
 import { fingerprint, generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
 import { formatAccountAddress, HANDLE_RULE, parseAccountAddress, parseHandle } from '../core/account/handle';
@@ -48,9 +49,14 @@ function printer(json: boolean): { out: Out; fail: (code: number, event: string,
   return { out, fail };
 }
 
-// Terminal output must not let a server or a peer drive the terminal.
+// Terminal output must not let a server or a peer drive the terminal, nor hide or reorder text: the
+// characters every sink strips (shared/invisibleChars.ts) are shown escaped, as the chat's own output does.
+const TERMINAL_UNSAFE = unsafeCharsRegExp();
 function inert(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.replace(TERMINAL_UNSAFE, (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
 }
 
 const serverKey = (s: ServerAddress) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`);

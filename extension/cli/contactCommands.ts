@@ -25,6 +25,7 @@ import { PairKeys } from '../core/contacts/topics';
 import { fingerprint, type KeyPair } from '../core/noise';
 import { isContactPeerType, noteError, RequestStatus } from '../core/wire/contactRequest';
 import { NatFlags } from '../core/wire/rendezvous';
+import { unsafeCharsRegExp } from '../shared/invisibleChars';
 import { loadAccounts, loadIdentity, loadSigningKey } from './accountFiles';
 import { loadContacts, loadInbox, requestTokenFor, saveContacts, saveInbox } from './contactFiles';
 
@@ -49,8 +50,15 @@ export const CONTACT_HELP = `Contacts (add people once; presence and requests ov
 
 type Out = (event: string, fields: Record<string, unknown>, human: string) => void;
 
-function inert(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+// Peer text (names, notes, messages) must not drive the terminal or hide characters: the shared list
+// of control and invisible characters (shared/invisibleChars.ts), escaped, newlines included.
+const TERMINAL_UNSAFE = unsafeCharsRegExp();
+function inert(s: string, keepLines = false): string {
+  return s.replace(TERMINAL_UNSAFE, (c) => {
+    if (keepLines && (c === '\n' || c === '\t')) return c;
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
 }
 
 const serverKey = (s: ServerAddress) => formatServer(s);
@@ -517,7 +525,7 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   room.events = {
     state: (st) => out('state', { state: st, ms: Math.round(monotonicNow() - started) }, st.kind === 'connected' ? `[connected to ${inert(contact.displayName)}, ${st.path}]` : ''),
     message: (m) =>
-      out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(contact.displayName)}> ${inert(m.body.kind === 'text' ? m.body.text : `[snippet ${m.body.snippet.path}]`)}`),
+      out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(contact.displayName)}> ${inert(m.body.kind === 'text' ? m.body.text : `[snippet ${m.body.snippet.path}]`, true)}`),
     delivery: (id, state) => out('delivery', { id, state }, ''),
     link: (info) => out('link', { ...info, ms: Math.round(monotonicNow() - started) }, ''),
   };

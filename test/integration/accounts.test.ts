@@ -15,7 +15,6 @@ import { keyPairFromPrivate } from '../../extension/core/noise';
 import { signRecord } from '../../extension/core/account/record';
 import { signingKeyFromSeed } from '../../extension/core/account/signing';
 import { ROOT, runPeer, startRendezvous, type RunningRendezvous } from '../helpers/accountCli';
-import { killAllManaged } from '../helpers/proc';
 
 describe('accounts: rendezvous binary + terminal peer', function () {
   this.timeout(90_000);
@@ -29,7 +28,8 @@ describe('accounts: rendezvous binary + terminal peer', function () {
     tmp = mkdtempSync(join(tmpdir(), 'p2p-accounts-'));
   });
   afterEach(async () => {
-    await killAllManaged();
+    // Only the servers this file started.
+    await Promise.all(servers.map((s) => s.proc.kill(2000)));
     servers.length = 0;
     rmSync(tmp, { recursive: true, force: true });
   });

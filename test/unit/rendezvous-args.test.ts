@@ -20,13 +20,13 @@ describe('rendezvous command line', () => {
   it('directory flags: --data-dir, --max-accounts, --no-signup, --signup-rate (and their environment variables)', () => {
     const d = parseCli([], {});
     assert.ok(d.kind === 'run');
-    assert.deepEqual(d.config.directory, { maxAccounts: 100_000, signup: true, signupsPerHour: 10 });
-    const r = parseCli(['--data-dir', '/var/lib/p2p', '--max-accounts', '5', '--no-signup', '--signup-rate', '3'], {});
+    assert.deepEqual(d.config.directory, { maxAccounts: 100_000, signup: true, signupsPerHour: 10, lookupsPerSecond: 10 });
+    const r = parseCli(['--data-dir', '/var/lib/p2p', '--max-accounts', '5', '--no-signup', '--signup-rate', '3', '--lookup-rate', '50'], {});
     assert.ok(r.kind === 'run');
-    assert.deepEqual(r.config.directory, { dataDir: '/var/lib/p2p', maxAccounts: 5, signup: false, signupsPerHour: 3 });
+    assert.deepEqual(r.config.directory, { dataDir: '/var/lib/p2p', maxAccounts: 5, signup: false, signupsPerHour: 3, lookupsPerSecond: 50 });
     const e = parseCli([], { P2P_RENDEZVOUS_DATA_DIR: '/d', P2P_RENDEZVOUS_NO_SIGNUP: '1', P2P_RENDEZVOUS_MAX_ACCOUNTS: '7' });
     assert.ok(e.kind === 'run');
-    assert.deepEqual(e.config.directory, { dataDir: '/d', maxAccounts: 7, signup: false, signupsPerHour: 10 });
+    assert.deepEqual(e.config.directory, { dataDir: '/d', maxAccounts: 7, signup: false, signupsPerHour: 10, lookupsPerSecond: 10 });
     const bad = parseCli(['--max-accounts', 'many', '--signup-rate', '0'], {});
     assert.ok(bad.kind === 'error');
     assert.match(bad.message, /--max-accounts must be a whole number/);
