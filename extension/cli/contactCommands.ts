@@ -22,6 +22,8 @@ import { UdpPresenceHost } from '../core/net/udpPresenceHost';
 import { UdpRoomHost } from '../core/net/udpRoomHost';
 import { FileRoomStore } from '../core/store/roomStore';
 import { PairKeys } from '../core/contacts/topics';
+import { peerHint } from '../core/link/hints';
+import { HINT_BYTES } from '../core/wire/peer';
 import { fingerprint, type KeyPair } from '../core/noise';
 import { isContactPeerType, noteError, RequestStatus } from '../core/wire/contactRequest';
 import { NatFlags } from '../core/wire/rendezvous';
@@ -123,6 +125,8 @@ class ContactsNode {
           if (data.length >= 3 && isContactPeerType(data[2])) {
             this.reloadInbox();
             this.exchange.receive(data, from, monotonicNow());
+          } else if (data.length >= 3 + 4 + 2 * HINT_BYTES && data[0] === 0xc5 && data[2] === 0x10) {
+            this.onDmHello(data);
           }
         },
       },
@@ -164,6 +168,32 @@ class ContactsNode {
     this.host.service.setAway(!!opts.away, 0);
     this.host.service.setAppearOffline(!!opts.appearOffline, 0);
     this.syncTopics();
+  }
+
+  private readonly knocked = new Map<string, number>();
+
+  /**
+   * A contact's \`dm\` punches every address we registered on our pairwise topic, this watcher's too: say
+   * so (at most every 30 s per contact), so the user knows to open the conversation. The sender hint
+   * names the contact only to whoever knows the pair's conversation id.
+   */
+  private onDmHello(data: Buffer): void {
+    const senderHint = data.subarray(7, 7 + HINT_BYTES);
+    for (const c of this.book.list()) {
+      const key = Buffer.from(c.staticKey, 'hex');
+      let pair: PairKeys;
+      try {
+        pair = new PairKeys(this.ctx.identity, key);
+      } catch {
+        continue;
+      }
+      if (!peerHint(pair.conversationId, key).equals(senderHint)) continue;
+      const now = monotonicNow();
+      if (now - (this.knocked.get(c.staticKey) ?? -Infinity) < 30_000) return;
+      this.knocked.set(c.staticKey, now);
+      this.ctx.out('dm-waiting', describe(c), `${inert(c.displayName)} wants to message you: p2p-chat dm ${c.address ? c.address : c.staticKey.slice(0, 16)}`);
+      return;
+    }
   }
 
   private reloadBook(): void {

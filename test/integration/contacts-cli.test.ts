@@ -137,14 +137,17 @@ describe('contacts: terminal peers over a real rendezvous', function () {
     assert.equal((await cli(dir, 'alice', ['contacts', 'add', `bob@${server}`])).code, 0);
     const req = await bob.waitForEvent((e) => e.event === 'request', { timeoutMs: 10000 });
     assert.equal((await cli(dir, 'bob', ['accept', String(req.id)])).code, 0);
-    await bob.kill(1000);
 
     const dm = (who: string, to: string) => {
       const p = spawnManaged(process.execPath, [PEER, 'dm', to, '--json', '--stay', '--data-dir', join(dir, who)], { name: `${who}-dm` });
       procs.push(p);
       return p;
     };
+    // Alice opens the conversation first: bob's watcher hears her knocking and tells him.
     const a = dm('alice', `bob@${server}`);
+    const knock = await bob.waitForEvent((e) => e.event === 'dm-waiting', { timeoutMs: 10000, what: 'bob told that alice wants to talk' });
+    assert.equal(knock.displayName, 'alice');
+    await bob.kill(1000);
     const b = dm('bob', 'alice');
     const connected = (e: JsonEvent) => e.event === 'state' && (e.state as { kind: string }).kind === 'connected';
     await Promise.all([a.waitForEvent(connected, { timeoutMs: 15000, what: 'alice connected' }), b.waitForEvent(connected, { timeoutMs: 15000, what: 'bob connected' })]);
