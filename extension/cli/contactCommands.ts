@@ -105,8 +105,9 @@ class ContactsNode {
     private readonly ctx: Ctx,
     server: { address: string; port: number },
     serverText: string,
-    opts: { away?: boolean; appearOffline?: boolean } = {},
+    opts: { away?: boolean; appearOffline?: boolean; resendPending?: boolean } = {},
   ) {
+    this.resendPending = !!opts.resendPending;
     const dir = ctx.dataDir;
     this.book = new ContactBook(ctx.selfHex, loadContacts(dir));
     this.inbox = new RequestInbox((k) => this.book.has(k), undefined, loadInbox(dir));
@@ -164,6 +165,7 @@ class ContactsNode {
         }
       },
       refused: (why) => ctx.out('request-refused', { reason: why }, ''),
+      delivered: (id) => this.delivered(id),
     };
     this.host.service.setAway(!!opts.away, 0);
     this.host.service.setAppearOffline(!!opts.appearOffline, 0);
@@ -171,6 +173,36 @@ class ContactsNode {
   }
 
   private readonly knocked = new Map<string, number>();
+  private readonly resendPending: boolean;
+  /** Requests this watcher is delivering, by exchange id -> contact key. */
+  private readonly sending = new Map<string, string>();
+
+  /** Undelivered requests saved by an earlier `contacts add` go out again while we are online. */
+  private resendRequests(): void {
+    if (!this.resendPending) return;
+    const busy = new Set(this.sending.values());
+    for (const c of this.book.list()) {
+      if (c.state !== 'requested' || !c.pendingRequest || !c.requestToken || busy.has(c.staticKey)) continue;
+      const id = this.exchange.sendRequest(
+        { staticKey: Buffer.from(c.staticKey, 'hex'), requestToken: Buffer.from(c.requestToken, 'hex') },
+        { signingKey: loadSigningKey(this.ctx.dataDir, true)!.publicKey, ...c.pendingRequest },
+        monotonicNow(),
+      );
+      this.sending.set(id, c.staticKey);
+    }
+  }
+
+  private delivered(id: string): void {
+    const key = this.sending.get(id);
+    if (!key) return;
+    this.sending.delete(id);
+    this.reloadBook();
+    const c = this.book.get(key);
+    if (!c) return;
+    delete c.pendingRequest;
+    saveContacts(this.ctx.dataDir, this.book.list());
+    this.ctx.out('request-delivered', { id, ...describe(c) }, `Request delivered to "${inert(c.displayName)}".`);
+  }
 
   /**
    * A contact's \`dm\` punches every address we registered on our pairwise topic, this watcher's too: say
@@ -210,6 +242,7 @@ class ContactsNode {
 
   syncTopics(): void {
     const now = monotonicNow();
+    this.resendRequests();
     const contacts = this.book.list().map((c) => ({ id: c.staticKey, staticKey: Buffer.from(c.staticKey, 'hex') }));
     this.host.service.setContacts(contacts, now);
     this.host.service.setExtraTopics([this.exchange.inboxEntry(), ...this.exchange.visitorEntries()], now);
@@ -344,7 +377,7 @@ export async function runContactCommand(argv: string[]): Promise<number> {
       }
       return usage(s);
     }
-    const node = new ContactsNode(ctx, await resolveServer(s), serverKey(s), { away: o.away, appearOffline: o['appear-offline'] });
+    const node = new ContactsNode(ctx, await resolveServer(s), serverKey(s), { away: o.away, appearOffline: o['appear-offline'], resendPending: o.watch });
     if (o.watch) {
       node.onPresence = (c, status) => out('presence', describe(c, status), `${inert(c.displayName)} is ${status}`);
       await node.start();
@@ -435,7 +468,14 @@ async function addContact(ctx: Ctx, how: 'add' | 'add-link', rest: string[], o: 
   const fp = fingerprint(target.staticKey);
   out('fingerprint', { fingerprint: fp, staticKey: target.staticKey.toString('hex'), displayName: target.displayName, address: target.address }, `"${inert(target.displayName)}"${target.address ? ` ${target.address}` : ''}\nFingerprint: ${fp}  (compare it with them before you trust it)`);
   const book = new ContactBook(ctx.selfHex, loadContacts(dataDir));
+  const acct = loadAccounts(dataDir)[serverKey(target.server)];
+  const request = {
+    handle: acct && !acct.deleted ? formatAccountAddress({ handle: acct.handle, host: target.server.host, port: target.server.port }) : '',
+    displayName: (o.name ?? acct?.displayName ?? process.env.USER ?? '').slice(0, 64),
+    note,
+  };
   const added = book.add({
+    pendingRequest: request,
     staticKey: target.staticKey.toString('hex'),
     signingKey: target.signingKey.toString('hex'),
     displayName: target.displayName,
@@ -446,6 +486,7 @@ async function addContact(ctx: Ctx, how: 'add' | 'add-link', rest: string[], o: 
     addedAt: Date.now(),
   });
   if (!added.ok) return fail(4, 'error', { kind: added.reason, message: added.message }, added.message);
+  if (added.existed && added.contact.state === 'requested') added.contact.pendingRequest = request;
   saveContacts(dataDir, book.list());
   if (added.existed && added.contact.state === 'accepted') {
     out('already-contact', describe(added.contact), `Already a contact.`);
@@ -454,17 +495,7 @@ async function addContact(ctx: Ctx, how: 'add' | 'add-link', rest: string[], o: 
   // Deliver the request: meet the recipient on its inbox topic, one IKpsk1 round trip.
   const serverText = serverKey(target.server);
   const node = new ContactsNode(ctx, await resolveServer(target.server), serverText);
-  const acct = loadAccounts(dataDir)[serverText];
-  const id = node.exchange.sendRequest(
-    { staticKey: target.staticKey, requestToken: target.requestToken },
-    {
-      signingKey: loadSigningKey(dataDir, true)!.publicKey,
-      handle: acct && !acct.deleted ? formatAccountAddress({ handle: acct.handle, host: target.server.host, port: target.server.port }) : '',
-      displayName: (o.name ?? acct?.displayName ?? process.env.USER ?? '').slice(0, 64),
-      note,
-    },
-    monotonicNow(),
-  );
+  const id = node.exchange.sendRequest({ staticKey: target.staticKey, requestToken: target.requestToken }, { signingKey: loadSigningKey(dataDir, true)!.publicKey, ...request }, monotonicNow());
   node.syncTopics();
   const started = monotonicNow();
   const result = await new Promise<RequestStatus | undefined>((resolveDone) => {
@@ -477,7 +508,13 @@ async function addContact(ctx: Ctx, how: 'add' | 'add-link', rest: string[], o: 
   });
   await node.stop();
   if (result === undefined) {
-    return fail(3, 'not-delivered', { id, staticKey: target.staticKey.toString('hex') }, `the request was not delivered within ${timeoutS} s (is the other side online?). It stays saved; run "p2p-chat contacts add" again later.`);
+    return fail(3, 'not-delivered', { id, staticKey: target.staticKey.toString('hex') }, `the request was not delivered within ${timeoutS} s (is the other side online?). It stays saved: a running "p2p-chat contacts --watch" delivers it when they are.`);
+  }
+  const fresh = new ContactBook(ctx.selfHex, loadContacts(dataDir));
+  const saved = fresh.get(target.staticKey.toString('hex'));
+  if (saved) {
+    delete saved.pendingRequest;
+    saveContacts(dataDir, fresh.list());
   }
   out('request-delivered', { id, status: result === RequestStatus.AlreadyContact ? 'already-contact' : 'received', ms: Math.round(monotonicNow() - started), ...describe(added.contact) }, `Request delivered to "${inert(target.displayName)}". They will show as online once they accept.`);
   return 0;

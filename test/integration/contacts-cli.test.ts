@@ -168,6 +168,21 @@ describe('contacts: terminal peers over a real rendezvous', function () {
     assert.equal(b2.eventsWhere((e) => e.event === 'message').length, 1, 'exactly once: nothing of the first session again');
   });
 
+  it('a request to someone offline is saved and delivered by a running watcher once they come online', async () => {
+    const r = await cli(dir, 'alice', ['contacts', 'add', `carol@${server}`, '--note', 'later is fine', '--timeout', '2']);
+    assert.equal(r.code, 3, 'carol is offline: not delivered yet');
+    const alice = watch('alice');
+    await alice.waitForEvent((e) => e.event === 'online', { timeoutMs: 10000 });
+    const carol = watch('carol');
+    const req = await carol.waitForEvent((e) => e.event === 'request', { timeoutMs: 10000, what: 'the saved request arrives' });
+    assert.equal(req.note, 'later is fine');
+    await alice.waitForEvent((e) => e.event === 'request-delivered' && e.displayName === 'carol', { timeoutMs: 5000 });
+    const saved = JSON.parse(readFileSync(join(dir, 'alice', 'contacts.json'), 'utf8')) as { pendingRequest?: unknown }[];
+    assert.equal(saved[0].pendingRequest, undefined, 'delivered: not sent again');
+    assert.equal((await cli(dir, 'carol', ['accept', String(req.id)])).code, 0);
+    await alice.waitForEvent(presence('carol', 'online'), { timeoutMs: 5000, what: 'accepted: carol appears' });
+  });
+
   it('hostile: blocked keys get silence; a stale or swapped link never reaches anyone; a changed key is refused loudly', async () => {
     const bob = watch('bob');
     await bob.waitForEvent((e) => e.event === 'online', { timeoutMs: 10000 });

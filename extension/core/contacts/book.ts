@@ -18,6 +18,8 @@ export interface Contact {
   server: string;
   /** Needed to (re)send our request while `requested`; hex. */
   requestToken?: string;
+  /** Our request, until it is delivered: a `contacts --watch` resends it whenever the contact is reachable. */
+  pendingRequest?: { note: string; displayName: string; handle: string };
   state: ContactState;
   addedAt: number;
 }
