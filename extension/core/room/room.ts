@@ -32,6 +32,13 @@ export interface RoomOptions {
   keepaliveMs?: number;
   lostAfterMs?: number;
   punchTimeoutMs?: number;
+  /**
+   * 'external': no room registration at the rendezvous (which would show it our static key); members are
+   * introduced with `meet` instead (a direct message: the contacts' pairwise topic did the introducing).
+   */
+  discovery?: 'rendezvous' | 'external';
+  /** Only this static key may be a member (a direct message): any other is refused, loudly. */
+  onlyPeer?: Buffer;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -258,14 +265,24 @@ export class Room {
 
   start(now: number): void {
     this.state = { kind: 'registering', server: endpointKey(this.rendezvous.server) };
-    this.rendezvous.start(now);
+    if (this.opts.discovery !== 'external') this.rendezvous.start(now);
     this.update();
+  }
+
+  /** Introduce a member found elsewhere (discovery 'external'): as if the rendezvous had announced it. */
+  meet(m: MemberRecord, now: number): void {
+    this.lastNow = now;
+    if (!this.closed) this.onMemberRecord(m, true, now);
   }
 
   // ---- members and links -----------------------------------------------------------------------
 
   private onMemberRecord(m: MemberRecord, joined: boolean, now: number): void {
     if (m.peerId.equals(this.opts.identity.publicKey)) return;
+    if (this.opts.onlyPeer && !m.peerId.equals(this.opts.onlyPeer)) {
+      this.log('error', `refused a member with key ${fingerprint(m.peerId)}: this conversation is only with ${fingerprint(this.opts.onlyPeer)}`);
+      return;
+    }
     const hex = m.peerId.toString('hex');
     let link = this.links.get(hex);
     if (!link && this.links.size >= MAX_ROOM_LINKS) {
@@ -508,6 +525,11 @@ export class Room {
     return true;
   }
 
+  /** Relay credentials from elsewhere (discovery 'external': the topic ack carries them, not a welcome). */
+  setTurnCredentials(creds: TurnCredentials): void {
+    this.turnCreds = creds;
+  }
+
   get relayedAddress(): Endpoint | undefined {
     return this.turn?.relayedAddress;
   }
@@ -708,7 +730,7 @@ export class Room {
     if (this.rendezvousTrouble && !this.rendezvous.registered) {
       return { kind: 'failed', reason: this.rendezvousTrouble.reason, hint: this.rendezvousTrouble.hint };
     }
-    if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
+    if (this.rendezvous.registered || this.opts.discovery === 'external') return { kind: 'waiting', roomMembers: links.length + 1 };
     return { kind: 'registering', server: endpointKey(this.rendezvous.server) };
   }
 
