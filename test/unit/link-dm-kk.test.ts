@@ -113,6 +113,22 @@ describe('DM links: KKpsk0 with data in message 1 (injected clock)', () => {
     assert.ok(li.verified);
   });
 
+  it('a responder with more queued than it may send before the path is proven (3× message 1) sends it all once proven', () => {
+    const net = newNet(10);
+    const { A, B } = dmPair(net);
+    const [I, R] = initiatorOf(A, B);
+    const big = Array.from({ length: 8 }, (_, i) => `r${i} ${'x'.repeat(400)}`);
+    for (const t of big) R.h.room.send({ kind: 'text', text: t }, net.now);
+    I.h.room.send({ kind: 'text', text: 'i0' }, net.now);
+    const pairedAt = pairAndMeet(net, A, B);
+    assert.ok(net.run(pairedAt + 40 * RTT_MS, () => I.got.length === 8 && R.h.room.pendingMessages().length === 0));
+    net.run(net.now + 10 * RTT_MS);
+    assert.deepEqual(I.got, big);
+    assert.deepEqual(R.got, ['i0']);
+    // Held back until the initiator's first data packet (1.5 RTT + priming), then one round trip.
+    assert.ok((I.at[0] - pairedAt) / RTT_MS <= 2.7, `first at ${((I.at[0] - pairedAt) / RTT_MS).toFixed(2)} RTT`);
+  });
+
   it('a replayed message 1 (same address, another address) delivers nothing twice and resets nothing', () => {
     const net = newNet(3);
     const { A, B } = dmPair(net);
@@ -173,6 +189,43 @@ describe('DM links: KKpsk0 with data in message 1 (injected clock)', () => {
     net.run(net.now + 5 * RTT_MS);
     assert.deepEqual(R.got, ['once']);
     assert.ok(R.h.room.stats.duplicatesSuppressed >= 1, 'the replayed copy was recognised and dropped');
+  });
+
+  it('a replayed message 1 from a spoofed source draws at most 3× its size back, however much the responder has queued', () => {
+    const net = newNet(9);
+    const { A, B } = dmPair(net);
+    const [I, R] = initiatorOf(A, B);
+    I.h.room.send({ kind: 'text', text: 'once' }, net.now);
+    let hello: Buffer | undefined;
+    net.dropIf = (_from, _to, data) => {
+      const p = decodePeer(data);
+      if (!hello && p.ok && p.value.type === 'hello' && p.value.sender !== 0) hello = Buffer.from(data);
+      return false;
+    };
+    const pairedAt = pairAndMeet(net, A, B);
+    assert.ok(net.run(pairedAt + 20 * RTT_MS, () => R.got.length === 1));
+    // Later, elsewhere: the responder's key in a fresh process (nothing remembered) with a lot queued for the
+    // initiator, which is offline. The attacker replays the captured message 1 with the victim's address.
+    const net2 = newNet(10);
+    const pair = new PairKeys(R.key, I.key.publicKey);
+    const R2 = net2.addHost('R2', R.h.local, undefined, { identity: R.key, roomId: pair.conversationId, psk: pair.psk, discovery: 'external', onlyPeer: I.key.publicKey });
+    for (let i = 0; i < 20; i++) R2.room.send({ kind: 'text', text: `queued ${i} ${'y'.repeat(500)}` }, net2.now);
+    net2.start(R2);
+    R2.room.meet({ peerId: I.key.publicKey, name: 'I', flags: 0, reflexive: I.h.local, candidates: [] }, net2.now);
+    net2.pump(R2);
+    const victim: Endpoint = { address: '203.0.113.77', port: 9999 };
+    let back = 0;
+    net2.dropIf = (_from, to, data) => {
+      if (to.address === victim.address) back += data.length;
+      return false;
+    };
+    net2.inject(victim, R2.local, hello!);
+    net2.run(net2.now + 30 * RTT_MS);
+    const link = R2.room.linkFor(I.key.publicKey.toString('hex'))!;
+    assert.equal(link.stats.handshakes, 1, 'the replay opened a session (nothing remembered it)');
+    assert.ok(back > 0, 'the replay was answered');
+    assert.ok(back <= 3 * hello!.length, `${back} B back for ${hello!.length} B`);
+    assert.ok(R2.room.pendingMessages().length === 20, 'nothing counted as delivered');
   });
 
   it('a peer whose key is not the pinned one is refused, even with the pair\'s psk: no session, nothing delivered, counted', () => {

@@ -103,6 +103,13 @@ export interface Session {
   suspectWhy?: string;
   /** Reliable messages handed to the channel and not yet acknowledged. */
   unacked: number;
+  /**
+   * KK responder until the initiator's first data packet: message 1 may be a replay from a spoofed source, so
+   * at most this many more bytes go to the session's address (three times what came in, as QUIC does); what
+   * does not fit is held back and resent once the path is proven.
+   */
+  unprovenBudget?: number;
+  heldBack?: boolean;
 }
 
 interface Pending {
@@ -506,7 +513,7 @@ export class PeerLink {
     this.kkAnswered.set(e, { reply, remoteIndex: p.sender });
     if (this.kkAnswered.size > KK_SEEN_MAX) this.kkAnswered.delete(this.kkAnswered.keys().next().value as string);
     this.ctx.send(from, reply);
-    this.install(TransportCipher.fromSplit(hs.split()), localIndex, p.sender, from, now, undefined, undefined, undefined);
+    this.install(TransportCipher.fromSplit(hs.split()), localIndex, p.sender, from, now, undefined, undefined, undefined, undefined, 3 * (HELLO_HEADER_BYTES + p.noise.length) - reply.length);
     const s = this.session!;
     if (inner.length) {
       const frames = decodePacket(inner);
@@ -596,6 +603,13 @@ export class PeerLink {
     }
     this.stats.dataIn++;
     s.lastRecv = now;
+    if (s.unprovenBudget !== undefined) {
+      // The initiator answered on this session: message 1 was not a replay from elsewhere.
+      s.unprovenBudget = undefined;
+      this.candidates.set(endpointKey(s.endpoint), s.endpoint);
+      if (s.heldBack) s.channel.retransmitNow(now);
+      s.heldBack = false;
+    }
     // The path works from the peer to us; data still unacknowledged starts its clock again, and if the path was
     // in doubt, what waits for an ack is resent now rather than at its backed-off timer.
     s.awaitingSince = s.unacked > 0 ? now : undefined;
@@ -660,6 +674,7 @@ export class PeerLink {
     confirm?: Buffer,
     handshakeRttMs?: number,
     early?: { channel: ReliableChannel; unacked: number },
+    unprovenBudget?: number,
   ): void {
     if (this.session) {
       if (this.previous) this.retire(this.previous);
@@ -681,6 +696,7 @@ export class PeerLink {
       confirmAttempt: 0,
       confirmNextAt: confirm ? now + punchDelay(2) : Infinity,
       unacked: early?.unacked ?? 0,
+      unprovenBudget,
       suspectProbeAt: Infinity,
       suspectProbes: 0,
     };
@@ -708,7 +724,8 @@ export class PeerLink {
     this.retryAt = Infinity;
     const first = !this.everEstablished;
     this.everEstablished = true;
-    this.candidates.set(endpointKey(endpoint), endpoint);
+    // An unproven source (a KK message 1 may be a replay) becomes a candidate only once proven (onData).
+    if (unprovenBudget === undefined) this.candidates.set(endpointKey(endpoint), endpoint);
     if (early && early.unacked > 0) session.awaitingSince = now;
     this.events.established(this, { first, carried: early !== undefined });
     if (!this.initiator || !confirm) this.events.verified(this);
@@ -768,10 +785,24 @@ export class PeerLink {
       this.lose(now, 'transport keys used up');
       return;
     }
-    const sealed = s.transport.seal(plain);
-    this.ctx.send(s.endpoint, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+    if (!this.sealTo(s, s.endpoint, plain)) return;
     s.lastSend = now;
     this.stats.dataOut++;
+  }
+
+  /** Seal and send one inner packet on a session, within an unproven session's byte budget (see Session). */
+  private sealTo(s: Session, to: Route, plain: Buffer): boolean {
+    if (s.unprovenBudget !== undefined) {
+      const size = HEADER_BYTES + 12 + plain.length + 16; // data header (receiver, counter), the tag
+      if (size > s.unprovenBudget) {
+        s.heldBack = true; // the channel counts it as sent: resent once the path is proven (onData)
+        return false;
+      }
+      s.unprovenBudget -= size;
+    }
+    const sealed = s.transport.seal(plain);
+    this.ctx.send(to, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+    return true;
   }
 
   flush(now: number): void {
@@ -876,10 +907,7 @@ export class PeerLink {
     const targets = new Map<string, Route>([[endpointKey(s.endpoint), s.endpoint]]);
     for (const c of this.candidates.values()) targets.set(endpointKey(c), c);
     for (const to of targets.values()) {
-      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) {
-        const sealed = s.transport.seal(packet);
-        this.ctx.send(to, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
-      }
+      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) this.sealTo(s, to, packet);
     }
     s.lastSend = now;
     s.suspectProbeAt = s.suspectProbes < SUSPECT_PROBE_DELAYS_MS.length ? now + SUSPECT_PROBE_DELAYS_MS[s.suspectProbes] : Infinity;
@@ -897,10 +925,7 @@ export class PeerLink {
     this.nextDirectProbeAt = now + DIRECT_PROBE_INTERVAL_MS;
     for (const c of this.candidates.values()) {
       if ((c as Route).relay || (this.remoteRelay && sameEndpoint(c, this.remoteRelay))) continue;
-      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) {
-        const sealed = s.transport.seal(packet);
-        this.ctx.send(c, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
-      }
+      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) this.sealTo(s, c, packet);
     }
   }
 
