@@ -14,6 +14,10 @@ import { BucketSpec, SourceKey, sourceKey, SourceLimiter } from './rateLimit';
 import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomTable, RoomTableStats, shortId } from './rooms';
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
+import { decodeMailbox, encodeMailbox, isMailboxRequestType, isMailboxType, MailboxErrorCode, MAX_MAILBOX_REQUEST_BYTES, signedPart } from '../extension/core/wire/mailbox';
+import { MailboxLimits, MailboxService, MailboxStats } from './mailbox';
+import type { Store } from './store/store';
+import { MemoryStore } from './store/memoryStore';
 
 export const DEFAULT_PORT = 7000;
 /** The largest valid request (a register with a 64-byte name and 8 IPv6 candidates) is 302 bytes. */
@@ -55,6 +59,10 @@ export interface RendezvousServerOptions {
   expiryIntervalMs?: number;
   /** Socket buffers; a burst of registrations must not overflow the kernel's default 208 KiB. */
   socketBufferBytes?: number;
+  /** Where mailboxes are kept (a FileStore under --data-dir survives restarts); default: in memory. */
+  store?: Store;
+  /** Mailbox limits, or false to refuse every mailbox request. */
+  mailbox?: Partial<MailboxLimits> | false;
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
@@ -103,6 +111,7 @@ export interface ServerStats {
   drops: Record<DropReason, number>;
   /** Replies not sent: would have been larger than an unverified request, or too many errors. */
   suppressed: { wouldAmplify: number; errorRateLimited: number };
+  mailbox?: MailboxStats;
 }
 
 type Role = 'main' | 'probe';
@@ -172,12 +181,16 @@ export class RendezvousServer {
   private stoppedAt?: number;
   private bound?: BoundPorts;
   private counters = RendezvousServer.freshCounters();
+  /** Outlives restarts of this instance, like its store. */
+  readonly mailbox?: MailboxService;
+  private lastPurge = 0;
 
   constructor(opts: RendezvousServerOptions = {}) {
     this.opts = opts;
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.wallClock = opts.wallClock ?? Date.now;
     this.log = opts.logger ?? createLogger();
+    if (opts.mailbox !== false) this.mailbox = new MailboxService(opts.store ?? new MemoryStore(), opts.mailbox ?? {});
     this.reset();
   }
 
@@ -334,13 +347,19 @@ export class RendezvousServer {
       cookiesIssued: c.cookiesIssued,
       drops: { ...c.drops },
       suppressed: { wouldAmplify: c.wouldAmplify, errorRateLimited: c.errorRateLimited },
+      ...(this.mailbox ? { mailbox: { ...this.mailbox.stats, refused: { ...this.mailbox.stats.refused } } } : {}),
     };
   }
 
   /** Expire silent members now (the timer calls this every second). */
   tick(): void {
-    const out = this.table.expire(this.now());
+    const now = this.now();
+    const out = this.table.expire(now);
     if (out.length && this.main) this.deliver(out, this.main);
+    if (this.mailbox && now - this.lastPurge >= 60_000) {
+      this.lastPurge = now;
+      void this.mailbox.purge(this.wallClock());
+    }
   }
 
   private drop(reason: DropReason): void {
@@ -364,6 +383,7 @@ export class RendezvousServer {
     // server-to-client message or a peer packet could start an endless exchange between two
     // servers (or a server and a peer) that an attacker introduced to each other by spoofing.
     const type = buf[2];
+    if (buf[1] === VERSION && isMailboxType(type)) return this.onMailbox(role, sock, buf, source, key, now);
     if (buf[1] === VERSION) {
       if (isPeerType(type)) return this.drop('peerPacket');
       if (!REQUEST_TYPES.has(type) && isRendezvousType(type)) return this.drop('unexpectedType');
@@ -433,6 +453,50 @@ export class RendezvousServer {
         // Never answer a server-to-client message: two servers (or a spoofed pair) would ping-pong.
         return this.drop('unexpectedType');
     }
+  }
+
+  /**
+   * Mailbox requests: their own size cap (a deposit carries an envelope) and rate (in the service);
+   * answered with more than a cookie or a short error only once the cookie proves the source's address.
+   */
+  private onMailbox(role: Role, sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {
+    const c = this.counters;
+    const cause: Cause = { sock, requestBytes: buf.length, verified: false, source, key };
+    if (!isMailboxRequestType(buf[2])) return this.drop('unexpectedType');
+    if (role === 'probe') return this.drop('wrongPort');
+    if (buf.length > MAX_MAILBOX_REQUEST_BYTES) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      return this.drop('oversized');
+    }
+    const d = decodeMailbox(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok || (d.value.type !== 'deposit' && d.value.type !== 'fetch' && d.value.type !== 'delete')) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.ok ? 'not a request' : d.error);
+    }
+    const m = d.value;
+    if (!this.cookies.verify(now, source, m.cookie, key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    if (!this.mailbox) {
+      this.send(cause, encodeMailbox({ type: 'mailboxError', nonce: m.nonce, code: MailboxErrorCode.Unavailable, detail: 0 }), 'mailboxError');
+      return;
+    }
+    this.mailbox.handle(m, signedPart(buf), key, now, this.wallClock()).then(
+      (reply) => {
+        if (reply) this.send(cause, reply, reply[2] === 0x46 ? 'mailboxError' : m.type);
+      },
+      (err: Error) => this.log.warn('mailbox-error', { error: err.message }),
+    );
   }
 
   private onStun(sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {

@@ -67,6 +67,11 @@ export class RendezvousClient {
     return p > 0 && p < 65536 ? { address: this.opts.server.address, port: p } : undefined;
   }
 
+  /** The cookie that proves our address to the server (mailbox requests carry it); undefined until registered. */
+  get currentCookie(): Buffer | undefined {
+    return this.registered && !this.stopped ? this.cookie : undefined;
+  }
+
   /** Messages are only believed from the server's own addresses. */
   isServer(from: Endpoint): boolean {
     const probe = this.probeServer;
