@@ -14,6 +14,8 @@ export interface TurnFlags {
 
 export interface CliConfig {
   server: RendezvousServerOptions;
+  /** Durable state lives here (a FileStore) when set. */
+  dataDir?: string;
   logLevel: LogLevel;
   turn?: TurnFlags;
   statsIntervalSeconds: number;
@@ -52,6 +54,14 @@ export const FLAGS: Record<string, Flag> = {
   'turn-secret': { env: 'P2P_RENDEZVOUS_TURN_SECRET', help: "coturn static-auth-secret (prefer the env var or a file: flags show in ps)" },
   'turn-secret-file': { env: 'P2P_RENDEZVOUS_TURN_SECRET_FILE', help: 'file holding the TURN secret' },
   'turn-ttl': { env: 'P2P_RENDEZVOUS_TURN_TTL', help: 'TURN credential lifetime in seconds', def: '600' },
+  'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'directory for durable state (mailboxes); without it they live in memory' },
+  'mailbox-ttl': { env: 'P2P_RENDEZVOUS_MAILBOX_TTL', help: 'seconds a mailbox envelope is kept', def: '1209600' },
+  'mailbox-max-items': { env: 'P2P_RENDEZVOUS_MAILBOX_MAX_ITEMS', help: 'envelopes per mailbox', def: '1000' },
+  'mailbox-max-bytes': { env: 'P2P_RENDEZVOUS_MAILBOX_MAX_BYTES', help: 'bytes per mailbox', def: '10000000' },
+  'mailbox-envelope-bytes': { env: 'P2P_RENDEZVOUS_MAILBOX_ENVELOPE_BYTES', help: 'largest envelope (256..1024); clients split larger messages', def: '1024' },
+  'mailbox-rate': { env: 'P2P_RENDEZVOUS_MAILBOX_RATE', help: 'mailbox requests per second per source (depositor)', def: '100' },
+  'mailbox-burst': { env: 'P2P_RENDEZVOUS_MAILBOX_BURST', help: 'mailbox request burst per source', def: '300' },
+  'no-mailbox': { env: 'P2P_RENDEZVOUS_NO_MAILBOX', help: 'refuse every mailbox request', bool: true },
   'stats-interval': { env: 'P2P_RENDEZVOUS_STATS_INTERVAL', help: 'log stats every N seconds (0: only at shutdown)', def: '0' },
   help: { env: '', help: 'show this help', bool: true },
   version: { env: '', help: 'print the version', bool: true },
@@ -155,6 +165,17 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     errors.push('--turn-secret needs --turn-server');
   }
   const statsIntervalSeconds = num('stats-interval', 0, 0, 86_400);
+  const noMailbox = values['no-mailbox'] === true || ['1', 'true', 'yes'].includes(env[FLAGS['no-mailbox'].env] ?? '');
+  server.mailbox = noMailbox
+    ? false
+    : {
+        ttlMs: num('mailbox-ttl', 1_209_600, 1, 365 * 86_400) * 1000,
+        maxItems: num('mailbox-max-items', 1000, 1, 10_000_000),
+        maxBytes: num('mailbox-max-bytes', 10_000_000, 1024, 10_000_000_000),
+        maxEnvelopeBytes: num('mailbox-envelope-bytes', 1024, 256, 1024),
+        rate: { perSecond: num('mailbox-rate', 100, 1, 1_000_000), burst: num('mailbox-burst', 300, 1, 1_000_000) },
+      };
+  const dataDir = get('data-dir');
   if (errors.length) return { kind: 'error', message: errors.join('; ') };
-  return { kind: 'run', config: { server, logLevel: logLevel as LogLevel, statsIntervalSeconds, ...(turn ? { turn } : {}) } };
+  return { kind: 'run', config: { server, logLevel: logLevel as LogLevel, statsIntervalSeconds, ...(turn ? { turn } : {}), ...(dataDir ? { dataDir } : {}) } };
 }

@@ -7,6 +7,7 @@ import { normaliseAddress } from '../extension/core/wire/endpoint';
 import { parseCli, usage } from './args';
 import { createLogger } from './log';
 import { RendezvousServer } from './server';
+import { FileStore } from './store/fileStore';
 
 // Set by scripts/build.mjs; running from source (tsx) reads package.json instead.
 declare const __VERSION__: string | undefined;
@@ -52,6 +53,14 @@ async function main(): Promise<number | undefined> {
       return 1;
     }
   }
+  if (config.dataDir) {
+    try {
+      options.store = await FileStore.open(config.dataDir);
+    } catch (err) {
+      log.error('data-dir', { error: (err as Error).message, dir: config.dataDir });
+      return 1;
+    }
+  }
   const server = new RendezvousServer(options);
   try {
     await server.start();
@@ -66,7 +75,8 @@ async function main(): Promise<number | undefined> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    void server.stop().then(() => {
+    void server.stop().then(async () => {
+      await options.store?.close().catch(() => undefined);
       const cpu = process.cpuUsage();
       log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats() });
       // Exit by running out of work, not process.exit(): writes to a pipe are asynchronous and
