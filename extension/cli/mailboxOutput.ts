@@ -21,6 +21,8 @@ export function mailboxOutput(out: Printer): MailboxOutput {
         out('mailbox', { kind: n.kind, ids: n.ids }, '');
       } else if (n.kind === 'waiting') {
         out('mailbox', { kind: n.kind, ids: n.ids, reason: n.reason }, `(waiting: ${n.reason}; ${n.ids?.length ?? 0} message(s) kept in the outbox)`);
+      } else if (n.kind === 'receipted') {
+        out('mailbox', { kind: n.kind, senders: n.senders }, '');
       } else if (n.kind === 'trouble') {
         out('mailbox', { kind: n.kind, reason: n.reason }, `(mailbox: ${n.reason})`);
       }

@@ -13,6 +13,7 @@ import { decodeMailbox, encodeUnsignedRequest, MailboxErrorCode, MailboxMessage,
 import { MailboxLimits, MailboxService } from '../../rendezvous/mailbox';
 import { FileStore } from '../../rendezvous/store/fileStore';
 import { MemoryStore } from '../../rendezvous/store/memoryStore';
+import type { Store } from '../../rendezvous/store/store';
 
 const cookie = Buffer.alloc(16, 1);
 const room = deriveRoomKeys(Buffer.alloc(16, 3));
@@ -36,7 +37,7 @@ async function send(svc: MailboxService, bytes: Buffer, now = 0, wall = WALL, so
   return back.value;
 }
 
-function svc(limits: Partial<MailboxLimits> = {}, store = new MemoryStore()) {
+function svc(limits: Partial<MailboxLimits> = {}, store: Store = new MemoryStore()) {
   return new MailboxService(store, limits);
 }
 

@@ -47,6 +47,8 @@ export type MailboxNotice =
   | { kind: 'deposited'; seqs: number[] }
   | { kind: 'waiting'; seqs: number[]; reason: string }
   | { kind: 'trouble'; reason: string }
+  /** A receipt for what the mailbox brought is in the mailbox (the senders will see `delivered`). */
+  | { kind: 'receipted'; senders: number }
   | { kind: 'ok' };
 
 export interface RoomMailboxHost {
@@ -306,7 +308,9 @@ export class RoomMailbox {
       this.waitingNoticed.delete(job.seq);
       this.host.notice({ kind: 'deposited', seqs: [job.seq] });
     } else if (job.kind === 'receipt' && m.type === 'depositAck') {
+      const senders = this.owedReceipts.size;
       this.owedReceipts.clear();
+      this.host.notice({ kind: 'receipted', senders });
     }
     this.pump(now);
   }
