@@ -14,11 +14,20 @@ export interface TurnFlags {
 
 export interface CliConfig {
   server: RendezvousServerOptions;
-  /** Durable state lives here (a FileStore) when set. */
-  dataDir?: string;
   logLevel: LogLevel;
   turn?: TurnFlags;
   statsIntervalSeconds: number;
+  directory: DirectoryFlags;
+}
+
+/** The account directory: where it keeps accounts and who may sign up. */
+export interface DirectoryFlags {
+  /** Crash-safe store directory; absent: accounts are kept in memory only. */
+  dataDir?: string;
+  maxAccounts: number;
+  signup: boolean;
+  /** Sign-ups per source IP address per hour. */
+  signupsPerHour: number;
 }
 
 export type CliParse =
@@ -54,7 +63,10 @@ export const FLAGS: Record<string, Flag> = {
   'turn-secret': { env: 'P2P_RENDEZVOUS_TURN_SECRET', help: "coturn static-auth-secret (prefer the env var or a file: flags show in ps)" },
   'turn-secret-file': { env: 'P2P_RENDEZVOUS_TURN_SECRET_FILE', help: 'file holding the TURN secret' },
   'turn-ttl': { env: 'P2P_RENDEZVOUS_TURN_TTL', help: 'TURN credential lifetime in seconds', def: '600' },
-  'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'directory for durable state (mailboxes); without it they live in memory' },
+  'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'keep accounts and mailboxes in DIR (crash-safe log); without it they last as long as the process' },
+  'max-accounts': { env: 'P2P_RENDEZVOUS_MAX_ACCOUNTS', help: 'accounts the directory holds at most', def: '100000' },
+  'no-signup': { env: 'P2P_RENDEZVOUS_NO_SIGNUP', help: 'refuse new sign-ups (invite-only); existing accounts still work', bool: true },
+  'signup-rate': { env: 'P2P_RENDEZVOUS_SIGNUP_RATE', help: 'sign-ups per source IP address per hour', def: '10' },
   'mailbox-ttl': { env: 'P2P_RENDEZVOUS_MAILBOX_TTL', help: 'seconds a mailbox envelope is kept', def: '1209600' },
   'mailbox-max-items': { env: 'P2P_RENDEZVOUS_MAILBOX_MAX_ITEMS', help: 'envelopes per mailbox', def: '1000' },
   'mailbox-max-bytes': { env: 'P2P_RENDEZVOUS_MAILBOX_MAX_BYTES', help: 'bytes per mailbox', def: '10000000' },
@@ -110,6 +122,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     return { kind: 'error', message: (err as Error).message };
   }
   if (values.help) return { kind: 'help' };
+  const envNoSignup = env[FLAGS['no-signup'].env];
+  const noSignup = values['no-signup'] === true || envNoSignup === '1' || envNoSignup === 'true';
   if (values.version) return { kind: 'version' };
   const get = (name: string): string | undefined => {
     const v = values[name];
@@ -176,6 +190,12 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         rate: { perSecond: num('mailbox-rate', 100, 1, 1_000_000), burst: num('mailbox-burst', 300, 1, 1_000_000) },
       };
   const dataDir = get('data-dir');
+  const directory: DirectoryFlags = {
+    maxAccounts: num('max-accounts', 100_000, 0, 100_000_000),
+    signup: !noSignup,
+    signupsPerHour: num('signup-rate', 10, 1, 1_000_000),
+    ...(dataDir !== undefined ? { dataDir } : {}),
+  };
   if (errors.length) return { kind: 'error', message: errors.join('; ') };
-  return { kind: 'run', config: { server, logLevel: logLevel as LogLevel, statsIntervalSeconds, ...(turn ? { turn } : {}), ...(dataDir ? { dataDir } : {}) } };
+  return { kind: 'run', config: { server, logLevel: logLevel as LogLevel, statsIntervalSeconds, directory, ...(turn ? { turn } : {}) } };
 }

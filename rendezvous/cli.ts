@@ -7,7 +7,10 @@ import { normaliseAddress } from '../extension/core/wire/endpoint';
 import { parseCli, usage } from './args';
 import { createLogger } from './log';
 import { RendezvousServer } from './server';
+import { Directory } from './directory';
 import { FileStore } from './store/fileStore';
+import { MemoryStore } from './store/memoryStore';
+import type { Store } from './store/store';
 
 // Set by scripts/build.mjs; running from source (tsx) reads package.json instead.
 declare const __VERSION__: string | undefined;
@@ -53,19 +56,30 @@ async function main(): Promise<number | undefined> {
       return 1;
     }
   }
-  if (config.dataDir) {
-    try {
-      options.store = await FileStore.open(config.dataDir);
-    } catch (err) {
-      log.error('data-dir', { error: (err as Error).message, dir: config.dataDir });
-      return 1;
-    }
+  const dir = config.directory;
+  let store: Store;
+  try {
+    store = dir.dataDir
+      ? await FileStore.open(dir.dataDir, {
+          onLoad: (r) => (r.droppedBytes ? log.warn('store-tail-dropped', { ...r }) : log.info('store-loaded', { frames: r.frames, bytes: r.bytes })),
+        })
+      : new MemoryStore();
+  } catch (err) {
+    log.error('store-failed', { dataDir: dir.dataDir, error: (err as Error).message });
+    return 1;
   }
-  const server = new RendezvousServer(options);
+  const directory = await Directory.open(store, {
+    maxAccounts: dir.maxAccounts,
+    signup: dir.signup,
+    signupRate: { perSecond: dir.signupsPerHour / 3600, burst: Math.max(1, Math.min(dir.signupsPerHour, 5)) },
+  });
+  log.info('directory', { accounts: directory.accounts, dataDir: dir.dataDir ?? '(memory: accounts are lost at exit)', signup: dir.signup, maxAccounts: dir.maxAccounts });
+  const server = new RendezvousServer({ ...options, directory, store });
   try {
     await server.start();
   } catch (err) {
     log.error('start-failed', { error: (err as Error).message });
+    await store.close();
     return 1;
   }
   if (config.statsIntervalSeconds > 0) {
@@ -76,7 +90,7 @@ async function main(): Promise<number | undefined> {
     if (stopping) return;
     stopping = true;
     void server.stop().then(async () => {
-      await options.store?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
       const cpu = process.cpuUsage();
       log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats() });
       // Exit by running out of work, not process.exit(): writes to a pipe are asynchronous and

@@ -17,6 +17,8 @@ import { TurnConfig, turnCredentials } from './turn';
 import { decodeMailbox, encodeMailbox, isMailboxRequestType, isMailboxType, MailboxErrorCode, MAX_MAILBOX_REQUEST_BYTES, signedPart } from '../extension/core/wire/mailbox';
 import { MailboxLimits, MailboxService, MailboxStats } from './mailbox';
 import type { Store } from './store/store';
+import { decodeDirectory, DirectoryRequestMessage, encodeDirectory, isDirectoryRequestType, isDirectoryType } from '../extension/core/wire/directory';
+import { Directory, DirectoryStats } from './directory';
 import { MemoryStore } from './store/memoryStore';
 
 export const DEFAULT_PORT = 7000;
@@ -63,6 +65,11 @@ export interface RendezvousServerOptions {
   store?: Store;
   /** Mailbox limits, or false to refuse every mailbox request. */
   mailbox?: Partial<MailboxLimits> | false;
+  /**
+   * The account directory (opened by the caller on its store). Absent: the server keeps one in memory,
+   * so accounts last as long as the process (the CLI opens a FileStore under --data-dir instead).
+   */
+  directory?: Directory;
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
@@ -112,6 +119,7 @@ export interface ServerStats {
   /** Replies not sent: would have been larger than an unverified request, or too many errors. */
   suppressed: { wouldAmplify: number; errorRateLimited: number };
   mailbox?: MailboxStats;
+  directory?: DirectoryStats;
 }
 
 type Role = 'main' | 'probe';
@@ -184,6 +192,7 @@ export class RendezvousServer {
   /** Outlives restarts of this instance, like its store. */
   readonly mailbox?: MailboxService;
   private lastPurge = 0;
+  private directory?: Directory;
 
   constructor(opts: RendezvousServerOptions = {}) {
     this.opts = opts;
@@ -278,6 +287,7 @@ export class RendezvousServer {
       host = '0.0.0.0';
       socks = await open(host);
     }
+    this.directory = o.directory ?? this.directory ?? (await Directory.open(new MemoryStore(), {}, this.now()));
     this.main = socks.main;
     this.probe = socks.probe;
     for (const [sock, role] of [
@@ -348,6 +358,7 @@ export class RendezvousServer {
       drops: { ...c.drops },
       suppressed: { wouldAmplify: c.wouldAmplify, errorRateLimited: c.errorRateLimited },
       ...(this.mailbox ? { mailbox: { ...this.mailbox.stats, refused: { ...this.mailbox.stats.refused } } } : {}),
+      ...(this.directory ? { directory: this.directory.stats() } : {}),
     };
   }
 
@@ -387,6 +398,7 @@ export class RendezvousServer {
     if (buf[1] === VERSION) {
       if (isPeerType(type)) return this.drop('peerPacket');
       if (!REQUEST_TYPES.has(type) && isRendezvousType(type)) return this.drop('unexpectedType');
+      if (isDirectoryType(type) && !isDirectoryRequestType(type)) return this.drop('unexpectedType');
     }
     const cause: Cause = { sock, requestBytes: buf.length, verified: false, source, key };
     const answerable = buf[1] === VERSION || REQUEST_TYPES.has(type);
@@ -403,6 +415,7 @@ export class RendezvousServer {
       c.unverifiedIn += buf.length;
       return this.sendError(cause, now, ErrorCode.Malformed, 'datagram too large');
     }
+    if (buf[1] === VERSION && isDirectoryType(type)) return this.onDirectory(role, buf, cause, now);
     const d = decodeRendezvous(buf);
     const typeName = d.ok ? d.value.type : 'invalid';
     c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
@@ -493,10 +506,48 @@ export class RendezvousServer {
     }
     this.mailbox.handle(m, signedPart(buf), key, now, this.wallClock()).then(
       (reply) => {
-        if (reply) this.send(cause, reply, reply[2] === 0x46 ? 'mailboxError' : m.type);
+        // The answer may come after a stop(): a closed socket sends nothing.
+        if (reply && sock === this.main) this.send(cause, reply, reply[2] === 0x46 ? 'mailboxError' : m.type);
       },
       (err: Error) => this.log.warn('mailbox-error', { error: err.message }),
     );
+  }
+
+  /**
+   * Directory requests: the cookie first (a source that has not proven its address gets only the
+   * 19-byte cookie, smaller than any request), then the directory's answer, which may be larger
+   * (a lookup's signed record) because the source is now verified.
+   */
+  private onDirectory(role: Role, buf: Buffer, cause: Cause, now: number): void {
+    const c = this.counters;
+    const d = decodeDirectory(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.error);
+    }
+    if (role === 'probe') return this.drop('wrongPort');
+    const m = d.value as DirectoryRequestMessage;
+    if (!this.cookies.verify(now, cause.source, m.cookie, cause.key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, cause.source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    const directory = this.directory;
+    const sock = cause.sock;
+    if (!directory) return;
+    void directory.handle(m, { address: cause.source.address, key: cause.key }, now).then((reply) => {
+      // The answer may come after a stop(): a closed socket sends nothing.
+      if (sock !== this.main) return;
+      if (this.log.enabled('debug')) this.log.debug('directory', { request: m.type, reply: reply.type, status: reply.type === 'accountResult' ? reply.status : 0 });
+      this.send(cause, encodeDirectory(reply), reply.type);
+    });
   }
 
   private onStun(sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {

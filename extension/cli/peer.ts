@@ -12,6 +12,7 @@ import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { mailboxOutput } from './mailboxOutput';
 import { parseArgs } from 'node:util';
+import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -81,6 +82,7 @@ async function resolve(server: ServerAddress): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (ACCOUNT_COMMANDS.has(argv[0])) return runAccountCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -108,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = args.values;
   if (o.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}`);
     return 0;
   }
   if (o.version) {

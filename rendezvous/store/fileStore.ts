@@ -225,7 +225,7 @@ export class FileStore implements Store {
     try {
       fs.rmSync(`${this.logPath}.tmp`, { force: true }); // an interrupted compaction: the log is still whole
       this.loadReport = this.load();
-      this.fd = fs.openSync(this.logPath, 'a');
+      this.fd = fs.openSync(this.logPath, 'a', 0o600);
     } catch (e) {
       this.unlock();
       throw e;
@@ -372,7 +372,7 @@ export class FileStore implements Store {
     fs.renameSync(tmp, this.logPath);
     fsyncDir(this.dir);
     fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.logPath, 'a');
+    this.fd = fs.openSync(this.logPath, 'a', 0o600);
     this.size = this.compactedSize = data.length;
   }
 
