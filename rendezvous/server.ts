@@ -7,6 +7,7 @@ import * as dgram from 'node:dgram';
 import { classify, MsgType, VERSION } from '../extension/core/wire/header';
 import { Endpoint, endpointKey, normaliseAddress } from '../extension/core/wire/endpoint';
 import { isPeerType } from '../extension/core/wire/peer';
+import { isContactPeerType } from '../extension/core/wire/contactRequest';
 import { decodeRendezvous, encodeRendezvous, ErrorCode, MAX_ERROR_TEXT, RendezvousMessage } from '../extension/core/wire/rendezvous';
 import { CookieJar } from './cookie';
 import { createLogger, Logger } from './log';
@@ -14,6 +15,8 @@ import { BucketSpec, SourceKey, sourceKey, SourceLimiter } from './rateLimit';
 import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomTable, RoomTableStats, shortId } from './rooms';
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
+import { decodeTopic, isTopicRequestType, isTopicType, MAX_TOPIC_REQUEST_BYTES } from '../extension/core/wire/topics';
+import { TopicOutgoing, TopicTable, TopicTableOptions, TopicTableStats } from './topics';
 import { decodeMailbox, encodeMailbox, isMailboxRequestType, isMailboxType, MailboxErrorCode, MAX_MAILBOX_REQUEST_BYTES, signedPart } from '../extension/core/wire/mailbox';
 import { MailboxLimits, MailboxService, MailboxStats } from './mailbox';
 import type { Store } from './store/store';
@@ -61,6 +64,8 @@ export interface RendezvousServerOptions {
   expiryIntervalMs?: number;
   /** Socket buffers; a burst of registrations must not overflow the kernel's default 208 KiB. */
   socketBufferBytes?: number;
+  /** Caps of the topic table (contacts' presence, DMs, request inboxes); refreshSeconds is shared. */
+  topics?: Partial<Omit<TopicTableOptions, 'refreshSeconds'>>;
   /** Where mailboxes are kept (a FileStore under --data-dir survives restarts); default: in memory. */
   store?: Store;
   /** Mailbox limits, or false to refuse every mailbox request. */
@@ -73,8 +78,8 @@ export interface RendezvousServerOptions {
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
-const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe]);
-const isRendezvousType = (t: number) => t >= MsgType.Register && t <= MsgType.ProbeReply;
+const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe, 0x30, 0x31]);
+const isRendezvousType = (t: number) => (t >= MsgType.Register && t <= MsgType.ProbeReply) || isTopicType(t);
 
 export const DEFAULT_RATE: BucketSpec = { perSecond: 20, burst: 40 };
 export const DEFAULT_STUN_RATE: BucketSpec = { perSecond: 10, burst: 20 };
@@ -108,6 +113,7 @@ export interface ServerStats {
   sources: number;
   sourceEvictions: number;
   table: RoomTableStats;
+  topics: TopicTableStats;
   received: { datagrams: number; bytes: number; byType: Record<string, number> };
   sent: { datagrams: number; bytes: number; byType: Record<string, number>; errors: number };
   /** Our own protocol, to and from sources that had not proven their address. bytesOut <= bytesIn always. */
@@ -178,6 +184,7 @@ export class RendezvousServer {
   private readonly wallClock: () => number;
   private readonly log: Logger;
   private table!: RoomTable;
+  private topicTable!: TopicTable;
   private cookies!: CookieJar;
   private limiter!: SourceLimiter;
   private main?: dgram.Socket;
@@ -239,6 +246,7 @@ export class RendezvousServer {
       ...(o.expiryMs !== undefined ? { expiryMs: o.expiryMs } : {}),
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
     });
+    this.topicTable = new TopicTable({ ...o.topics, refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
       {
@@ -350,6 +358,7 @@ export class RendezvousServer {
       sources: this.limiter.size,
       sourceEvictions: this.limiter.evictions,
       table,
+      topics: this.topicTable.stats(),
       received: { datagrams: c.rxDatagrams, bytes: c.rxBytes, byType: { ...c.rxByType } },
       sent: { datagrams: c.txDatagrams, bytes: c.txBytes, byType: { ...c.txByType }, errors: c.sendErrors },
       unverified: { requests: c.unverifiedRequests, bytesIn: c.unverifiedIn, bytesOut: c.unverifiedOut },
@@ -367,6 +376,8 @@ export class RendezvousServer {
     const now = this.now();
     const out = this.table.expire(now);
     if (out.length && this.main) this.deliver(out, this.main);
+    const gone = this.topicTable.expire(now);
+    if (gone.length && this.main) this.deliverTopic(gone, this.main);
     if (this.mailbox && now - this.lastPurge >= 60_000) {
       this.lastPurge = now;
       void this.mailbox.purge(this.wallClock());
@@ -396,7 +407,7 @@ export class RendezvousServer {
     const type = buf[2];
     if (buf[1] === VERSION && isMailboxType(type)) return this.onMailbox(role, sock, buf, source, key, now);
     if (buf[1] === VERSION) {
-      if (isPeerType(type)) return this.drop('peerPacket');
+      if (isPeerType(type) || isContactPeerType(type)) return this.drop('peerPacket');
       if (!REQUEST_TYPES.has(type) && isRendezvousType(type)) return this.drop('unexpectedType');
       if (isDirectoryType(type) && !isDirectoryRequestType(type)) return this.drop('unexpectedType');
     }
@@ -409,11 +420,15 @@ export class RendezvousServer {
       if (answerable) this.sendError(cause, now, ErrorCode.RateLimited, 'rate limited');
       return;
     }
-    if (buf.length > MAX_REQUEST_BYTES) {
+    if (buf.length > (isTopicRequestType(type) ? MAX_TOPIC_REQUEST_BYTES : MAX_REQUEST_BYTES)) {
       this.drop('oversized');
       c.unverifiedRequests++;
       c.unverifiedIn += buf.length;
       return this.sendError(cause, now, ErrorCode.Malformed, 'datagram too large');
+    }
+    if (buf[1] === VERSION && isTopicRequestType(type)) {
+      if (role === 'probe') return this.drop('wrongPort');
+      return this.onTopic(cause, buf, now);
     }
     if (buf[1] === VERSION && isDirectoryType(type)) return this.onDirectory(role, buf, cause, now);
     const d = decodeRendezvous(buf);
@@ -465,6 +480,47 @@ export class RendezvousServer {
       default:
         // Never answer a server-to-client message: two servers (or a spoofed pair) would ping-pong.
         return this.drop('unexpectedType');
+    }
+  }
+
+  /** Topic register/leave (rendezvous/topics.ts): the same cookie and amplification rules as rooms. */
+  private onTopic(cause: Cause, buf: Buffer, now: number): void {
+    const c = this.counters;
+    const d = decodeTopic(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok || (d.value.type !== 'topicRegister' && d.value.type !== 'topicLeave')) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.ok ? 'not a request' : d.error);
+    }
+    const m = d.value;
+    const source = cause.source;
+    if (!this.cookies.verify(now, source, m.cookie, cause.key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    if (m.type === 'topicRegister') {
+      this.deliverTopic(this.topicTable.register(now, source, m), cause.sock, cause);
+    } else {
+      const r = this.topicTable.leave(now, source, m.clientId, m.topics);
+      if (!r.known) this.drop('leaveUnknown');
+      this.deliverTopic(r.out, cause.sock, cause);
+    }
+  }
+
+  private deliverTopic(out: TopicOutgoing[], sock: dgram.Socket, cause?: Cause): void {
+    for (const o of out) {
+      const toRequester = cause && o.to.port === cause.source.port && o.to.address === cause.source.address;
+      const via: Cause = toRequester
+        ? cause!
+        : { sock: this.main ?? sock, requestBytes: 0, verified: true, source: o.to, key: sourceKey(o.to.address, o.to.port) };
+      this.send(via, o.bytes, o.type);
     }
   }
 
