@@ -9,6 +9,7 @@ import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
 import { activation, extensionSize } from './extensionSize';
+import { mailbox } from './mailbox';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
 import { fullReport, summaryTable } from './lib/report';
@@ -20,6 +21,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'large', title: 'Large message (1 MiB snippet)', run: largeMessage },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
+  { id: 'mailbox', title: 'Mailbox deposits and fetches per CPU-second', run: mailbox },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
 ];

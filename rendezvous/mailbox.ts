@@ -4,6 +4,7 @@
 // address of each request. Envelopes are opaque ciphertext; ids and keys rotate every period.
 // Checks, cheapest first: envelope cap, per-source rate, id = H(key), signature, replay cache, quota
 // (the server has checked the cookie before: the source receives at its address).
+import type { KeyObject } from 'node:crypto';
 import {
   encodeMailbox,
   ITEM_OVERHEAD_BYTES,
@@ -73,6 +74,7 @@ export class MailboxService {
   readonly limits: MailboxLimits;
   readonly stats: MailboxStats = { deposits: 0, fetches: 0, deletes: 0, itemsServed: 0, refused: { full: 0, rate: 0, proof: 0, replay: 0, tooLarge: 0, unavailable: 0 } };
   private readonly seen = new Map<string, Remembered>();
+  private readonly keyObjects = new Map<string, KeyObject>();
   private readonly buckets = new Map<SourceKey, TokenBucket>();
 
   constructor(
@@ -123,7 +125,7 @@ export class MailboxService {
       return this.error(m.nonce, MailboxErrorCode.RateLimited, Math.ceil(1000 / Math.max(1, l.rate.perSecond)));
     }
     const expectId = mailboxIdOf(m.key);
-    if (!expectId.equals(m.mailboxId) || !verifyRequest(m.key, signed, m.sig)) {
+    if (!expectId.equals(m.mailboxId) || !verifyRequest(m.key, signed, m.sig, this.keyObjects)) {
       this.stats.refused.proof++;
       return this.error(m.nonce, MailboxErrorCode.BadProof);
     }

@@ -37,9 +37,27 @@ export function signRequest(key: SigningKeyPair, unsigned: Buffer): Buffer {
   return sign(key, Buffer.concat([MAILBOX_SIG_DOMAIN, unsigned]));
 }
 
-/** Never throws. */
-export function verifyRequest(publicKey: Buffer, signed: Buffer, sig: Buffer): boolean {
-  return verify(publicKey, Buffer.concat([MAILBOX_SIG_DOMAIN, signed]), sig);
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * Never throws. `cache` keeps imported public keys: importing costs as much as verifying, and a
+ * mailbox's key signs every request for a day.
+ */
+export function verifyRequest(publicKey: Buffer, signed: Buffer, sig: Buffer, cache?: Map<string, crypto.KeyObject>): boolean {
+  if (!cache) return verify(publicKey, Buffer.concat([MAILBOX_SIG_DOMAIN, signed]), sig);
+  if (publicKey.length !== 32 || sig.length !== 64) return false;
+  const hex = publicKey.toString('hex');
+  try {
+    let key = cache.get(hex);
+    if (!key) {
+      key = crypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(hex, key);
+    }
+    return crypto.verify(null, Buffer.concat([MAILBOX_SIG_DOMAIN, signed]), key, sig);
+  } catch {
+    return false;
+  }
 }
 
 /** The room's mailbox keys for one period, from the room's psk (never from anything the server sees). */
