@@ -16,6 +16,7 @@ import { ConnectFlow, type ConnectArgs } from './connectFlow';
 import { ContactBook } from './contacts';
 import { loadIdentity } from './identity';
 import { MessageNotifier, warnKeyChange } from './notifications';
+import { MailboxNotices } from './mailboxNotices';
 import { ChatPanel } from './panel';
 import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
@@ -241,6 +242,8 @@ export class P2pChatApp implements vscode.Disposable {
     }
   }
 
+  private readonly mailboxNotices = new MailboxNotices({ appendLine: (l) => this.log.info(l) });
+
   private wire(session: RoomSession): void {
     const mine = () => this.session === session;
     session.setEvents({
@@ -253,6 +256,7 @@ export class P2pChatApp implements vscode.Disposable {
       },
       delivery: (id, d) => mine() && this.controller.setDelivery(id, d),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
+      mailbox: (n) => mine() && this.mailboxNotices.handle(n),
     });
     // A room entered while the window has been away for a while starts out away, not present.
     if (this.awayTracker.isAway) session.setAway(true);

@@ -305,8 +305,10 @@ export class RoomMailbox {
       if (this.queue[0]?.seq === job.seq) this.queue.shift();
       this.deposited.set(this.key(job.seq), this.host.wall() + m.ttlSeconds * 1000);
       this.stats.deposited++;
-      this.waitingNoticed.delete(job.seq);
+      const wasWaiting = this.waitingNoticed.delete(job.seq);
       this.host.notice({ kind: 'deposited', seqs: [job.seq] });
+      // Room again in the mailbox: whoever said "waiting" may say so again next time.
+      if (wasWaiting) this.host.notice({ kind: 'ok' });
     } else if (job.kind === 'receipt' && m.type === 'depositAck') {
       const senders = this.owedReceipts.size;
       this.owedReceipts.clear();
