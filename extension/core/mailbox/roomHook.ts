@@ -15,7 +15,6 @@ export interface RoomAccess {
   cookie(): Buffer | undefined;
   send(data: Buffer): void;
   state(): RoomState;
-  connected(peerHex: string): boolean;
   accept(senderHex: string, name: string, chat: Buffer): boolean;
   received(memberHex: string, epoch: number, seq: number): void;
   events(): RoomEvents;
@@ -43,7 +42,6 @@ export function attachRoomMailbox(room: { readonly selfId: string; readonly name
       send: (_to, data) => a.send(data),
       epoch: () => a.state().epoch,
       outbox: () => a.state().outbox,
-      connected: a.connected,
       deliver: a.accept,
       watermark: (hex) => a.state().delivered[hex],
       receipt: a.received,

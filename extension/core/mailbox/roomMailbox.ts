@@ -62,8 +62,6 @@ export interface RoomMailboxHost {
   send(to: Endpoint, data: Buffer): void;
   epoch(): number;
   outbox(): readonly OutboxEntry[];
-  /** True when the member (hex id, or '*' for "whoever connects first") is on a verified link now. */
-  connected(peerHex: string): boolean;
   /** A chat message (appMessages encoding) from `senderHex` that came through the mailbox; true if shown now. */
   deliver(senderHex: string, name: string, chat: Buffer): boolean;
   /** Where we are with a sender (for receipts). */

@@ -227,7 +227,6 @@ export class Room {
       cookie: () => this.rendezvous.currentCookie,
       send: (data: Buffer) => this.outgoing.push({ to: this.opts.server, data, via: 0 }),
       state: () => this.persisted,
-      connected: (hex: string) => (hex === ANYONE ? false : this.links.get(hex)?.verified === true),
       accept: (hex: string, name: string, payload: Buffer) => this.acceptChat(hex, name, payload, true),
       received: (hex: string, epoch: number, seq: number) => this.memberReceived(hex, epoch, seq),
       events: () => this.events,
