@@ -13,6 +13,7 @@ import type { ChatMessage } from '../core/types';
 import { mailboxOutput } from './mailboxOutput';
 import { parseArgs } from 'node:util';
 import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
+import { CONTACT_COMMANDS, CONTACT_HELP, runContactCommand } from './contactCommands';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -83,6 +84,7 @@ async function resolve(server: ServerAddress): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   if (ACCOUNT_COMMANDS.has(argv[0])) return runAccountCommand(argv);
+  if (CONTACT_COMMANDS.has(argv[0])) return runContactCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -110,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = args.values;
   if (o.help) {
-    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}`);
+    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}\n${CONTACT_HELP}`);
     return 0;
   }
   if (o.version) {

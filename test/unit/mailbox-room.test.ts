@@ -9,8 +9,11 @@ import { MemoryRoomStore } from '../../extension/core/store/roomStore';
 import type { DeliveryState } from '../../extension/core/types';
 import { FileStore } from '../../rendezvous/store/fileStore';
 import { MemoryStore } from '../../rendezvous/store/memoryStore';
-import { SimMailbox } from '../helpers/simMailbox';
-import { SimHost, SimNet } from '../helpers/simNet';
+import { SIM_WALL_BASE, SimMailbox } from '../helpers/simMailbox';
+import { dmMailboxKeys } from '../../extension/core/mailbox/dm';
+import { periodOf } from '../../extension/core/mailbox/keys';
+import { queueName } from '../../rendezvous/mailbox';
+import { FakeRendezvous, SimHost, SimNet } from '../helpers/simNet';
 
 const keys = deriveRoomKeys(Buffer.alloc(16, 9));
 const HOUR = 3600_000;
@@ -188,5 +191,65 @@ describe('room mailbox on a simulated network (injected clock)', function () {
     const b = peer(net, 'B');
     assert.ok(await box.run(net.now + 30_000, () => b.texts.length === 2));
     assert.deepEqual(b.texts, [big, 'after']);
+  });
+});
+
+describe('direct-message mailbox on a simulated network (injected clock)', function () {
+  this.timeout(60_000);
+
+  function dm(net: SimNet, name: string, me: KeyPair, contact: KeyPair, store = new MemoryRoomStore()): Peer {
+    const host = net.addHost(name, { address: `10.0.1.${net.hosts.length + 2}`, port: port++ }, undefined, {
+      identity: me,
+      // A DM room's id and psk come from the pair secret (contacts/topics.ts); any shared bytes do here.
+      roomId: Buffer.alloc(32, 1),
+      psk: Buffer.alloc(32, 2),
+      store,
+      discovery: 'external',
+      onlyPeer: contact.publicKey,
+      mailboxCookie: () => FakeRendezvous.COOKIE,
+    });
+    const p: Peer = { host, texts: [], ids: [], delivery: new Map(), waiting: [] };
+    host.room.events = {
+      message: (m) => {
+        p.texts.push(m.body.kind === 'text' ? m.body.text : '');
+        p.ids.push(m.id);
+      },
+      delivery: (id, state) => void p.delivery.set(id, state),
+    };
+    net.start(host);
+    return p;
+  }
+
+  it('A writes to B while B is away and quits; B reads it later (only from A), A later sees it delivered; the mailbox is emptied', async () => {
+    const net = new SimNet(21);
+    const store = new MemoryStore();
+    const box = new SimMailbox(net, store);
+    const alice = generateKeyPair();
+    const bob = generateKeyPair();
+    const carol = generateKeyPair();
+    const storeA = new MemoryRoomStore();
+    const a = dm(net, 'A', alice, bob, storeA);
+    await box.run(2000);
+    const sent = Array.from({ length: 20 }, (_, i) => a.host.room.send({ kind: 'text', text: `dm${i}` }, net.now).id);
+    assert.ok(await box.run(net.now + 30_000, () => count(a, 'sent') === 20), `deposited ${count(a, 'sent')}`);
+    const outbox = queueName(dmMailboxKeys(alice, bob.publicKey, periodOf(SIM_WALL_BASE + net.now), 'outgoing').mailboxId);
+    assert.equal((await store.queueStats(outbox)).items, 20, 'twenty envelopes wait in the A → B mailbox');
+    a.host.down = true;
+    // Carol, not Bob's contact, writes to Bob too: into her own pair's mailbox, which Bob never reads.
+    const c = dm(net, 'C', carol, bob);
+    c.host.room.send({ kind: 'text', text: 'spam from a stranger' }, net.now);
+    await box.run(net.now + 10_000);
+    c.host.down = true;
+    await box.run(net.now + HOUR);
+    const b = dm(net, 'B', bob, alice);
+    assert.ok(await box.run(net.now + 30_000, () => b.texts.length >= 20), `B got ${b.texts.length}`);
+    await box.run(net.now + 5000);
+    assert.deepEqual(b.texts, sent.map((_, i) => `dm${i}`), 'in order, once, and nothing from Carol');
+    assert.deepEqual(b.ids, sent);
+    assert.equal((await store.queueStats(outbox)).items, 0, 'B, the reader, deleted what it fetched');
+    b.host.down = true;
+    await box.run(net.now + HOUR);
+    const a2 = dm(net, 'A again', alice, bob, storeA);
+    assert.ok(await box.run(net.now + 30_000, () => count(a2, 'delivered') === 20), `A sees ${count(a2, 'delivered')} delivered`);
   });
 });

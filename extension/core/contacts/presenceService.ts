@@ -20,6 +20,8 @@ export interface PresenceServiceOptions {
 
 export interface PresenceServiceEvents {
   presence?(contactId: string, status: PresenceStatus, partner: TopicPartner | undefined, now: number): void;
+  /** Every announcement of a contact's client on our pairwise topic (where to open a direct link). */
+  contactPartner?(contactId: string, partner: TopicPartner, now: number): void;
   /** A topic that is not a contact's (an inbox) has a partner: the contact-request layer takes it from here. */
   topicPartner?(topic: Buffer, partner: TopicPartner, now: number): void;
   topicGone?(topic: Buffer, clientId: Buffer, now: number): void;
@@ -52,7 +54,9 @@ export class PresenceService {
       },
       {
         partner: (topic, partner, now) => {
-          if (!this.tracker.onPartner(topic, partner, now)) this.events.topicPartner?.(topic, partner, now);
+          const contact = this.tracker.onPartner(topic, partner, now);
+          if (contact) this.events.contactPartner?.(contact.id, partner, now);
+          else this.events.topicPartner?.(topic, partner, now);
         },
         gone: (topic, clientId, now) => {
           if (this.tracker.contactForTopic(topic)) this.tracker.onGone(topic, clientId, now);

@@ -5,11 +5,11 @@ import type { KeyPair } from '../noise';
 import type { Endpoint } from '../wire/endpoint';
 import type { OutboxEntry, RoomState } from '../store/roomStore';
 import type { RoomEvents } from '../room/room';
-import { RoomMailbox, RoomMailboxOptions } from './roomMailbox';
+import { MailboxScheme, RoomMailbox, RoomMailboxOptions } from './roomMailbox';
 
 export interface RoomAccess {
   identity: KeyPair;
-  psk: Buffer;
+  scheme: MailboxScheme;
   server: Endpoint;
   wall(): number;
   cookie(): Buffer | undefined;
@@ -34,7 +34,7 @@ export function attachRoomMailbox(room: { readonly selfId: string; readonly name
   const mailbox = new RoomMailbox(
     {
       selfId: a.identity.publicKey,
-      psk: a.psk,
+      scheme: a.scheme,
       server: a.server,
       name: () => room.name,
       wall: a.wall,

@@ -18,6 +18,8 @@ import { Endpoint } from '../wire/endpoint';
 import { decodeMailbox, MailboxErrorCode, MAILBOX_NONCE_BYTES, MAX_ENVELOPE_BYTES, UnsignedRequest, encodeUnsignedRequest } from '../wire/mailbox';
 import { chatRecords, decodeContent, encodeContent, EnvelopeRecord, open, RECEIPT_ENTRY_BYTES, ReceiptEntry, seal, SEAL_OVERHEAD, contentHeadBytes, RECORD_HEAD_BYTES } from './envelope';
 import { MailboxKeys, periodOf, roomMailboxKeys, signRequest, MAILBOX_PERIOD_MS } from './keys';
+import { dmMailboxKeys, DM_SEAL_OVERHEAD, openDm, sealDm } from './dm';
+import type { KeyPair } from '../noise';
 
 export interface RoomMailboxOptions {
   /** Deposit a message this long after it was sent (default 0). */
@@ -28,6 +30,11 @@ export interface RoomMailboxOptions {
   lookbackMs: number;
   /** Envelope size cap (default MAX_ENVELOPE_BYTES; lowered when a server says its cap is smaller). */
   maxEnvelopeBytes: number;
+  /**
+   * The first round waits this long after registering (default 1.5 s): fetching 15 days of mailboxes
+   * (a signature each) should not compete with punching and the handshake, which are what a user waits for.
+   */
+  firstFetchDelayMs: number;
   /** First retransmission timeout of a request (doubles, at most 8 s). */
   retryMs: number;
   /** After a full mailbox or an unavailable server: wait this long before trying again (default 60 s). */
@@ -39,6 +46,7 @@ export const DEFAULT_ROOM_MAILBOX: RoomMailboxOptions = {
   fetchIntervalMs: 60_000,
   lookbackMs: 14 * 24 * 3600 * 1000,
   maxEnvelopeBytes: MAX_ENVELOPE_BYTES,
+  firstFetchDelayMs: 1500,
   retryMs: 1000,
   backoffMs: 60_000,
 };
@@ -51,9 +59,71 @@ export type MailboxNotice =
   | { kind: 'receipted'; senders: number }
   | { kind: 'ok' };
 
+/**
+ * Whose mailbox and which seal. A room: one mailbox per day for all members, sealed under the room key.
+ * A direct message: we deposit in the pair's outgoing mailbox and fetch the incoming one, sealed with
+ * Noise X to the contact's static key (dm.ts).
+ */
+export interface MailboxScheme {
+  /** Where we deposit on `period`. */
+  depositKeys(period: number): MailboxKeys;
+  /** Where we fetch on `period`. */
+  fetchKeys(period: number): MailboxKeys;
+  seal(keys: MailboxKeys, plaintext: Buffer): Buffer;
+  /** Undefined for anything not sealed for us by someone entitled to write here. */
+  open(keys: MailboxKeys, envelope: Buffer): Buffer | undefined;
+  /** Seal overhead, to split messages under the envelope cap. */
+  overhead: number;
+  /** The owner removes what it fetched (a direct message has one reader; a room mailbox is shared). */
+  deleteAfterFetch: boolean;
+}
+
+export function roomScheme(psk: Buffer): MailboxScheme {
+  const cache = new Map<number, MailboxKeys>();
+  const keys = (period: number) => {
+    let k = cache.get(period);
+    if (!k) {
+      if (cache.size > 64) cache.clear();
+      k = roomMailboxKeys(psk, period);
+      cache.set(period, k);
+    }
+    return k;
+  };
+  return {
+    depositKeys: keys,
+    fetchKeys: keys,
+    seal: (k, plaintext) => seal(k.sealKey, k.mailboxId, plaintext),
+    open: (k, envelope) => open(k.sealKey, k.mailboxId, envelope),
+    overhead: SEAL_OVERHEAD,
+    deleteAfterFetch: false,
+  };
+}
+
+export function dmScheme(me: KeyPair, contact: Buffer): MailboxScheme {
+  const cache = new Map<string, MailboxKeys>();
+  const keys = (period: number, direction: 'outgoing' | 'incoming') => {
+    const id = `${direction}:${period}`;
+    let k = cache.get(id);
+    if (!k) {
+      if (cache.size > 64) cache.clear();
+      k = dmMailboxKeys(me, contact, period, direction);
+      cache.set(id, k);
+    }
+    return k;
+  };
+  return {
+    depositKeys: (p) => keys(p, 'outgoing'),
+    fetchKeys: (p) => keys(p, 'incoming'),
+    seal: (k, plaintext) => sealDm(me, contact, k.mailboxId, plaintext),
+    open: (k, envelope) => openDm(me, contact, k.mailboxId, envelope),
+    overhead: DM_SEAL_OVERHEAD,
+    deleteAfterFetch: true,
+  };
+}
+
 export interface RoomMailboxHost {
   selfId: Buffer;
-  psk: Buffer;
+  scheme: MailboxScheme;
   server: Endpoint;
   name(): string;
   wall(): number;
@@ -85,14 +155,16 @@ interface Pending {
 type Job =
   | { kind: 'fetch'; period: number; after: bigint }
   | { kind: 'deposit'; seq: number; envelopes: Buffer[]; index: number; keys: MailboxKeys }
-  | { kind: 'receipt'; envelope: Buffer; keys: MailboxKeys };
+  | { kind: 'receipt'; envelope: Buffer; keys: MailboxKeys }
+  | { kind: 'delete'; period: number; upTo: bigint };
 
 const MAX_ATTEMPTS = 6;
 
 export class RoomMailbox {
   readonly opts: RoomMailboxOptions;
   readonly stats = { deposited: 0, fetched: 0, delivered: 0, foreign: 0, requests: 0 };
-  private readonly keyCache = new Map<number, MailboxKeys>();
+  /** Per fetched period of a one-reader mailbox: the last id fetched, to delete up to it. */
+  private readonly toDelete = new Map<number, bigint>();
   private readonly cursors = new Map<number, bigint>();
   /** Our entries deposited (epoch:seq) -> wall time the envelope expires on the server. */
   private readonly deposited = new Map<string, number>();
@@ -100,7 +172,9 @@ export class RoomMailbox {
   private inflight?: Pending;
   private fetchQueue: number[] = [];
   private roundDone = false;
-  private nextRoundAt = 0;
+  /** Infinity until the first cookie: then the first round is scheduled `firstFetchDelayMs` later. */
+  private nextRoundAt = Infinity;
+  private scheduled = false;
   private depositBlockedUntil = 0;
   private waitingNoticed = new Set<number>();
   /** Senders whose messages this round brought: we owe them a receipt. */
@@ -119,16 +193,6 @@ export class RoomMailbox {
     this.opts = { ...DEFAULT_ROOM_MAILBOX, ...opts };
   }
 
-  private keys(period: number): MailboxKeys {
-    let k = this.keyCache.get(period);
-    if (!k) {
-      if (this.keyCache.size > 64) this.keyCache.clear();
-      k = roomMailboxKeys(this.host.psk, period);
-      this.keyCache.set(period, k);
-    }
-    return k;
-  }
-
   /** True once the first fetch round after start completed (deposits wait for it: receipts may settle entries). */
   get caughtUp(): boolean {
     return this.roundDone;
@@ -141,6 +205,7 @@ export class RoomMailbox {
 
   nextWakeup(): number {
     if (!this.host.cookie()) return Infinity;
+    if (!this.scheduled) return this.lastNow;
     if (this.inflight) return this.inflight.sentAt + this.inflight.timeout;
     let t = this.fetchQueue.length ? this.lastNow : this.nextRoundAt;
     if (this.roundDone && this.wantsDeposit()) t = Math.min(t, Math.max(this.lastNow, this.depositBlockedUntil));
@@ -151,6 +216,10 @@ export class RoomMailbox {
     this.lastNow = now;
     const cookie = this.host.cookie();
     if (!cookie) return;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.nextRoundAt = Math.min(this.nextRoundAt, now + this.opts.firstFetchDelayMs);
+    }
     this.checkExpired();
     const p = this.inflight;
     if (p) {
@@ -186,6 +255,9 @@ export class RoomMailbox {
     const period = this.fetchQueue[0];
     if (period !== undefined) return this.issue({ kind: 'fetch', period, after: this.cursors.get(period) ?? 0n }, now);
     if (!this.roundDone || now < this.depositBlockedUntil) return;
+    // Fetched, shown and recorded (watermarks are saved synchronously): the one reader removes them.
+    const [delPeriod, upTo] = this.toDelete.entries().next().value ?? [];
+    if (delPeriod !== undefined && upTo !== undefined) return this.issue({ kind: 'delete', period: delPeriod, upTo }, now);
     if (this.owedReceipts.size) {
       const job = this.receiptJob();
       if (job) return this.issue(job, now);
@@ -193,9 +265,9 @@ export class RoomMailbox {
     if (this.current?.kind === 'deposit') return this.issue(this.current, now);
     const entry = this.nextToDeposit();
     if (!entry) return;
-    const keys = this.keys(periodOf(this.host.wall()));
+    const keys = this.host.scheme.depositKeys(periodOf(this.host.wall()));
     const chat = encodeChat({ epoch: this.host.epoch(), seq: entry.seq, sentAt: entry.sentAt, body: entry.body });
-    const records = chatRecords(chat, this.host.epoch(), entry.seq, this.host.name(), this.opts.maxEnvelopeBytes);
+    const records = chatRecords(chat, this.host.epoch(), entry.seq, this.host.name(), this.opts.maxEnvelopeBytes - this.host.scheme.overhead + SEAL_OVERHEAD);
     const envelopes = records.map((r) => this.sealRecords(keys, [r]));
     this.current = { kind: 'deposit', seq: entry.seq, envelopes, index: 0, keys };
     this.issue(this.current, now);
@@ -213,7 +285,7 @@ export class RoomMailbox {
 
   private sealRecords(keys: MailboxKeys, records: EnvelopeRecord[]): Buffer {
     const plain = encodeContent({ sender: this.host.selfId, name: this.host.name(), records });
-    return seal(keys.sealKey, keys.mailboxId, plain);
+    return this.host.scheme.seal(keys, plain);
   }
 
   private receiptJob(): Job | undefined {
@@ -222,13 +294,13 @@ export class RoomMailbox {
       const w = this.host.watermark(hex);
       if (w) entries.push({ sender: Buffer.from(hex, 'hex'), epoch: w.epoch, seq: w.seq });
     }
-    const room = Math.floor((this.opts.maxEnvelopeBytes - SEAL_OVERHEAD - contentHeadBytes(this.host.name()) - RECORD_HEAD_BYTES - 1) / RECEIPT_ENTRY_BYTES);
+    const room = Math.floor((this.opts.maxEnvelopeBytes - this.host.scheme.overhead - contentHeadBytes(this.host.name()) - RECORD_HEAD_BYTES - 1) / RECEIPT_ENTRY_BYTES);
     const batch = entries.slice(0, Math.max(1, room));
     if (!batch.length) {
       this.owedReceipts.clear();
       return undefined;
     }
-    const keys = this.keys(periodOf(this.host.wall()));
+    const keys = this.host.scheme.depositKeys(periodOf(this.host.wall()));
     return { kind: 'receipt', envelope: this.sealRecords(keys, [{ kind: 'receipt', entries: batch }]), keys };
   }
 
@@ -264,8 +336,11 @@ export class RoomMailbox {
     let keys: MailboxKeys;
     let unsigned: UnsignedRequest;
     if (job.kind === 'fetch') {
-      keys = this.keys(job.period);
+      keys = this.host.scheme.fetchKeys(job.period);
       unsigned = { type: 'fetch', mailboxId: keys.mailboxId, key: keys.publicKey, cookie, nonce, after: job.after };
+    } else if (job.kind === 'delete') {
+      keys = this.host.scheme.fetchKeys(job.period);
+      unsigned = { type: 'delete', mailboxId: keys.mailboxId, key: keys.publicKey, cookie, nonce, upTo: job.upTo };
     } else {
       keys = job.keys;
       const envelope = job.kind === 'deposit' ? job.envelopes[job.index] : job.envelope;
@@ -291,7 +366,10 @@ export class RoomMailbox {
     if (m.type === 'mailboxError') return this.onError(job, m.code, m.detail, now);
     if (job.kind === 'fetch' && m.type === 'items') {
       this.onItems(job, m.items, now);
-      if (m.items.length) this.cursors.set(job.period, m.items[m.items.length - 1].id);
+      if (m.items.length) {
+        this.cursors.set(job.period, m.items[m.items.length - 1].id);
+        if (this.host.scheme.deleteAfterFetch) this.toDelete.set(job.period, m.items[m.items.length - 1].id);
+      }
       if (!m.more || !m.items.length) {
         this.fetchQueue.shift();
         if (!this.fetchQueue.length) this.finishRound();
@@ -307,6 +385,8 @@ export class RoomMailbox {
       this.host.notice({ kind: 'deposited', seqs: [job.seq] });
       // Room again in the mailbox: whoever said "waiting" may say so again next time.
       if (wasWaiting) this.host.notice({ kind: 'ok' });
+    } else if (job.kind === 'delete' && m.type === 'deleted') {
+      if (this.toDelete.get(job.period) === job.upTo) this.toDelete.delete(job.period);
     } else if (job.kind === 'receipt' && m.type === 'depositAck') {
       const senders = this.owedReceipts.size;
       this.owedReceipts.clear();
@@ -368,11 +448,11 @@ export class RoomMailbox {
   }
 
   private onItems(job: { period: number }, items: { id: bigint; data: Buffer }[], _now: number): void {
-    const keys = this.keys(job.period);
+    const keys = this.host.scheme.fetchKeys(job.period);
     const self = this.host.selfId.toString('hex');
     for (const it of items) {
       this.stats.fetched++;
-      const plain = open(keys.sealKey, keys.mailboxId, it.data);
+      const plain = this.host.scheme.open(keys, it.data);
       const c = plain && decodeContent(plain);
       if (!c || !c.ok) {
         this.stats.foreign++; // not sealed with our room's key: not for us (or tampered)

@@ -17,7 +17,7 @@ import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMe
 import { NatMapping, RendezvousClient } from './rendezvousClient';
 import { isMailboxType } from '../wire/mailbox';
 import { attachRoomMailbox, MailboxHook } from '../mailbox/roomHook';
-import type { MailboxNotice, RoomMailboxOptions } from '../mailbox/roomMailbox';
+import { dmScheme, roomScheme, type MailboxNotice, type RoomMailboxOptions } from '../mailbox/roomMailbox';
 
 export interface RoomOptions {
   identity: KeyPair;
@@ -34,6 +34,18 @@ export interface RoomOptions {
   punchTimeoutMs?: number;
   /** Offline delivery through the rendezvous's blind mailbox (on unless false). */
   mailbox?: boolean | Partial<RoomMailboxOptions>;
+  /**
+   * The cookie mailbox requests carry when the room does not register at the rendezvous itself
+   * (discovery 'external': a direct message uses the presence client's cookie for the same socket).
+   */
+  mailboxCookie?: () => Buffer | undefined;
+  /**
+   * 'external': no room registration at the rendezvous (which would show it our static key); members are
+   * introduced with `meet` instead (a direct message: the contacts' pairwise topic did the introducing).
+   */
+  discovery?: 'rendezvous' | 'external';
+  /** Only this static key may be a member (a direct message): any other is refused, loudly. */
+  onlyPeer?: Buffer;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -221,10 +233,11 @@ export class Room {
   private mailboxAccess() {
     return {
       identity: this.opts.identity,
-      psk: this.opts.psk,
+      // A direct message (one pinned peer) has the pair's mailboxes, sealed to the contact's key.
+      scheme: this.opts.onlyPeer ? dmScheme(this.opts.identity, this.opts.onlyPeer) : roomScheme(this.opts.psk),
       server: this.opts.server,
       wall: () => this.wall(),
-      cookie: () => this.rendezvous.currentCookie,
+      cookie: () => this.opts.mailboxCookie?.() ?? this.rendezvous.currentCookie,
       send: (data: Buffer) => this.outgoing.push({ to: this.opts.server, data, via: 0 }),
       state: () => this.persisted,
       accept: (hex: string, name: string, payload: Buffer) => this.acceptChat(hex, name, payload, true),
@@ -248,14 +261,24 @@ export class Room {
 
   start(now: number): void {
     this.state = { kind: 'registering', server: endpointKey(this.opts.server) };
-    this.rendezvous.start(now);
+    if (this.opts.discovery !== 'external') this.rendezvous.start(now);
     this.update();
+  }
+
+  /** Introduce a member found elsewhere (discovery 'external'): as if the rendezvous had announced it. */
+  meet(m: MemberRecord, now: number): void {
+    this.lastNow = now;
+    if (!this.closed) this.onMemberRecord(m, true, now);
   }
 
   // ---- members and links -----------------------------------------------------------------------
 
   private onMemberRecord(m: MemberRecord, joined: boolean, now: number): void {
     if (m.peerId.equals(this.opts.identity.publicKey)) return;
+    if (this.opts.onlyPeer && !m.peerId.equals(this.opts.onlyPeer)) {
+      this.log('error', `refused a member with key ${fingerprint(m.peerId)}: this conversation is only with ${fingerprint(this.opts.onlyPeer)}`);
+      return;
+    }
     const hex = m.peerId.toString('hex');
     let link = this.links.get(hex);
     if (!link && this.links.size >= MAX_ROOM_LINKS) {
@@ -717,7 +740,7 @@ export class Room {
     if (this.rendezvousTrouble && !this.rendezvous.registered) {
       return { kind: 'failed', reason: this.rendezvousTrouble, hint: 'Check the p2pChat.rendezvousServer setting and that UDP to it is allowed. Still retrying.' };
     }
-    if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
+    if (this.rendezvous.registered || this.opts.discovery === 'external') return { kind: 'waiting', roomMembers: links.length + 1 };
     return { kind: 'registering', server: endpointKey(this.opts.server) };
   }
 
