@@ -1,6 +1,7 @@
 // `p2p-chat contacts | requests | accept | ignore | block`: the terminal peer's contact commands.
 // Contacts meet on pairwise rendezvous topics (presence), strangers reach us only with a request on our
 // inbox topic; see docs/ARCHITECTURE.md "Contacts". Every command takes --data-dir and --json.
+import { mailboxOutput } from './mailboxOutput';
 import * as dgram from 'node:dgram';
 import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -504,7 +505,9 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   presence.service.setInUse(contact.staticKey, true, 0);
   const room = roomHost.room;
   const started = monotonicNow();
+  const mailbox = mailboxOutput(out);
   room.events = {
+    mailbox: mailbox.events,
     state: (st) => out('state', { state: st, ms: Math.round(monotonicNow() - started) }, st.kind === 'connected' ? `[connected to ${inert(contact.displayName)}, ${st.path}]` : ''),
     message: (m) =>
       out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(contact.displayName)}> ${inert(m.body.kind === 'text' ? m.body.text : `[snippet ${m.body.snippet.path}]`)}`),
@@ -564,7 +567,9 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
       const deadline = monotonicNow() + lingerS * 1000;
       const check = () => {
         if (stopping) return;
-        if (room.pendingMessages().length === 0 || monotonicNow() >= deadline) void stop(room.pendingMessages().length === 0 ? 0 : 3);
+        // Delivered, or safe in the contact's mailbox (they fetch it when they come online).
+        const safe = room.pendingMessages().every((m) => mailbox.deposited.has(m.id));
+        if (safe || monotonicNow() >= deadline) void stop(safe ? 0 : 3);
         else setTimeout(check, 50);
       };
       check();
