@@ -8,8 +8,10 @@ import { throughput } from './throughput';
 import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
+import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
 import { mailbox } from './mailbox';
+import { webviewPerf } from './webviewPerf';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
 import { fullReport, summaryTable } from './lib/report';
@@ -22,8 +24,10 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
   { id: 'mailbox', title: 'Mailbox deposits and fetches per CPU-second', run: mailbox },
+  { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
+  { id: 'webview', title: 'Chat panel responsiveness', run: webviewPerf },
 ];
 
 function parseArgs(argv: string[]) {

@@ -28,6 +28,8 @@ export interface DirectoryFlags {
   signup: boolean;
   /** Sign-ups per source IP address per hour. */
   signupsPerHour: number;
+  /** Directory lookups per second per source address+port (burst: twice that). */
+  lookupsPerSecond: number;
 }
 
 export type CliParse =
@@ -74,6 +76,7 @@ export const FLAGS: Record<string, Flag> = {
   'mailbox-rate': { env: 'P2P_RENDEZVOUS_MAILBOX_RATE', help: 'mailbox requests per second per source (depositor)', def: '100' },
   'mailbox-burst': { env: 'P2P_RENDEZVOUS_MAILBOX_BURST', help: 'mailbox request burst per source', def: '300' },
   'no-mailbox': { env: 'P2P_RENDEZVOUS_NO_MAILBOX', help: 'refuse every mailbox request', bool: true },
+  'lookup-rate': { env: 'P2P_RENDEZVOUS_LOOKUP_RATE', help: 'directory lookups per second per source (burst: twice that)', def: '10' },
   'stats-interval': { env: 'P2P_RENDEZVOUS_STATS_INTERVAL', help: 'log stats every N seconds (0: only at shutdown)', def: '0' },
   help: { env: '', help: 'show this help', bool: true },
   version: { env: '', help: 'print the version', bool: true },
@@ -194,6 +197,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     maxAccounts: num('max-accounts', 100_000, 0, 100_000_000),
     signup: !noSignup,
     signupsPerHour: num('signup-rate', 10, 1, 1_000_000),
+    lookupsPerSecond: num('lookup-rate', 10, 1, 100_000_000),
     ...(dataDir !== undefined ? { dataDir } : {}),
   };
   if (errors.length) return { kind: 'error', message: errors.join('; ') };

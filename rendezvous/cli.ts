@@ -71,7 +71,9 @@ async function main(): Promise<number | undefined> {
   const directory = await Directory.open(store, {
     maxAccounts: dir.maxAccounts,
     signup: dir.signup,
-    signupRate: { perSecond: dir.signupsPerHour / 3600, burst: Math.max(1, Math.min(dir.signupsPerHour, 5)) },
+    // A burst of 5 (fewer if the hourly rate is lower), or one second's worth at very high rates.
+    signupRate: { perSecond: dir.signupsPerHour / 3600, burst: Math.min(dir.signupsPerHour, Math.max(5, Math.ceil(dir.signupsPerHour / 3600))) },
+    lookupRate: { perSecond: dir.lookupsPerSecond, burst: 2 * dir.lookupsPerSecond },
   });
   log.info('directory', { accounts: directory.accounts, dataDir: dir.dataDir ?? '(memory: accounts are lost at exit)', signup: dir.signup, maxAccounts: dir.maxAccounts });
   const server = new RendezvousServer({ ...options, directory, store });

@@ -9,6 +9,10 @@
 // handle per key per server" hold under races and across instances sharing a store. Index entries of
 // retired and deleted keys stay, with the version they ended at: a replayed old sign-up signed by such
 // a key is refused as stale instead of bringing a deleted account back.
+//
+// The account count (for --max-accounts) is read from the store at start and kept in memory: with several
+// instances sharing one store (the Redis backend to come) each enforces the cap on what it has seen, so the
+// cap is approximate there, by at most the sign-ups the other instances made since this one started.
 import { Reader, Writer } from '../extension/core/wire/bytes';
 import { isCanonicalHandle, HANDLE_RULE } from '../extension/core/account/handle';
 import { AccountRecord, decodeRecord, readDeletion, readRotation, verifyRotationBy } from '../extension/core/account/record';
@@ -139,31 +143,32 @@ export class Directory {
         }
         case 'accountClaim': {
           if (!this.signup) return result(DirectoryStatus.SignupClosed, 'sign-up is closed on this server (invite-only)');
+          // Limits before signature checks: a flood of forged records costs a token each, not a verification each.
+          if (!this.signups.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many sign-ups from your address: try later');
           const rec = this.verified(m.record);
           if (!rec.ok) return result(rec.status, rec.error);
-          if (!this.signups.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many sign-ups from your address: try later');
           return await this.claim(rec.value, result);
         }
         case 'accountUpdate': {
+          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           const rec = this.verified(m.record);
           if (!rec.ok) return result(rec.status, rec.error);
-          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           return await this.update(rec.value, result);
         }
         case 'accountRotate': {
+          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           const r = new Reader(m.rotation);
           const rot = readRotation(r);
           if (!rot.ok) return result(/signature/.test(rot.error) ? DirectoryStatus.BadSignature : DirectoryStatus.Malformed, rot.error);
           if (r.remaining) return result(DirectoryStatus.Malformed, 'trailing bytes after rotation');
-          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           return await this.rotate(rot.value.record, rot.value, result);
         }
         case 'accountDelete': {
+          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           const r = new Reader(m.deletion);
           const del = readDeletion(r);
           if (!del.ok) return result(/signature/.test(del.error) ? DirectoryStatus.BadSignature : DirectoryStatus.Malformed, del.error);
           if (r.remaining) return result(DirectoryStatus.Malformed, 'trailing bytes after deletion');
-          if (!this.writes.allow(source.address, 'p2p', now)) return result(DirectoryStatus.RateLimited, 'too many account changes: slow down');
           return await this.remove(del.value, result);
         }
       }

@@ -78,7 +78,18 @@ export interface RendezvousServerOptions {
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
-const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe, 0x30, 0x31]);
+const REQUEST_TYPES = new Set<number>([
+  MsgType.Register,
+  MsgType.Leave,
+  MsgType.Probe,
+  MsgType.AccountClaim,
+  MsgType.AccountUpdate,
+  MsgType.AccountRotate,
+  MsgType.AccountDelete,
+  MsgType.AccountLookup,
+  0x30, // topicRegister
+  0x31, // topicLeave
+]);
 const isRendezvousType = (t: number) => (t >= MsgType.Register && t <= MsgType.ProbeReply) || isTopicType(t);
 
 export const DEFAULT_RATE: BucketSpec = { perSecond: 20, burst: 40 };
@@ -576,6 +587,7 @@ export class RendezvousServer {
    */
   private onDirectory(role: Role, buf: Buffer, cause: Cause, now: number): void {
     const c = this.counters;
+    if (role === 'probe') return this.drop('wrongPort');
     const d = decodeDirectory(buf);
     const typeName = d.ok ? d.value.type : 'invalid';
     c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
@@ -585,7 +597,6 @@ export class RendezvousServer {
       this.drop('malformed');
       return this.sendError(cause, now, ErrorCode.Malformed, d.error);
     }
-    if (role === 'probe') return this.drop('wrongPort');
     const m = d.value as DirectoryRequestMessage;
     if (!this.cookies.verify(now, cause.source, m.cookie, cause.key)) {
       c.unverifiedRequests++;
@@ -603,7 +614,7 @@ export class RendezvousServer {
       if (sock !== this.main) return;
       if (this.log.enabled('debug')) this.log.debug('directory', { request: m.type, reply: reply.type, status: reply.type === 'accountResult' ? reply.status : 0 });
       this.send(cause, encodeDirectory(reply), reply.type);
-    });
+    }, (err: unknown) => this.log.error('directory-failed', { request: m.type, error: (err as Error).message }));
   }
 
   private onStun(sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {

@@ -8,6 +8,7 @@ import { writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { unsafeCharsRegExp } from '../shared/invisibleChars';
 import { parseServer, type ServerAddress } from '../core/invite';
 import { fingerprint, generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
 import { formatAccountAddress, HANDLE_RULE, parseAccountAddress, parseHandle } from '../core/account/handle';
@@ -25,6 +26,7 @@ export const ACCOUNT_HELP = `Accounts (a handle on a rendezvous server's directo
                                            (pinned: a lower version is refused; changed keys need --accept-new-key)
   p2p-chat account [show]                  your account(s) in --data-dir
   p2p-chat account rename TEXT             change your display name
+  p2p-chat account new-token               a new request token: old contact links stop working
   p2p-chat account rotate                  new keys, signed by the old ones (contacts see a new fingerprint)
   p2p-chat account delete                  delete the account from the server
   Options: --data-dir DIR, --json, --rendezvous HOST:PORT (which account, when you have several), --timeout S
@@ -47,9 +49,14 @@ function printer(json: boolean): { out: Out; fail: (code: number, event: string,
   return { out, fail };
 }
 
-// Terminal output must not let a server or a peer drive the terminal.
+// Terminal output must not let a server or a peer drive the terminal, nor hide or reorder text: the
+// characters every sink strips (shared/invisibleChars.ts) are shown escaped, as the chat's own output does.
+const TERMINAL_UNSAFE = unsafeCharsRegExp();
 function inert(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.replace(TERMINAL_UNSAFE, (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
 }
 
 const serverKey = (s: ServerAddress) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`);
@@ -124,26 +131,47 @@ export async function runAccountCommand(argv: string[]): Promise<number> {
         const accounts = loadAccounts(dataDir);
         const key = serverKey(server);
         const prev = accounts[key];
-        if (prev && !prev.deleted && prev.handle !== h.handle) {
+        const live = prev && !prev.deleted;
+        if (live && prev.handle !== h.handle && !prev.pending) {
           return fail(2, 'error', { kind: 'already-signed-up', handle: prev.handle }, `this data dir is already signed up as ${prev.handle} on ${key} (one handle per key per server; delete it first)`);
         }
         const identity = loadIdentity(dataDir, true)!;
         const signing = loadSigningKey(dataDir, true)!;
-        const token = prev && !prev.deleted ? Buffer.from(prev.requestToken, 'hex') : newRequestToken();
-        let version = prev ? prev.version + (prev.deleted || prev.handle !== h.handle ? 1 : 0) : 1;
-        if (version < 1) version = 1;
-        const make = (v: number) => signRecord({ version: BigInt(v), handle: h.handle, displayName, signingKey: signing.publicKey, staticKey: identity.publicKey, requestToken: token }, signing);
-        let record = make(version);
+        // The same handle again (an earlier attempt got no answer, or a check): resend the very same signed
+        // bytes, which the server accepts without change if it already has them. Otherwise a new record,
+        // saved as pending before it is sent so that a retry after a lost answer is that same record.
+        const same = live && prev.handle === h.handle;
+        const fieldsOf = (v: number, token: Buffer, name: string) => ({ version: BigInt(v), handle: h.handle, displayName: name, signingKey: signing.publicKey, staticKey: identity.publicKey, requestToken: token });
+        let entry: LocalAccount = same
+          ? prev
+          : { handle: h.handle, displayName, requestToken: newRequestToken().toString('hex'), version: prev ? prev.version + 1 : 1, pending: true };
+        accounts[key] = entry;
+        saveAccounts(dataDir, accounts);
+        let record = signRecord(fieldsOf(entry.version, Buffer.from(entry.requestToken, 'hex'), entry.displayName), signing);
         let r = await directoryCall(server, { kind: 'claim', record }, callOpts);
-        // Our own key's earlier account ended at a higher version (state lost here): go above it, once.
-        if (!r.outcome.ok && r.outcome.kind === 'refused' && r.outcome.status === 'stale-version' && r.outcome.version >= BigInt(version)) {
-          version = Number(r.outcome.version) + 1;
-          record = make(version);
+        // Our own key's earlier account here ended at a higher version (local state lost): go above it, once.
+        if (!r.outcome.ok && r.outcome.kind === 'refused' && r.outcome.status === 'stale-version' && r.outcome.version >= BigInt(entry.version)) {
+          entry = { ...entry, version: Number(r.outcome.version) + 1, pending: true };
+          accounts[key] = entry;
+          saveAccounts(dataDir, accounts);
+          record = signRecord(fieldsOf(entry.version, Buffer.from(entry.requestToken, 'hex'), entry.displayName), signing);
           r = await directoryCall(server, { kind: 'claim', record }, { ...callOpts, cookie: r.cookie });
         }
-        if (!r.outcome.ok) return outcomeFailure(fail, r.outcome, server, `sign-up of "${h.handle}"`);
-        accounts[key] = { handle: h.handle, displayName, requestToken: token.toString('hex'), version };
+        if (!r.outcome.ok) {
+          if (r.outcome.kind === 'refused' && !same) {
+            // Refused for good: forget the attempt (keep a deleted account's version, so the next goes above it).
+            if (prev) accounts[key] = prev;
+            else delete accounts[key];
+            saveAccounts(dataDir, accounts);
+          }
+          return outcomeFailure(fail, r.outcome, server, `sign-up of "${h.handle}"`);
+        }
+        const { pending: _pending, ...done } = entry;
+        accounts[key] = done;
         saveAccounts(dataDir, accounts);
+        if (same && o['display-name'] !== undefined && o['display-name'] !== prev.displayName) {
+          writeSync(2, `p2p-chat: already signed up as ${h.handle}; use "p2p-chat account rename" to change the display name\n`);
+        }
         const info = describeRecord(record, server);
         out('signed-up', info, `Signed up as ${info.address}\nFingerprint: ${info.fingerprint}`);
         return 0;
@@ -208,7 +236,7 @@ async function accountSub(
 ): Promise<number> {
   const [sub = 'show', ...args] = rest;
   const accounts = loadAccounts(dataDir);
-  const live = Object.entries(accounts).filter(([, a]) => !a.deleted);
+  const live = Object.entries(accounts).filter(([, a]) => !a.deleted && !a.pending);
   if (sub === 'show') {
     const identity = loadIdentity(dataDir, false);
     const signing = loadSigningKey(dataDir, false);
@@ -256,6 +284,17 @@ async function accountSub(
       accounts[key] = { ...acct, displayName: name, version: acct.version + 1 };
       saveAccounts(dataDir, accounts);
       out('updated', describeRecord(record, srv), `${addr} is now "${inert(name)}"`);
+      return 0;
+    }
+    case 'new-token': {
+      // A new request token: contact requests addressed with the old one (an old contact link) stop arriving.
+      const token = newRequestToken();
+      const record = signRecord(fields({ requestToken: token }), signing);
+      const r = await directoryCall(srv, { kind: 'update', record }, callOpts);
+      if (!r.outcome.ok) return outcomeFailure(fail, r.outcome, srv, `new request token for ${addr}`);
+      accounts[key] = { ...acct, requestToken: token.toString('hex'), version: acct.version + 1 };
+      saveAccounts(dataDir, accounts);
+      out('updated', describeRecord(record, srv), `${addr} has a new request token (old contact links no longer reach you)`);
       return 0;
     }
     case 'rotate': {

@@ -70,6 +70,8 @@ export interface LocalAccount {
   version: number;
   /** Set once deleted: the version the deletion used (a new sign-up must go above it). */
   deleted?: boolean;
+  /** A sign-up sent but not yet acknowledged: a retry resends exactly this record. */
+  pending?: boolean;
   /** Keys generated for a rotation not yet acknowledged (hex private parts): reused by a retry. */
   pendingRotation?: { identity: string; signing: string };
 }

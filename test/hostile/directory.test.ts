@@ -17,6 +17,8 @@ import { decodeDirectory, encodeDirectory } from '../../extension/core/wire/dire
 import { encodeRendezvous } from '../../extension/core/wire/rendezvous';
 import { silentLogger } from '../../rendezvous/log';
 import { RendezvousServer } from '../../rendezvous/server';
+import { Directory } from '../../rendezvous/directory';
+import { MemoryStore } from '../../rendezvous/store/memoryStore';
 import { ROOT, runPeer } from '../helpers/accountCli';
 
 const A = signingKeyFromSeed(Buffer.alloc(32, 0x41));
@@ -51,7 +53,9 @@ describe('hostile: forged and replayed directory requests (real server, UDP)', f
   };
 
   beforeEach(async () => {
-    server = new RendezvousServer({ port: 0, host: '127.0.0.1', logger: silentLogger });
+    // Generous directory limits: these tests are about signatures and versions, not rates.
+    const directory = await Directory.open(new MemoryStore(), { signupRate: { perSecond: 100, burst: 100 }, writeRate: { perSecond: 100, burst: 100 } });
+    server = new RendezvousServer({ port: 0, host: '127.0.0.1', logger: silentLogger, directory });
     port = (await server.start()).port;
   });
   afterEach(async () => server.stop());
@@ -116,6 +120,63 @@ describe('hostile: forged and replayed directory requests (real server, UDP)', f
     assert.equal(got[0][2], 0x02, 'a cookie');
     assert.ok(got[0].length <= claim.length);
     assert.equal(server.stats().directory?.accounts, 0);
+  });
+});
+
+describe('hostile: directory request floods', function () {
+  this.timeout(60_000);
+
+  it('a flood of forged-cookie and forged-signature requests creates nothing, amplifies nothing, and an honest sign-up still succeeds', async () => {
+    const server = new RendezvousServer({ port: 0, host: '127.0.0.1', logger: silentLogger, rate: { perSecond: 1e6, burst: 1e6 } });
+    const { port } = await server.start();
+    const socks = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const s = dgram.createSocket('udp4');
+        // The flood comes from another loopback address than the honest client (limits are per address).
+        await new Promise<void>((r) => s.bind(0, '127.0.0.2', () => r()));
+        return s;
+      }),
+    );
+    try {
+      // Each flooder first gets a valid cookie, so half the flood is *verified* and reaches the directory
+      // with forged signatures (bounded by the sign-up limit, refused before any signature check past it).
+      const cookies = await Promise.all(
+        socks.map(
+          (s) =>
+            new Promise<Buffer>((resolve) => {
+              s.once('message', (b) => resolve(Buffer.from(b.subarray(3, 19))));
+              s.send(encodeDirectory({ type: 'accountLookup', cookie: Buffer.alloc(16), requestId: 0, handle: 'xyz' }), port, '127.0.0.1');
+            }),
+        ),
+      );
+      const forged = signRecord(fields(M), M).bytes;
+      const bad = Buffer.from(forged);
+      bad[bad.length - 1] ^= 1;
+      let sent = 0;
+      for (let round = 0; round < 500; round++) {
+        socks.forEach((s, i) => {
+          const cookie = round % 2 ? cookies[i] : Buffer.alloc(16, round & 0xff);
+          s.send(encodeDirectory({ type: 'accountClaim', cookie, requestId: round, record: bad }), port, '127.0.0.1');
+          s.send(encodeDirectory({ type: 'accountLookup', cookie: Buffer.alloc(16, 1), requestId: round, handle: 'alice' }), port, '127.0.0.1');
+          sent += 2;
+        });
+        if (round % 50 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const honest = await directoryCall({ host: '127.0.0.1', port }, { kind: 'claim', record: signRecord(fields(A), A) }, { timeoutMs: 5000 });
+      assert.ok(honest.outcome.ok, JSON.stringify(honest.outcome, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+      await new Promise((r) => setTimeout(r, 300));
+      const st = server.stats();
+      assert.equal(st.directory?.accounts, 1, 'only the honest account exists');
+      assert.ok(st.unverified.bytesOut <= st.unverified.bytesIn, `${st.unverified.bytesOut} <= ${st.unverified.bytesIn}`);
+      const refused = st.directory?.refused ?? {};
+      // Sign-up budget: 5 per address (all four flooders share 127.0.0.2) — the rest were refused unverified.
+      assert.ok((refused['10'] ?? 0) <= 5, `at most the burst reached a signature check: ${JSON.stringify(refused)}`);
+      assert.ok((refused['4'] ?? 0) > 100, `the rest were rate-limited: ${JSON.stringify(refused)}`);
+      assert.ok(sent >= 4000);
+    } finally {
+      socks.forEach((s) => s.close());
+      await server.stop();
+    }
   });
 });
 

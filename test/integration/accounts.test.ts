@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,6 @@ import { keyPairFromPrivate } from '../../extension/core/noise';
 import { signRecord } from '../../extension/core/account/record';
 import { signingKeyFromSeed } from '../../extension/core/account/signing';
 import { ROOT, runPeer, startRendezvous, type RunningRendezvous } from '../helpers/accountCli';
-import { killAllManaged } from '../helpers/proc';
 
 describe('accounts: rendezvous binary + terminal peer', function () {
   this.timeout(90_000);
@@ -29,7 +28,8 @@ describe('accounts: rendezvous binary + terminal peer', function () {
     tmp = mkdtempSync(join(tmpdir(), 'p2p-accounts-'));
   });
   afterEach(async () => {
-    await killAllManaged();
+    // Only the servers this file started.
+    await Promise.all(servers.map((s) => s.proc.kill(2000)));
     servers.length = 0;
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -110,6 +110,25 @@ describe('accounts: rendezvous binary + terminal peer', function () {
     assert.doesNotMatch(dead.stderr, /\n\s+at /);
   });
 
+  it('a sign-up that got no answer is retried with the very same record (no "taken" by ourselves)', async () => {
+    let srv = await start(['--port', '0']);
+    const rv = `127.0.0.1:${srv.port}`;
+    await srv.proc.kill(5000);
+    const a = join(tmp, 'a');
+    const lost = await runPeer(['signup', 'alice', '--rendezvous', rv, '--data-dir', a, '--timeout', '1']);
+    assert.equal(lost.code, 1);
+    const pending = JSON.parse(readFileSync(join(a, 'accounts.json'), 'utf8'))[rv];
+    assert.equal(pending.pending, true);
+    assert.equal((await runPeer(['account', 'show', '--data-dir', a])).last.accounts instanceof Array, true);
+    srv = await start(['--port', String(srv.port), '--probe-port', String(srv.probePort)]);
+    const ok = await runPeer(['signup', 'alice', '--rendezvous', rv, '--data-dir', a]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.last.requestToken, pending.requestToken, 'the pending record was sent again');
+    const again = await runPeer(['signup', 'alice', '--rendezvous', rv, '--data-dir', a]);
+    assert.equal(again.code, 0, `signing up again with the same handle is a harmless check: ${again.stderr}`);
+    assert.equal(JSON.parse(readFileSync(join(a, 'accounts.json'), 'utf8'))[rv].pending, undefined);
+  });
+
   it('rename, rotate and delete through the CLI; others see each change, verified', async () => {
     const srv = await start(['--port', '0']);
     const rv = `127.0.0.1:${srv.port}`;
@@ -121,6 +140,10 @@ describe('accounts: rendezvous binary + terminal peer', function () {
     const renamed = await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher]);
     assert.equal(renamed.last.displayName, 'Alice Liddell');
     assert.equal(renamed.last.keyChanged, false);
+    const tok = await runPeer(['account', 'new-token', '--data-dir', a]);
+    assert.equal(tok.code, 0, tok.stderr);
+    assert.notEqual(tok.last.requestToken, first.last.requestToken);
+    assert.equal((await runPeer(['whois', `alice@${rv}`, '--data-dir', watcher])).last.requestToken, tok.last.requestToken);
     const rot = await runPeer(['account', 'rotate', '--data-dir', a]);
     assert.equal(rot.code, 0, rot.stderr);
     assert.notEqual(rot.last.fingerprint, first.last.fingerprint);

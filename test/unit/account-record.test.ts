@@ -167,6 +167,9 @@ describe('account: tampering, rollback, wrong answers', () => {
     assert.match(displayNameError('evil\u202egnp.exe') ?? '', /bidi/);
     assert.match(displayNameError('a\u0007b') ?? '', /control/);
     assert.match(displayNameError('e\u0301') ?? '', /NFC/);
+    assert.match(displayNameError('Bob\u2060') ?? '', /control, zero-width or bidi/, 'word joiner');
+    assert.match(displayNameError('B\u00adob') ?? '', /control, zero-width or bidi/, 'soft hyphen');
+    assert.match(displayNameError('tag\u{e0041}') ?? '', /control, zero-width or bidi/, 'tag characters');
     assert.equal(displayNameError('Zoë 🚀'), undefined);
     // Forge the bytes of a record with an upper-case handle (validly signed): decoding refuses it.
     const body = Buffer.from(good.subarray(0, good.length - 64));

@@ -5,6 +5,10 @@ import { signingKeyFromSeed, SigningKeyPair } from '../../extension/core/account
 import { decodeDirectory, DirectoryRequestMessage, DirectoryStatus as S, encodeDirectory } from '../../extension/core/wire/directory';
 import { Directory, DirectoryOptions } from '../../rendezvous/directory';
 import { MemoryStore } from '../../rendezvous/store/memoryStore';
+import { FileStore } from '../../rendezvous/store/fileStore';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const cookie = Buffer.alloc(16);
 const seed = (n: number) => signingKeyFromSeed(Buffer.alloc(32, n));
@@ -199,5 +203,34 @@ describe('directory (sans-I/O, memory store)', () => {
     const statuses = [x, y].map((r) => (r.type === 'accountResult' ? r.status : -1)).sort();
     assert.deepEqual(statuses, [S.Ok, S.HandleTaken]);
     assert.equal(dir.accounts, 1);
+  });
+});
+
+describe('directory on the file store', () => {
+  it('accounts, the key index and replay protection survive a reopen', async () => {
+    const dirPath = mkdtempSync(join(tmpdir(), 'p2p-dir-'));
+    try {
+      let store = await FileStore.open(dirPath);
+      let dir = await Directory.open(store);
+      const first = claim(fields(A), A);
+      const st = async (m: DirectoryRequestMessage) => {
+        const r = await dir.handle(m, src(), 0);
+        return r.type === 'accountResult' ? r.status : 'found';
+      };
+      assert.equal(await st(first), S.Ok);
+      assert.equal(await st(claim(fields(B, { handle: 'bob' }), B)), S.Ok);
+      assert.equal(await st(del(2n, 'alice', A)), S.Ok);
+      await store.close();
+      store = await FileStore.open(dirPath);
+      dir = await Directory.open(store);
+      assert.equal(dir.accounts, 1);
+      assert.equal(await st(lookup('bob')), 'found');
+      assert.equal(await st(lookup('alice')), S.NotFound);
+      assert.equal(await st({ ...first, requestId: 1000 }), S.StaleVersion, 'the replayed sign-up is still refused after a restart');
+      assert.equal(await st(claim(fields(B, { handle: 'bob2' }), B)), S.KeyHasHandle, 'one handle per key after a restart');
+      await store.close();
+    } finally {
+      rmSync(dirPath, { recursive: true, force: true });
+    }
   });
 });

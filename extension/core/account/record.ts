@@ -7,6 +7,7 @@
 // that pinned a later version.
 import { randomBytes } from 'node:crypto';
 import { Reader, Writer } from '../wire/bytes';
+import { CONTROL_SOURCE, INVISIBLE_FORMAT_SOURCE } from '../../shared/invisibleChars';
 import { isCanonicalHandle, HANDLE_MAX } from './handle';
 import { sign, SIGNATURE_BYTES, SigningKeyPair, SIGNING_PUBLIC_BYTES, verify } from './signing';
 
@@ -61,8 +62,10 @@ export interface AccountRotation {
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 // Display names are peer text: bounded, valid UTF-8, and free of the characters that reorder or hide
-// text (bidi controls, zero-width) or drive a terminal (C0/C1 controls). Renderers still treat them as inert text.
-const FORBIDDEN_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+// text (bidi controls, zero-width and other invisible format characters) or drive a terminal (C0/C1
+// controls): the same list every sink strips (shared/invisibleChars.ts), refused here at the source so a
+// signed name never displays differently from what was signed. Renderers still treat names as inert text.
+const FORBIDDEN_IN_NAME = new RegExp(`[${CONTROL_SOURCE}${INVISIBLE_FORMAT_SOURCE}]`, 'u');
 
 export function displayNameError(name: string): string | undefined {
   if (Buffer.byteLength(name, 'utf8') > MAX_DISPLAY_NAME_BYTES) return `display name longer than ${MAX_DISPLAY_NAME_BYTES} bytes (UTF-8)`;
