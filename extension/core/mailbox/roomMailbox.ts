@@ -17,7 +17,7 @@ import { encodeChat } from '../room/appMessages';
 import { Endpoint } from '../wire/endpoint';
 import { decodeMailbox, MailboxErrorCode, MAILBOX_NONCE_BYTES, MAX_ENVELOPE_BYTES, UnsignedRequest, encodeUnsignedRequest } from '../wire/mailbox';
 import { chatRecords, decodeContent, encodeContent, EnvelopeRecord, open, RECEIPT_ENTRY_BYTES, ReceiptEntry, seal, SEAL_OVERHEAD, contentHeadBytes, RECORD_HEAD_BYTES } from './envelope';
-import { MailboxKeys, periodOf, roomMailboxKeys, signRequest, MAILBOX_PERIOD_MS } from './keys';
+import { MailboxKeys, periodOf, roomMailboxKeys, signRequest } from './keys';
 import { dmMailboxKeys, DM_SEAL_OVERHEAD, openDm, sealDm } from './dm';
 import type { KeyPair } from '../noise';
 
@@ -175,6 +175,9 @@ export class RoomMailbox {
   /** Infinity until the first cookie: then the first round is scheduled `firstFetchDelayMs` later. */
   private nextRoundAt = Infinity;
   private scheduled = false;
+  /** "Today" when the last complete round started; undefined until one has read every day. */
+  private lastRoundDay?: number;
+  private roundDay?: number;
   private depositBlockedUntil = 0;
   private waitingNoticed = new Set<number>();
   /** Senders whose messages this round brought: we owe them a receipt. */
@@ -277,7 +280,11 @@ export class RoomMailbox {
     const today = periodOf(this.host.wall());
     const first = periodOf(this.host.wall() - this.opts.lookbackMs);
     this.fetchQueue = [];
-    for (let p = first; p <= today; p++) this.fetchQueue.push(p);
+    // Deposits go to the current day's mailbox only, so once a round has read every day, later rounds
+    // need only the days since (yesterday too: another member's clock may be a little behind ours).
+    const from = this.lastRoundDay === undefined ? first : Math.max(first, this.lastRoundDay - 1);
+    this.roundDay = today;
+    for (let p = from; p <= today; p++) this.fetchQueue.push(p);
     // Days older than the look-back are gone on the server: forget their cursors.
     for (const p of this.cursors.keys()) if (p < first) this.cursors.delete(p);
     this.nextRoundAt = now + this.opts.fetchIntervalMs;
@@ -397,6 +404,7 @@ export class RoomMailbox {
 
   private finishRound(): void {
     if (!this.roundDone) this.host.log('debug', 'mailbox: caught up');
+    this.lastRoundDay = this.roundDay;
     this.roundDone = true;
     if (!this.queuedOutbox) {
       // What an earlier run still owed (receipts of this first round have settled what they could):
@@ -471,7 +479,7 @@ export class RoomMailbox {
           let got = this.parts.get(k);
           if (!got || got.length !== rec.count) this.parts.set(k, (got = new Array<Buffer>(rec.count)));
           got[rec.index] = rec.data;
-          if (got.every((b) => b !== undefined) && got.filter(Boolean).length === rec.count) {
+          if (got.filter((b) => b !== undefined).length === rec.count) {
             this.parts.delete(k);
             if (this.host.deliver(sender, c.value.name, Buffer.concat(got))) {
               this.owedReceipts.add(sender);
@@ -505,4 +513,3 @@ export class RoomMailbox {
   }
 }
 
-export { MAILBOX_PERIOD_MS };
