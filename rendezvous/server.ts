@@ -12,7 +12,7 @@ import { decodeRendezvous, encodeRendezvous, ErrorCode, MAX_ERROR_TEXT, Rendezvo
 import { CookieJar } from './cookie';
 import { createLogger, Logger } from './log';
 import { BucketSpec, SourceKey, sourceKey, SourceLimiter } from './rateLimit';
-import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomTable, RoomTableStats, shortId } from './rooms';
+import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomObserver, RoomTable, RoomTableStats, shortId } from './rooms';
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
 import { decodeTopic, isTopicRequestType, isTopicType, MAX_TOPIC_REQUEST_BYTES } from '../extension/core/wire/topics';
@@ -64,6 +64,8 @@ export interface RendezvousServerOptions {
   expiryIntervalMs?: number;
   /** Socket buffers; a burst of registrations must not overflow the kernel's default 208 KiB. */
   socketBufferBytes?: number;
+  /** Shared state across instances (rendezvous/cluster/): told of every membership change. */
+  cluster?: RoomObserver;
   /** Caps of the topic table (contacts' presence, DMs, request inboxes); refreshSeconds is shared. */
   topics?: Partial<Omit<TopicTableOptions, 'refreshSeconds'>>;
   /** Where mailboxes are kept (a FileStore under --data-dir survives restarts); default: in memory. */
@@ -87,7 +89,7 @@ const REQUEST_TYPES = new Set<number>([
   MsgType.AccountRotate,
   MsgType.AccountDelete,
   MsgType.AccountLookup,
-  0x30, // topicRegister
+  0x30, // topicRegister (track d2)
   0x31, // topicLeave
 ]);
 const isRendezvousType = (t: number) => (t >= MsgType.Register && t <= MsgType.ProbeReply) || isTopicType(t);
@@ -256,6 +258,7 @@ export class RendezvousServer {
       refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds,
       ...(o.expiryMs !== undefined ? { expiryMs: o.expiryMs } : {}),
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
+      ...(o.cluster ? { observer: o.cluster } : {}),
     });
     this.topicTable = new TopicTable({ ...o.topics, refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
@@ -382,6 +385,32 @@ export class RendezvousServer {
     };
   }
 
+  /** Whether both sockets are open (for /healthz). */
+  get listening(): boolean {
+    return this.main !== undefined && this.probe !== undefined;
+  }
+
+  /** Member expiry in ms, as the table applies it (shared state renews on this scale). */
+  get refreshSeconds(): number {
+    return this.table.refreshSeconds;
+  }
+
+  // ---- for shared state across instances (rendezvous/cluster/): read the table, push to members here.
+
+  localMembers(roomKey: string) {
+    return this.table.localMembers(roomKey);
+  }
+
+  localRoomKeys(): Iterable<string> {
+    return this.table.roomKeys();
+  }
+
+  /** Send to a member registered here: its endpoint was proven by a cookie, like any push. */
+  push(to: Endpoint, bytes: Buffer, label: string): void {
+    if (!this.main) return;
+    this.send({ sock: this.main, requestBytes: 0, verified: true, source: to, key: sourceKey(to.address, to.port) }, bytes, label);
+  }
+
   /** Expire silent members now (the timer calls this every second). */
   tick(): void {
     const now = this.now();
@@ -480,6 +509,10 @@ export class RendezvousServer {
             this.log.debug('register', { room: shortId(m.roomId), peer: shortId(m.peerId), status: r.status, from: endpointKey(source) });
           }
           this.deliver(r.out, sock, cause);
+          // Joined here while the instances cannot share rooms: say so once, after the welcome.
+          if (r.status === 'joined' && this.opts.cluster?.available && !this.opts.cluster.available()) {
+            this.sendError(cause, now, ErrorCode.SharedStateUnavailable, 'instances cannot share rooms now: members on other instances are out of reach');
+          }
         } else {
           const r = this.table.leave(now, source, m.roomId, m.peerId);
           if (r.status !== 'left') this.drop('leaveUnknown');
