@@ -12,6 +12,7 @@ import { contactsBench } from './contacts';
 import { rendezvousCluster } from './rendezvousCluster';
 import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
+import { mailbox } from './mailbox';
 import { webviewPerf } from './webviewPerf';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
@@ -25,6 +26,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
   { id: 'contacts', title: 'Contacts: presence cost and topic memory', run: contactsBench },
+  { id: 'mailbox', title: 'Mailbox deposits and fetches per CPU-second', run: mailbox },
   { id: 'cluster', title: 'Rendezvous with shared state (Redis)', run: rendezvousCluster },
   { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },

@@ -12,6 +12,7 @@ import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
+import { mailboxOutput } from './mailboxOutput';
 import { parseArgs } from 'node:util';
 import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
 import { CONTACT_COMMANDS, CONTACT_HELP, runContactCommand } from './contactCommands';
@@ -38,7 +39,7 @@ Options:
   --port N             local UDP port (default: any)
   --keepalive S        keepalive interval in seconds (default 15)
   --punch-timeout S    give up punching after S seconds (default 15)
-  --linger S           at end of input, wait this long for delivery (default 10)
+  --linger S           at end of input, wait this long for delivery or a mailbox deposit (default 10)
   --stay               keep running at the end of input (until SIGINT/SIGTERM or a "/quit" line)
   --probe-port N       the rendezvous's second port (default: its port + 1)
   -h, --help           this text
@@ -215,6 +216,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const room = host.room;
   const started = monotonicNow();
+  const mailbox = mailboxOutput(out);
   room.events = {
     state: (s) => {
       const human =
@@ -232,6 +234,7 @@ export async function main(argv: string[]): Promise<number> {
     nat: (mapping) => out('nat', { mapping }, ''),
     registered: (observed) => out('registered', { observed: `${observed.address}:${observed.port}`, ms: Math.round(monotonicNow() - started) }, ''),
     link: (info) => out('link', { ...info, ms: Math.round(monotonicNow() - started) }, ''),
+    mailbox: mailbox.events,
   };
 
   try {
@@ -267,11 +270,13 @@ export async function main(argv: string[]): Promise<number> {
     });
     rl.on('close', () => {
       if (o.stay) return;
-      // Linger until the outbox is empty, so `echo hi | p2p-chat join …` delivers before leaving.
+      // Linger until the outbox is empty (or all of it is in the mailbox), so `echo hi | p2p-chat join …`
+      // delivers before leaving.
       const deadline = monotonicNow() + lingerS * 1000;
       const check = () => {
         if (stopping) return;
-        if (room.pendingMessages().length === 0 || monotonicNow() >= deadline) void stop(room.pendingMessages().length === 0 ? 0 : 3);
+        const safe = room.pendingMessages().every((m) => mailbox.deposited.has(m.id));
+        if (safe || monotonicNow() >= deadline) void stop(safe ? 0 : 3);
         else setTimeout(check, 50);
       };
       check();

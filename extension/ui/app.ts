@@ -17,6 +17,7 @@ import { ConnectFlow, type ConnectArgs } from './connectFlow';
 import { ContactBook } from './contacts';
 import { loadIdentity } from './identity';
 import { MessageNotifier, warnKeyChange } from './notifications';
+import { MailboxNotices } from './mailboxNotices';
 import { ChatPanel } from './panel';
 import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
@@ -249,6 +250,8 @@ export class P2pChatApp implements vscode.Disposable {
     }
   }
 
+  private readonly mailboxNotices = new MailboxNotices({ appendLine: (l) => this.log.info(l) });
+
   private wire(session: RoomSession): void {
     const mine = () => this.session === session;
     session.setEvents({
@@ -261,6 +264,7 @@ export class P2pChatApp implements vscode.Disposable {
       },
       delivery: (id, d) => mine() && this.controller.setDelivery(id, d),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
+      mailbox: (n) => mine() && this.mailboxNotices.handle(n),
     });
     // A room entered while the window has been away for a while starts out away, not present.
     if (this.awayTracker.isAway) session.setAway(true);

@@ -259,6 +259,10 @@ export class FakeRendezvous {
   readonly probe: Endpoint;
   private members = new Map<string, { from: Endpoint; record: MemberRecord }>();
   turn?: { server: Endpoint; username: string; password: string; ttlSeconds: number };
+  /** Mailbox requests (types 0x40-0x4F) go here when set; `reply` answers the requester. */
+  mailbox?: (data: Buffer, from: Endpoint, reply: (data: Buffer) => void) => void;
+  /** The one cookie this rendezvous hands out. */
+  static readonly COOKIE = Buffer.alloc(16, 7);
 
   constructor(
     readonly main: Endpoint,
@@ -268,6 +272,10 @@ export class FakeRendezvous {
   }
 
   receive(data: Buffer, from: Endpoint, to: Endpoint): void {
+    if (this.mailbox && data.length >= 3 && data[2] >= 0x40 && data[2] <= 0x4f) {
+      this.mailbox(data, from, (bytes) => this.sendFrom(to, from, bytes));
+      return;
+    }
     const m = decodeRendezvous(data);
     if (!m.ok) return;
     const reply = (msg: Parameters<typeof encodeRendezvous>[0]) => this.sendFrom(to, from, encodeRendezvous(msg));
@@ -278,7 +286,7 @@ export class FakeRendezvous {
     if (m.value.type !== 'register') return;
     const r = m.value;
     if (r.cookie.every((b) => b === 0)) {
-      reply({ type: 'cookie', cookie: Buffer.alloc(16, 7) });
+      reply({ type: 'cookie', cookie: FakeRendezvous.COOKIE });
       return;
     }
     const key = `${r.roomId.toString('hex')}/${r.peerId.toString('hex')}`;

@@ -15,6 +15,9 @@ import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
 import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
+import { isMailboxType } from '../wire/mailbox';
+import { attachRoomMailbox, MailboxHook } from '../mailbox/roomHook';
+import { dmScheme, roomScheme, type MailboxNotice, type RoomMailboxOptions } from '../mailbox/roomMailbox';
 import { rendezvousRefusal, rendezvousSilence, type Trouble } from '../rendezvousTrouble';
 
 export interface RoomOptions {
@@ -32,6 +35,13 @@ export interface RoomOptions {
   keepaliveMs?: number;
   lostAfterMs?: number;
   punchTimeoutMs?: number;
+  /** Offline delivery through the rendezvous's blind mailbox (on unless false). */
+  mailbox?: boolean | Partial<RoomMailboxOptions>;
+  /**
+   * The cookie mailbox requests carry when the room does not register at the rendezvous itself
+   * (discovery 'external': a direct message uses the presence client's cookie for the same socket).
+   */
+  mailboxCookie?: () => Buffer | undefined;
   /**
    * 'external': no room registration at the rendezvous (which would show it our static key); members are
    * introduced with `meet` instead (a direct message: the contacts' pairwise topic did the introducing).
@@ -53,6 +63,8 @@ export interface RoomEvents {
   registered?(observed: Endpoint): void;
   /** A link's session is verified: who, where, and how we got there. */
   link?(info: { peerId: string; name: string; endpoint: string; path: PathKind; strategy: string; handshakes: number }): void;
+  /** The mailbox: messages deposited, waiting (e.g. "the recipient's mailbox is full"), trouble. Ids are message ids. */
+  mailbox?(notice: MailboxNotice & { ids?: string[] }): void;
 }
 
 export interface Outgoing {
@@ -133,6 +145,7 @@ export class Room {
   private punchRefreshAt = Infinity;
   private turn?: TurnClient;
   private relayTrouble?: string;
+  private readonly mailbox?: MailboxHook;
 
   constructor(private readonly opts: RoomOptions) {
     this.selfId = opts.identity.publicKey.toString('hex');
@@ -249,6 +262,26 @@ export class Room {
         },
       },
     );
+    if (opts.mailbox !== false) this.mailbox = attachRoomMailbox(this, this.mailboxAccess(), opts.mailbox === true ? {} : (opts.mailbox ?? {}));
+  }
+
+  /** What the mailbox hook (core/mailbox/roomHook.ts) may see and do: the outbox, links, the two delivery paths' shared rules. */
+  private mailboxAccess() {
+    return {
+      identity: this.opts.identity,
+      // A direct message (one pinned peer) has the pair's mailboxes, sealed to the contact's key.
+      scheme: this.opts.onlyPeer ? dmScheme(this.opts.identity, this.opts.onlyPeer) : roomScheme(this.opts.psk),
+      server: this.opts.server,
+      wall: () => this.wall(),
+      cookie: () => this.opts.mailboxCookie?.() ?? this.rendezvous.currentCookie,
+      // To the instance we are registered with: the cookie is its own (several instances share the store).
+      send: (data: Buffer) => this.outgoing.push({ to: this.rendezvous.server, data, via: 0 }),
+      state: () => this.persisted,
+      accept: (hex: string, name: string, payload: Buffer) => this.acceptChat(hex, name, payload, true),
+      received: (hex: string, epoch: number, seq: number) => this.memberReceived(hex, epoch, seq),
+      events: () => this.events,
+      log: (level: 'debug' | 'info' | 'warn', message: string) => this.log(level, message),
+    };
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
@@ -399,6 +432,11 @@ export class Room {
       return;
     }
     const type = data[2];
+    if (isMailboxType(type)) {
+      if (this.rendezvous.isServer(from) && (from.via ?? 0) === 0 && !from.relay) this.mailbox?.receive(data, now);
+      else this.stats.droppedForeign++;
+      return;
+    }
     if (type < MsgType.Hello) {
       if (!this.rendezvous.isServer(from) || (from.via ?? 0) !== 0 || from.relay) {
         this.stats.droppedForeign++; // rendezvous messages count only from the rendezvous
@@ -481,6 +519,7 @@ export class Room {
       }
     }
     if (now >= this.safetyDueAt) this.computeSafetyNumbers();
+    this.mailbox?.tick(now);
     this.update(this.membersDirty);
   }
 
@@ -488,7 +527,7 @@ export class Room {
     let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity, this.suspectRefreshAt, this.punchRefreshAt);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
-    return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity);
+    return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity, this.mailbox?.nextWakeup() ?? Infinity);
   }
 
   /**
@@ -576,6 +615,7 @@ export class Room {
     const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending: members.length ? members : [ANYONE] };
     this.persisted.outbox.push(entry);
     this.record({ op: 'add', entry });
+    this.mailbox?.sent(entry);
     const id = messageId(this.selfId, this.persisted.epoch, entry.seq);
     this.events.delivery?.(id, 'queued');
     let sent = false;
@@ -614,8 +654,29 @@ export class Room {
     // Acks mostly arrive in order, for the oldest entry: check it before searching.
     const i = outbox.length && outbox[0].seq === seq ? 0 : outbox.findIndex((e) => e.seq === seq);
     if (i < 0) return;
+    this.settle(i, link.remoteHex);
+  }
+
+  /**
+   * A receipt through the mailbox: `member` has shown every message of ours up to `seq` (this epoch).
+   * "Whoever connects first" counts as that member, as it would for the first link.
+   */
+  private memberReceived(member: string, epoch: number, seq: number): void {
+    if (epoch !== this.persisted.epoch) return;
+    for (let i = 0; i < this.persisted.outbox.length; ) {
+      const e = this.persisted.outbox[i];
+      if (e.seq > seq) break;
+      const before = this.persisted.outbox.length;
+      if (e.pending.includes(member) || (e.pending.length === 1 && e.pending[0] === ANYONE)) this.settle(i, e.pending.includes(member) ? member : ANYONE);
+      if (this.persisted.outbox.length === before) i++;
+    }
+  }
+
+  /** `member` has the outbox entry at index `i`: drop it from the pending set; delivered when none is left. */
+  private settle(i: number, member: string): void {
     const entry = this.persisted.outbox[i];
-    entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
+    const seq = entry.seq;
+    entry.pending = entry.pending.filter((p) => p !== member);
     if (entry.pending.length === 0) {
       this.persisted.outbox.splice(i, 1);
       this.record({ op: 'remove', seq });
@@ -626,24 +687,37 @@ export class Room {
   }
 
   private onAppMessage(link: PeerLink, payload: Buffer): void {
+    this.acceptChat(link.remoteHex, link.remoteName, payload, false);
+  }
+
+  /**
+   * One chat message from either path: a direct link (in order, reliable) or the mailbox. The same
+   * watermark decides for both, so each message id is shown once whichever path (or both) brought it.
+   */
+  private acceptChat(sender: string, senderName: string, payload: Buffer, viaMailbox: boolean): boolean {
     const d = decodeApp(payload);
     if (!d.ok) {
       this.stats.droppedMalformed++;
-      this.log('debug', `dropped a malformed message from ${link.remoteName}: ${d.error}`);
-      return;
+      this.log('debug', `dropped a malformed message from ${senderName}: ${d.error}`);
+      return false;
     }
     const { epoch, seq, sentAt, body } = d.value;
-    const mark = this.persisted.delivered[link.remoteHex];
+    const mark = this.persisted.delivered[sender];
     if (mark && mark.epoch === epoch && seq <= mark.seq) {
-      this.stats.duplicatesSuppressed++; // resent after a reconnect: already shown once
-      return;
+      this.stats.duplicatesSuppressed++; // resent after a reconnect, or brought by both paths: already shown once
+      return false;
     }
-    this.typingUntil.delete(link.remoteHex);
+    // While a verified link to the sender is up, it brings everything in order: a mailbox copy that would skip
+    // ahead of it waits for the link (moving the watermark past a message still in flight would lose it).
+    if (viaMailbox && mark && mark.epoch === epoch && seq !== mark.seq + 1 && this.links.get(sender)?.verified) return false;
+    this.typingUntil.delete(sender);
     // The app stores the message first, then the watermark, and both before the ack this return allows:
     // a crash in between can at worst show a message twice (the UI's history dedupes by id), never lose one.
-    this.events.message?.({ id: messageId(link.remoteHex, epoch, seq), from: link.remoteHex, fromName: link.remoteName, sentAt, body });
-    this.persisted.delivered[link.remoteHex] = { epoch, seq };
-    this.record({ op: 'delivered', sender: link.remoteHex, epoch, seq });
+    const link = this.links.get(sender);
+    this.events.message?.({ id: messageId(sender, epoch, seq), from: sender, fromName: link?.remoteName || senderName, sentAt, body });
+    this.persisted.delivered[sender] = { epoch, seq };
+    this.record({ op: 'delivered', sender, epoch, seq });
+    return true;
   }
 
   /** Messages we still owe someone, oldest first: for the UI's delivery marks after a restart. */
