@@ -51,7 +51,7 @@ export class SimNet {
 
   constructor(seed = 1) {
     this.seed = seed;
-    this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data) => this.inject(from, to, data));
+    this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data, extra) => this.inject(from, to, data, extra));
   }
 
   random(): number {
@@ -113,13 +113,13 @@ export class SimNet {
     }
   }
 
-  inject(from: Endpoint, to: Endpoint, data: Buffer): void {
+  inject(from: Endpoint, to: Endpoint, data: Buffer, extraDelayMs = 0): void {
     this.sent++;
     if (this.random() < this.loss) {
       this.dropped++;
       return;
     }
-    this.queue.push({ at: this.now + this.delayMs, from, to, data: Buffer.from(data) });
+    this.queue.push({ at: this.now + this.delayMs + extraDelayMs, from, to, data: Buffer.from(data) });
   }
 
   private deliver(p: Packet): void {
@@ -185,10 +185,13 @@ export class FakeRendezvous {
   readonly probe: Endpoint;
   private members = new Map<string, { from: Endpoint; record: MemberRecord }>();
   turn?: { server: Endpoint; username: string; password: string; ttlSeconds: number };
+  /** Members the welcome carries; the rest follow as `peer` (joined = 0) messages, `overflowDelayMs` later. */
+  maxKnown = Infinity;
+  overflowDelayMs = 0;
 
   constructor(
     readonly main: Endpoint,
-    private readonly send: (from: Endpoint, to: Endpoint, data: Buffer) => void,
+    private readonly send: (from: Endpoint, to: Endpoint, data: Buffer, extraDelayMs?: number) => void,
   ) {
     this.probe = { address: main.address, port: main.port + 1 };
   }
@@ -213,7 +216,9 @@ export class FakeRendezvous {
     const changed = !prev || JSON.stringify(prev.record) !== JSON.stringify(record);
     this.members.set(key, { from, record });
     const others = [...this.members.entries()].filter(([k]) => k.startsWith(r.roomId.toString('hex')) && k !== key);
-    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}), known: others.map(([, o]) => o.record) });
+    const known = others.slice(0, this.maxKnown).map(([, o]) => o.record);
+    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}), known });
+    for (const [, o] of others.slice(known.length)) this.send(to, from, encodeRendezvous({ type: 'peer', joined: false, member: o.record }), this.overflowDelayMs);
     if (changed) for (const [, o] of others) this.sendFrom(this.main, o.from, encodeRendezvous({ type: 'peer', joined: true, member: record }));
   }
 

@@ -65,6 +65,13 @@ const SAFETY_DELAY_MS = 250;
 /** A room holds at most 255 members (the welcome's count is one byte): a rendezvous announcing more is lying. */
 export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
+/**
+ * In an outbox entry's pending list: "and every member the rendezvous still has to name as already in the
+ * room". A message written before the welcome (or while the welcome's member list is still arriving) owes
+ * itself to everyone who was there, not only to the members we happened to know; it is never delivered
+ * while this marker stands.
+ */
+const ROSTER = '?';
 
 export function messageId(senderHex: string, epoch: number, seq: number): string {
   return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
@@ -109,6 +116,14 @@ export class Room {
   private turnCreds?: TurnCredentials;
   private turn?: TurnClient;
   private relayTrouble?: string;
+  /** Until the rendezvous has named every member its welcome counted, new messages stay open (ROSTER). */
+  private rosterOpen = true;
+  /** Other members the latest welcome counted (-1: no welcome yet). */
+  private rosterExpected = -1;
+  /** Members named since that welcome (its own records, then `peer` records that did not fit). */
+  private readonly rosterNamed = new Set<string>();
+  /** Every member seen while the roster was open: each is added to open entries once, never again after it acked. */
+  private readonly rosterSeen = new Set<string>();
 
   constructor(private readonly opts: RoomOptions) {
     this.selfId = opts.identity.publicKey.toString('hex');
@@ -177,6 +192,13 @@ export class Room {
           if (turn) this.turnCreds = turn;
           this.events.registered?.(observed);
           this.log('debug', `registered as ${endpointKey(observed)}; ${members} member(s) in the room`);
+          if (this.rosterOpen) {
+            // Each welcome lists the whole room again, so counting restarts: a lost `peer` record is made good
+            // by the next refresh, and a member who left meanwhile is no longer counted.
+            this.rosterExpected = Math.max(0, members - 1);
+            this.rosterNamed.clear();
+            this.checkRoster(this.lastNow);
+          }
           this.update();
         },
         peer: (m, joined, now) => this.onMemberRecord(m, joined, now),
@@ -231,6 +253,21 @@ export class Room {
   private onMemberRecord(m: MemberRecord, joined: boolean, now: number): void {
     if (m.peerId.equals(this.opts.identity.publicKey)) return;
     const hex = m.peerId.toString('hex');
+    if (this.rosterOpen && !joined) this.rosterNamed.add(hex);
+    this.addMember(m, joined, now);
+    // After the link exists: a message owed to this member can go out on it as soon as it is up.
+    if (this.rosterOpen) {
+      const first = !this.rosterSeen.has(hex);
+      this.rosterSeen.add(hex);
+      // Already in the room when we registered (joined = 0): open messages are owed to it too. A member
+      // announced as joining came after our registration, hence after any message still open.
+      if (first && !joined) this.oweOpenEntries(hex, now);
+      this.checkRoster(now);
+    }
+  }
+
+  private addMember(m: MemberRecord, joined: boolean, now: number): void {
+    const hex = m.peerId.toString('hex');
     let link = this.links.get(hex);
     if (!link && this.links.size >= MAX_ROOM_LINKS) {
       // Each link punches every candidate it is given: unbounded links would let a rendezvous aim us at anyone.
@@ -254,6 +291,41 @@ export class Room {
     link.addCandidates([m.reflexive, ...m.candidates], now);
     if (joined && link.phase === 'failed') link.startPunching(now);
     this.update();
+  }
+
+  /** Add `hex` to every open outbox entry, and send at once if its link is already up. */
+  private oweOpenEntries(hex: string, now: number): void {
+    const link = this.links.get(hex);
+    for (const entry of this.persisted.outbox) {
+      if (!entry.pending.includes(ROSTER) || entry.pending.includes(hex)) continue;
+      entry.pending = [...entry.pending, hex];
+      this.record({ op: 'pending', seq: entry.seq, pending: entry.pending });
+      if (link && this.transmit(link, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
+    }
+  }
+
+  /** The rendezvous has named everyone its welcome counted: open entries now owe exactly the members they list. */
+  private checkRoster(now: number): void {
+    if (!this.rosterOpen || this.rosterExpected < 0 || this.rosterNamed.size < this.rosterExpected) return;
+    this.rosterOpen = false;
+    const alone = this.rosterExpected === 0;
+    for (const entry of [...this.persisted.outbox]) {
+      if (!entry.pending.includes(ROSTER)) continue;
+      const rest = entry.pending.filter((p) => p !== ROSTER);
+      if (rest.length > 0) {
+        entry.pending = rest;
+        this.record({ op: 'pending', seq: entry.seq, pending: rest });
+      } else if (alone) {
+        // The rendezvous said the room was empty: written while alone, it goes to whoever comes first.
+        const up = [...this.links.values()].find((l) => this.inFlight.has(l));
+        entry.pending = [up ? up.remoteHex : ANYONE];
+        this.record({ op: 'pending', seq: entry.seq, pending: entry.pending });
+        if (up && this.transmit(up, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
+      } else {
+        // Everyone it was owed to has acknowledged it already.
+        this.settle(entry.seq, 'delivered');
+      }
+    }
   }
 
   private dropLink(link: PeerLink): void {
@@ -485,7 +557,9 @@ export class Room {
   send(body: ChatBody, now: number): ChatMessage {
     this.lastNow = now;
     const members = [...this.links.keys()];
-    const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending: members.length ? members : [ANYONE] };
+    // Alone only if the rendezvous said so; before that, owed to whoever it will name as already here.
+    const pending = this.rosterOpen ? [...members, ROSTER] : members.length ? members : [ANYONE];
+    const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending };
     this.persisted.outbox.push(entry);
     this.record({ op: 'add', entry });
     const id = messageId(this.selfId, this.persisted.epoch, entry.seq);
@@ -528,13 +602,17 @@ export class Room {
     if (i < 0) return;
     const entry = this.persisted.outbox[i];
     entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
-    if (entry.pending.length === 0) {
-      this.persisted.outbox.splice(i, 1);
-      this.record({ op: 'remove', seq });
-      this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'delivered');
-    } else {
-      this.record({ op: 'pending', seq, pending: entry.pending });
-    }
+    if (entry.pending.length === 0) this.settle(seq, 'delivered');
+    else this.record({ op: 'pending', seq, pending: entry.pending });
+  }
+
+  /** Take an entry out of the outbox for good and tell the UI how it ended. */
+  private settle(seq: number, state: DeliveryState): void {
+    const i = this.persisted.outbox.findIndex((e) => e.seq === seq);
+    if (i < 0) return;
+    this.persisted.outbox.splice(i, 1);
+    this.record({ op: 'remove', seq });
+    this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), state);
   }
 
   private onAppMessage(link: PeerLink, payload: Buffer): void {

@@ -12,7 +12,11 @@ export interface OutboxEntry {
   seq: number;
   sentAt: number;
   body: ChatBody;
-  /** Peer ids (hex) that have not acknowledged it yet ('*': whoever connects first). */
+  /**
+   * Peer ids (hex) that have not acknowledged it yet. '*': written while the rendezvous said the room was
+   * empty, owed to whoever connects first. '?' beside ids: written before the rendezvous had named every
+   * member already in the room; those are added as they are named, and it is never delivered meanwhile.
+   */
   pending: string[];
 }
 
