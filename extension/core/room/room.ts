@@ -13,7 +13,7 @@ import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
-import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMessages';
+import { decodeApp, decodeEphemeral, encodeAcceptableChat, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
 
 export interface RoomOptions {
@@ -36,7 +36,8 @@ export interface RoomEvents {
   state?(state: ConnectionState): void;
   members?(members: MemberInfo[]): void;
   message?(message: ChatMessage): void;
-  delivery?(id: string, state: DeliveryState): void;
+  /** `reason` with 'rejected': who refused it and why, in our words (the member's name is peer text). */
+  delivery?(id: string, state: DeliveryState, reason?: string): void;
   typing?(peerId: string, name: string, typing: boolean): void;
   nat?(mapping: NatMapping): void;
   /** Registered (or re-registered) with the rendezvous; `observed` is our public address as it saw it. */
@@ -58,6 +59,8 @@ export interface RoomStats {
   droppedUnknownPeer: number;
   duplicatesSuppressed: number;
   relayUnavailable: number;
+  /** Chat messages we refused (and answered with a Reject). */
+  refused: number;
 }
 
 const TYPING_TTL_MS = 6000;
@@ -80,7 +83,7 @@ export function messageId(senderHex: string, epoch: number, seq: number): string
 export class Room {
   readonly selfId: string;
   readonly outgoing: Outgoing[] = [];
-  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0 };
+  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0, refused: 0 };
   events: RoomEvents = {};
   state: ConnectionState = { kind: 'idle' };
   natMapping: NatMapping = 'unknown';
@@ -553,9 +556,13 @@ export class Room {
     this.opts.store.record(op, this.persisted);
   }
 
-  /** Queue a message for every member, persist it, and send it on every live link. */
+  /**
+   * Queue a message for every member, persist it, and send it on every live link. Throws a
+   * BodyRejectedError, before queuing anything, for a body a receiver would refuse (one rule: checkBody).
+   */
   send(body: ChatBody, now: number): ChatMessage {
     this.lastNow = now;
+    encodeAcceptableChat({ epoch: this.persisted.epoch, seq: this.persisted.nextSeq, sentAt: this.wall(), body });
     const members = [...this.links.keys()];
     // Alone only if the rendezvous said so; before that, owed to whoever it will name as already here.
     const pending = this.rosterOpen ? [...members, ROSTER] : members.length ? members : [ANYONE];
@@ -606,13 +613,43 @@ export class Room {
     else this.record({ op: 'pending', seq, pending: entry.pending });
   }
 
-  /** Take an entry out of the outbox for good and tell the UI how it ended. */
+  /** Take an entry out of the outbox for good and tell the UI how it ended: refused by anyone is 'rejected'. */
   private settle(seq: number, state: DeliveryState): void {
     const i = this.persisted.outbox.findIndex((e) => e.seq === seq);
     if (i < 0) return;
-    this.persisted.outbox.splice(i, 1);
+    const [entry] = this.persisted.outbox.splice(i, 1);
     this.record({ op: 'remove', seq });
-    this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), state);
+    if (entry.rejected) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'rejected', entry.rejected);
+    else this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), state);
+  }
+
+  /** A member refused one of our messages. Its Reject precedes the transport ack covering the message. */
+  private onRejected(link: PeerLink, r: RejectMessage): void {
+    if (r.epoch !== this.persisted.epoch || r.seq >= this.persisted.nextSeq) return; // not a message of ours
+    const reason = `${link.remoteName || link.remoteHex.slice(0, 8)} refused it: ${rejectText(r.reason)}`;
+    const id = messageId(this.selfId, this.persisted.epoch, r.seq);
+    this.log('warn', `message ${id}: ${reason}`);
+    const entry = this.persisted.outbox.find((e) => e.seq === r.seq);
+    if (!entry) {
+      // Already settled (its ack overtook the Reject): the mark is corrected, never left at 'delivered'.
+      this.events.delivery?.(id, 'rejected', reason);
+      return;
+    }
+    if (!entry.rejected) {
+      entry.rejected = reason;
+      this.record({ op: 'rejected', seq: r.seq, reason });
+      this.events.delivery?.(id, 'rejected', reason);
+    }
+    entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
+    if (entry.pending.length === 0) this.settle(r.seq, 'rejected');
+    else this.record({ op: 'pending', seq: r.seq, pending: entry.pending });
+  }
+
+  /** We refuse a message from `link`: tell its sender (reliably, in order, before our ack), never show it. */
+  private refuse(link: PeerLink, epoch: number, seq: number, reason: RejectReason, now: number): void {
+    this.stats.refused++;
+    this.log('warn', `refused a message from ${link.remoteName}: ${rejectText(reason)}`);
+    link.send(encodeReject({ epoch, seq, reason }), now);
   }
 
   private onAppMessage(link: PeerLink, payload: Buffer): void {
@@ -622,12 +659,24 @@ export class Room {
       this.log('debug', `dropped a malformed message from ${link.remoteName}: ${d.error}`);
       return;
     }
-    const { epoch, seq, sentAt, body } = d.value;
-    const mark = this.persisted.delivered[link.remoteHex];
-    if (mark && mark.epoch === epoch && seq <= mark.seq) {
-      this.stats.duplicatesSuppressed++; // resent after a reconnect: already shown once
+    if (d.value.type === 'reject') {
+      this.onRejected(link, d.value);
       return;
     }
+    const { epoch, seq } = d.value;
+    const mark = this.persisted.delivered[link.remoteHex];
+    if (mark && mark.epoch === epoch && seq <= mark.seq) {
+      this.stats.duplicatesSuppressed++; // resent after a reconnect: already shown (or refused) once
+      return;
+    }
+    if (d.value.type === 'refused') {
+      this.refuse(link, epoch, seq, d.value.reason, this.lastNow);
+      // Handled for good: a copy resent after a reconnect is a duplicate, not a second refusal.
+      this.persisted.delivered[link.remoteHex] = { epoch, seq };
+      this.record({ op: 'delivered', sender: link.remoteHex, epoch, seq });
+      return;
+    }
+    const { sentAt, body } = d.value;
     this.typingUntil.delete(link.remoteHex);
     // The app stores the message first, then the watermark, and both before the ack this return allows:
     // a crash in between can at worst show a message twice (the UI's history dedupes by id), never lose one.

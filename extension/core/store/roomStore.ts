@@ -18,6 +18,8 @@ export interface OutboxEntry {
    * member already in the room; those are added as they are named, and it is never delivered meanwhile.
    */
   pending: string[];
+  /** Set once a member refused it (who and why, in words): it ends as 'rejected', never 'delivered'. */
+  rejected?: string;
 }
 
 export interface RoomState {
@@ -32,6 +34,7 @@ export type RoomOp =
   | { op: 'add'; entry: OutboxEntry }
   | { op: 'pending'; seq: number; pending: string[] }
   | { op: 'remove'; seq: number }
+  | { op: 'rejected'; seq: number; reason: string }
   | { op: 'delivered'; sender: string; epoch: number; seq: number };
 
 export interface RoomStore {
@@ -56,6 +59,11 @@ export function applyOp(state: RoomState, op: RoomOp): void {
     case 'pending': {
       const e = state.outbox.find((x) => x.seq === op.seq);
       if (e) e.pending = op.pending;
+      break;
+    }
+    case 'rejected': {
+      const e = state.outbox.find((x) => x.seq === op.seq);
+      if (e) e.rejected = op.reason;
       break;
     }
     case 'remove':
