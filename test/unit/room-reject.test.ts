@@ -17,6 +17,9 @@ import { deriveRoomKeys } from '../../extension/core/noise';
 import { freshRoomState, MemoryRoomStore } from '../../extension/core/store/roomStore';
 import type { ChatBody, DeliveryState } from '../../extension/core/types';
 import { SimHost, SimNet } from '../helpers/simNet';
+import { deliveryRank } from '../../extension/core/store/history';
+import { initialModel, isHostMessage, reduce } from '../../media/state';
+import { deliveryView } from '../../media/viewModel';
 
 const keys = deriveRoomKeys(Buffer.alloc(16, 9));
 const snippet = (over: Record<string, unknown> = {}) => ({ kind: 'snippet', snippet: { path: 'a.ts', language: 'typescript', startLine: 1, endLine: 2, code: 'x', ...over } });
@@ -123,5 +126,19 @@ describe('room: refused messages', () => {
     assert.deepEqual(ben.got, ['short one']);
     assert.deepEqual(cat.got, ['short one']);
     assert.equal(ben.host.room.stats.refused + cat.host.room.stats.refused, 2);
+  });
+});
+
+describe('the rejected mark in history and the webview', () => {
+  it('outranks delivered (a Reject that comes after the ack still wins), and the webview shows it as an error', () => {
+    assert.ok(deliveryRank('rejected') > deliveryRank('delivered'));
+    const own = { id: 'm1', from: 'me', fromName: 'Me', own: true, sentAt: 0, body: { kind: 'text' as const, text: 'x' }, delivery: 'delivered' as const };
+    const model = { ...initialModel(), transcript: [own] };
+    const msg = { type: 'delivery', id: 'm1', delivery: 'rejected' } as const;
+    assert.ok(isHostMessage(msg));
+    const r = reduce(model, msg, 0);
+    assert.equal(r.model.transcript[0].delivery, 'rejected');
+    assert.equal(reduce(r.model, { type: 'delivery', id: 'm1', delivery: 'delivered' }, 0).change, 'none', 'never back to delivered');
+    assert.deepEqual(deliveryView('rejected').icon, 'error');
   });
 });
