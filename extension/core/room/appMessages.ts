@@ -114,11 +114,22 @@ export function validateBody(v: unknown): ChatBody | undefined {
  * Also bounds the encoded size by the channel's limit (JSON escaping can grow a body up to six times).
  */
 export function encodeAcceptableChat(m: ChatEnvelope): Buffer {
-  const c = checkBody(m.body);
+  assertSendable(m.body);
+  return encodeChat(m);
+}
+
+/**
+ * Throws BodyRejectedError for a body a receiver would refuse or that would not fit the channel. Cheap on the
+ * send path: the body is encoded only when its characters could exceed the limit (a UTF-16 unit becomes at
+ * most 6 bytes of JSON), which takes a snippet of several hundred KiB.
+ */
+export function assertSendable(body: ChatBody): void {
+  const c = checkBody(body);
   if (!c.ok) throw new BodyRejectedError(c.reason);
-  const bytes = encodeChat(m);
-  if (bytes.length > MAX_APP_MESSAGE_BYTES) throw new BodyRejectedError(RejectReason.TooLarge);
-  return bytes;
+  const b = c.body;
+  const chars = b.kind === 'text' ? b.text.length : b.snippet.code.length + b.snippet.path.length + b.snippet.language.length + (b.text?.length ?? 0);
+  if (17 + 256 + 6 * chars <= MAX_APP_MESSAGE_BYTES) return;
+  if (encodeChat({ epoch: 0, seq: 0, sentAt: 0, body }).length > MAX_APP_MESSAGE_BYTES) throw new BodyRejectedError(RejectReason.TooLarge);
 }
 
 export interface RejectMessage {

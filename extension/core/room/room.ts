@@ -13,7 +13,7 @@ import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
-import { decodeApp, decodeEphemeral, encodeAcceptableChat, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
+import { assertSendable, decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
 
 export interface RoomOptions {
@@ -562,7 +562,7 @@ export class Room {
    */
   send(body: ChatBody, now: number): ChatMessage {
     this.lastNow = now;
-    encodeAcceptableChat({ epoch: this.persisted.epoch, seq: this.persisted.nextSeq, sentAt: this.wall(), body });
+    assertSendable(body);
     const members = [...this.links.keys()];
     // Alone only if the rendezvous said so; before that, owed to whoever it will name as already here.
     const pending = this.rosterOpen ? [...members, ROSTER] : members.length ? members : [ANYONE];
