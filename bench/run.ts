@@ -8,7 +8,9 @@ import { throughput } from './throughput';
 import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
+import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
+import { webviewPerf } from './webviewPerf';
 import { fillAnalysis } from './lib/analysis';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
@@ -21,8 +23,10 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'large', title: 'Large message (1 MiB snippet)', run: largeMessage },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
+  { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
+  { id: 'webview', title: 'Chat panel responsiveness', run: webviewPerf },
 ];
 
 function parseArgs(argv: string[]) {

@@ -7,6 +7,10 @@ import { normaliseAddress } from '../extension/core/wire/endpoint';
 import { parseCli, usage } from './args';
 import { createLogger } from './log';
 import { RendezvousServer } from './server';
+import { Directory } from './directory';
+import { FileStore } from './store/fileStore';
+import { MemoryStore } from './store/memoryStore';
+import type { Store } from './store/store';
 
 // Set by scripts/build.mjs; running from source (tsx) reads package.json instead.
 declare const __VERSION__: string | undefined;
@@ -52,11 +56,32 @@ async function main(): Promise<number | undefined> {
       return 1;
     }
   }
-  const server = new RendezvousServer(options);
+  const dir = config.directory;
+  let store: Store;
+  try {
+    store = dir.dataDir
+      ? await FileStore.open(dir.dataDir, {
+          onLoad: (r) => (r.droppedBytes ? log.warn('store-tail-dropped', { ...r }) : log.info('store-loaded', { frames: r.frames, bytes: r.bytes })),
+        })
+      : new MemoryStore();
+  } catch (err) {
+    log.error('store-failed', { dataDir: dir.dataDir, error: (err as Error).message });
+    return 1;
+  }
+  const directory = await Directory.open(store, {
+    maxAccounts: dir.maxAccounts,
+    signup: dir.signup,
+    // A burst of 5 (fewer if the hourly rate is lower), or one second's worth at very high rates.
+    signupRate: { perSecond: dir.signupsPerHour / 3600, burst: Math.min(dir.signupsPerHour, Math.max(5, Math.ceil(dir.signupsPerHour / 3600))) },
+    lookupRate: { perSecond: dir.lookupsPerSecond, burst: 2 * dir.lookupsPerSecond },
+  });
+  log.info('directory', { accounts: directory.accounts, dataDir: dir.dataDir ?? '(memory: accounts are lost at exit)', signup: dir.signup, maxAccounts: dir.maxAccounts });
+  const server = new RendezvousServer({ ...options, directory });
   try {
     await server.start();
   } catch (err) {
     log.error('start-failed', { error: (err as Error).message });
+    await store.close();
     return 1;
   }
   if (config.statsIntervalSeconds > 0) {
@@ -66,7 +91,8 @@ async function main(): Promise<number | undefined> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    void server.stop().then(() => {
+    void server.stop().then(async () => {
+      await store.close().catch(() => undefined);
       const cpu = process.cpuUsage();
       log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats() });
       // Exit by running out of work, not process.exit(): writes to a pipe are asynchronous and

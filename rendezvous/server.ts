@@ -14,6 +14,9 @@ import { BucketSpec, SourceKey, sourceKey, SourceLimiter } from './rateLimit';
 import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomTable, RoomTableStats, shortId } from './rooms';
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
+import { decodeDirectory, DirectoryRequestMessage, encodeDirectory, isDirectoryRequestType, isDirectoryType } from '../extension/core/wire/directory';
+import { Directory, DirectoryStats } from './directory';
+import { MemoryStore } from './store/memoryStore';
 
 export const DEFAULT_PORT = 7000;
 /** The largest valid request (a register with a 64-byte name and 8 IPv6 candidates) is 302 bytes. */
@@ -55,10 +58,24 @@ export interface RendezvousServerOptions {
   expiryIntervalMs?: number;
   /** Socket buffers; a burst of registrations must not overflow the kernel's default 208 KiB. */
   socketBufferBytes?: number;
+  /**
+   * The account directory (opened by the caller on its store). Absent: the server keeps one in memory,
+   * so accounts last as long as the process (the CLI opens a FileStore under --data-dir instead).
+   */
+  directory?: Directory;
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
-const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe]);
+const REQUEST_TYPES = new Set<number>([
+  MsgType.Register,
+  MsgType.Leave,
+  MsgType.Probe,
+  MsgType.AccountClaim,
+  MsgType.AccountUpdate,
+  MsgType.AccountRotate,
+  MsgType.AccountDelete,
+  MsgType.AccountLookup,
+]);
 const isRendezvousType = (t: number) => t >= MsgType.Register && t <= MsgType.ProbeReply;
 
 export const DEFAULT_RATE: BucketSpec = { perSecond: 20, burst: 40 };
@@ -103,6 +120,7 @@ export interface ServerStats {
   drops: Record<DropReason, number>;
   /** Replies not sent: would have been larger than an unverified request, or too many errors. */
   suppressed: { wouldAmplify: number; errorRateLimited: number };
+  directory?: DirectoryStats;
 }
 
 type Role = 'main' | 'probe';
@@ -172,6 +190,7 @@ export class RendezvousServer {
   private stoppedAt?: number;
   private bound?: BoundPorts;
   private counters = RendezvousServer.freshCounters();
+  private directory?: Directory;
 
   constructor(opts: RendezvousServerOptions = {}) {
     this.opts = opts;
@@ -265,6 +284,7 @@ export class RendezvousServer {
       host = '0.0.0.0';
       socks = await open(host);
     }
+    this.directory = o.directory ?? this.directory ?? (await Directory.open(new MemoryStore(), {}, this.now()));
     this.main = socks.main;
     this.probe = socks.probe;
     for (const [sock, role] of [
@@ -334,6 +354,7 @@ export class RendezvousServer {
       cookiesIssued: c.cookiesIssued,
       drops: { ...c.drops },
       suppressed: { wouldAmplify: c.wouldAmplify, errorRateLimited: c.errorRateLimited },
+      ...(this.directory ? { directory: this.directory.stats() } : {}),
     };
   }
 
@@ -367,6 +388,7 @@ export class RendezvousServer {
     if (buf[1] === VERSION) {
       if (isPeerType(type)) return this.drop('peerPacket');
       if (!REQUEST_TYPES.has(type) && isRendezvousType(type)) return this.drop('unexpectedType');
+      if (isDirectoryType(type) && !isDirectoryRequestType(type)) return this.drop('unexpectedType');
     }
     const cause: Cause = { sock, requestBytes: buf.length, verified: false, source, key };
     const answerable = buf[1] === VERSION || REQUEST_TYPES.has(type);
@@ -383,6 +405,7 @@ export class RendezvousServer {
       c.unverifiedIn += buf.length;
       return this.sendError(cause, now, ErrorCode.Malformed, 'datagram too large');
     }
+    if (buf[1] === VERSION && isDirectoryType(type)) return this.onDirectory(role, buf, cause, now);
     const d = decodeRendezvous(buf);
     const typeName = d.ok ? d.value.type : 'invalid';
     c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
@@ -433,6 +456,43 @@ export class RendezvousServer {
         // Never answer a server-to-client message: two servers (or a spoofed pair) would ping-pong.
         return this.drop('unexpectedType');
     }
+  }
+
+  /**
+   * Directory requests: the cookie first (a source that has not proven its address gets only the
+   * 19-byte cookie, smaller than any request), then the directory's answer, which may be larger
+   * (a lookup's signed record) because the source is now verified.
+   */
+  private onDirectory(role: Role, buf: Buffer, cause: Cause, now: number): void {
+    const c = this.counters;
+    if (role === 'probe') return this.drop('wrongPort');
+    const d = decodeDirectory(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.error);
+    }
+    const m = d.value as DirectoryRequestMessage;
+    if (!this.cookies.verify(now, cause.source, m.cookie, cause.key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, cause.source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    const directory = this.directory;
+    const sock = cause.sock;
+    if (!directory) return;
+    void directory.handle(m, { address: cause.source.address, key: cause.key }, now).then((reply) => {
+      // The answer may come after a stop(): a closed socket sends nothing.
+      if (sock !== this.main) return;
+      if (this.log.enabled('debug')) this.log.debug('directory', { request: m.type, reply: reply.type, status: reply.type === 'accountResult' ? reply.status : 0 });
+      this.send(cause, encodeDirectory(reply), reply.type);
+    }, (err: unknown) => this.log.error('directory-failed', { request: m.type, error: (err as Error).message }));
   }
 
   private onStun(sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {

@@ -12,6 +12,8 @@ import { BodyRejectedError } from '../core/room/appMessages';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { parseArgs } from 'node:util';
+import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
+import { unsafeCharsRegExp } from '../shared/invisibleChars';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -39,7 +41,7 @@ Options:
   -h, --help           this text
   -v, --version        the version
 
-Exit codes:
+Exit codes (create, join; the account commands have their own, below):
   0    done: every line was delivered to every member (or a "/quit" line, or --help/--version)
   1    error: the rendezvous host does not resolve, no UDP socket, an unreadable identity key
   2    usage: an unknown option, a bad value, a missing command or invite
@@ -82,9 +84,16 @@ function text(m: ChatMessage): string {
   return `${m.body.text ? m.body.text + '\n' : ''}[${s.path}:${s.startLine}-${s.endLine} ${s.language}]\n${s.code}`;
 }
 
-// Terminal output must not let a peer move the cursor, clear the screen or retitle the window.
-function inert(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+// Terminal output must not let a peer move the cursor, clear the screen or retitle the window, nor hide
+// or reorder text: controls, bidi and zero-width characters (the list the webview and the editor's
+// sinks strip, shared/invisibleChars.ts) are shown escaped. Tabs and line breaks stay.
+const TERMINAL_UNSAFE = unsafeCharsRegExp();
+export function terminalInert(s: string): string {
+  return s.replace(TERMINAL_UNSAFE, (c) => {
+    if (c === '\n' || c === '\t') return c;
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
 }
 
 async function resolve(server: ServerAddress): Promise<string> {
@@ -93,6 +102,7 @@ async function resolve(server: ServerAddress): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (ACCOUNT_COMMANDS.has(argv[0])) return runAccountCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -120,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = args.values;
   if (o.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}`);
     return 0;
   }
   if (o.version) {
@@ -221,10 +231,10 @@ export async function main(argv: string[]): Promise<number> {
       out('state', { state: s, ms: Math.round(monotonicNow() - started) }, human);
     },
     members: (members) => out('members', { members }, ''),
-    message: (m) => out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(m.fromName)}> ${inert(text(m))}`),
+    message: (m) => out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${terminalInert(m.fromName)}> ${terminalInert(text(m))}`),
     delivery: (id, state, reason) => {
       if (state === 'rejected') refused = true;
-      out('delivery', { id, state, ...(reason ? { reason } : {}) }, state === 'rejected' ? `[not delivered: ${inert(reason ?? 'rejected')}]` : '');
+      out('delivery', { id, state, ...(reason ? { reason } : {}) }, state === 'rejected' ? `[not delivered: ${terminalInert(reason ?? 'rejected')}]` : '');
     },
     typing: () => undefined,
     nat: (mapping) => out('nat', { mapping }, ''),

@@ -163,6 +163,9 @@ export class RendezvousClient {
           this.cookie = Buffer.alloc(COOKIE_BYTES);
           this.sendRegister(now);
         } else {
+          // The server answered, if only to refuse: it is reachable, so no "has not answered" later.
+          this.awaitingSince = undefined;
+          this.reportedUnreachable = false;
           this.events.error(m.code, m.message, now);
         }
         break;

@@ -15,6 +15,7 @@ import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
 import { assertSendable, decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
+import { rendezvousRefusal, rendezvousSilence, type Trouble } from '../rendezvousTrouble';
 
 export interface RoomOptions {
   identity: KeyPair;
@@ -100,7 +101,7 @@ export class Room {
   private readonly typingUntil = new Map<string, number>();
   private readonly persisted: RoomState;
   private readonly ctx: LinkContext;
-  private rendezvousTrouble?: string;
+  private rendezvousTrouble?: Trouble;
   private everConnected = false;
   private closed = false;
   private lastStateJson = '';
@@ -210,14 +211,14 @@ export class Room {
           if (link) this.log('info', `${link.remoteName} left the rendezvous`);
           this.update();
         },
-        error: (_code, message) => {
-          this.rendezvousTrouble = `the rendezvous server refused us: ${message}`;
-          this.log('warn', this.rendezvousTrouble);
+        error: (code, message) => {
+          this.rendezvousTrouble = rendezvousRefusal(code, message);
+          this.log('warn', `${this.rendezvousTrouble.reason} (server: code ${code}, "${message}")`);
           this.update();
         },
         unreachable: (ms) => {
-          this.rendezvousTrouble = `the rendezvous server ${endpointKey(opts.server)} has not answered for ${Math.round(ms / 1000)} s`;
-          this.log('warn', this.rendezvousTrouble);
+          this.rendezvousTrouble = rendezvousSilence(endpointKey(opts.server), ms);
+          this.log('warn', this.rendezvousTrouble.reason);
           this.update();
         },
         nat: (mapping, observed) => {
@@ -775,7 +776,7 @@ export class Room {
       };
     }
     if (this.rendezvousTrouble && !this.rendezvous.registered) {
-      return { kind: 'failed', reason: this.rendezvousTrouble, hint: 'Check the p2pChat.rendezvousServer setting and that UDP to it is allowed. Still retrying.' };
+      return { kind: 'failed', reason: this.rendezvousTrouble.reason, hint: this.rendezvousTrouble.hint };
     }
     if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
     return { kind: 'registering', server: endpointKey(this.opts.server) };

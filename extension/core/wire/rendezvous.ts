@@ -25,6 +25,7 @@ export const enum ErrorCode {
   RateLimited = 4,
   ServerFull = 5,
   BadCookie = 6,
+  // 7–15: directory statuses (DirectoryStatus in wire/directory.ts), carried by `accountResult`.
 }
 
 /** Register/peer flags: what a member learned about its own NAT, so the other side can pick a strategy. */
