@@ -8,6 +8,7 @@ import { throughput } from './throughput';
 import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { rendezvousMemory } from './rendezvousMemory';
+import { rendezvousCluster } from './rendezvousCluster';
 import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
 import { webviewPerf } from './webviewPerf';
@@ -23,6 +24,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'large', title: 'Large message (1 MiB snippet)', run: largeMessage },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
+  { id: 'cluster', title: 'Rendezvous with shared state (Redis)', run: rendezvousCluster },
   { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },

@@ -5,7 +5,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, writeSyn
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createInvite, formatInvite, inviteKeys, namedRoomKeys, parseInvite, parseServer, type ServerAddress } from '../core/invite';
+import { createInvite, formatInvite, inviteKeys, inviteServers, namedRoomKeys, parseInvite, parseServerList, type ServerAddress } from '../core/invite';
+import { rankInstances } from '../core/room/instances';
+import type { Endpoint } from '../core/wire/endpoint';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import { BodyRejectedError } from '../core/room/appMessages';
@@ -22,6 +24,7 @@ const HELP = `p2p-chat ${VERSION}: peer-to-peer, end-to-end encrypted chat in th
 
 Usage:
   p2p-chat create --rendezvous HOST:PORT [options]   start a room and print its invite
+                                                     (several instances: --rendezvous a:7000,b:7000)
   p2p-chat join INVITE [options]                     join with an invite (p2pchat:…@host:port or a vscode:// link)
   p2p-chat join --room NAME --rendezvous HOST:PORT   join a named room (low entropy: compare safety numbers)
 
@@ -96,6 +99,12 @@ export function terminalInert(s: string): string {
   });
 }
 
+/** `--rendezvous a:7000,b:7000`; an unparsable list is empty (the caller prints the usage). */
+function serverList(text: string | undefined): ServerAddress[] {
+  const r = parseServerList(text ?? '');
+  return r.ok ? r.servers : [];
+}
+
 async function resolve(server: ServerAddress): Promise<string> {
   if (/^[\d.]+$/.test(server.host) || server.host.includes(':')) return server.host;
   return (await lookup(server.host)).address;
@@ -144,25 +153,25 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   };
 
-  let server: ServerAddress | undefined;
+  let servers: ServerAddress[] = [];
   let keys;
   let inviteString: string | undefined;
   let named = false;
   if (command === 'create') {
-    server = o.rendezvous ? parseServer(o.rendezvous) : undefined;
-    if (!server) return usage('create needs --rendezvous HOST:PORT');
-    const inv = createInvite(server);
+    servers = serverList(o.rendezvous);
+    if (!servers.length) return usage('create needs --rendezvous HOST:PORT[,HOST:PORT…]');
+    const inv = createInvite(servers);
     inviteString = formatInvite(inv);
     keys = inviteKeys(inv);
   } else if (command === 'join' && o.room) {
-    server = o.rendezvous ? parseServer(o.rendezvous) : undefined;
-    if (!server) return usage('a named room needs --rendezvous HOST:PORT');
+    servers = serverList(o.rendezvous);
+    if (!servers.length) return usage('a named room needs --rendezvous HOST:PORT[,HOST:PORT…]');
     keys = namedRoomKeys(o.room);
     named = true;
   } else if (command === 'join' && inviteText) {
     const p = parseInvite(inviteText);
     if (!p.ok) return usage(`bad invite: ${p.error}`);
-    server = p.invite.server;
+    servers = inviteServers(p.invite);
     keys = inviteKeys(p.invite);
     inviteString = formatInvite(p.invite);
   } else {
@@ -194,12 +203,15 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.error;
   }
   const name = o.name ?? process.env.USER ?? 'anonymous';
-  let address: string;
-  try {
-    address = await resolve(server);
-  } catch (e) {
-    process.stderr.write(`p2p-chat: cannot resolve ${server.host}: ${(e as Error).message}\n`);
-    return EXIT.error;
+  // Every member ranks the instances the same way for this room (HRW), then each is resolved.
+  const ranked: Endpoint[] = [];
+  for (const s of rankInstances(servers, keys.roomId)) {
+    try {
+      ranked.push({ address: await resolve(s), port: s.port });
+    } catch (e) {
+      process.stderr.write(`p2p-chat: cannot resolve ${s.host}: ${(e as Error).message}\n`);
+      return EXIT.error;
+    }
   }
 
   const host = new UdpRoomHost({
@@ -207,7 +219,8 @@ export async function main(argv: string[]): Promise<number> {
     name,
     roomId: keys.roomId,
     psk: keys.psk,
-    server: { address, port: server.port },
+    server: ranked[0],
+    ...(ranked.length > 1 ? { servers: ranked } : {}),
     probePort: o['probe-port'] ? Number(o['probe-port']) : undefined,
     store: new FileRoomStore(join(dataDir, 'rooms', `${keys.roomId.toString('hex').slice(0, 32)}.json`)),
     port,
@@ -260,7 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => void stop(EXIT.sigint));
     process.once('SIGTERM', () => void stop(EXIT.sigterm));
     // Only now: whoever waits for "ready" may signal us at once, and must meet the handlers, not the default.
-    out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${address}:${server.port}`);
+    out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(', ')}`);
     for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
     const rl = createInterface({ input: process.stdin, terminal: false });
     rl.on('line', (line) => {

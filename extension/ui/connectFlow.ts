@@ -96,7 +96,7 @@ export class ConnectFlow {
         await this.host.leaveCurrent(); // it may own the rendezvous port we are about to bind
         const settings = this.host.settings(); // read now: the queue may have waited for a settings change
         const { target, embedded } = await createHostedTarget({
-          configuredServer: settings.rendezvousServer,
+          configuredServer: settings.rendezvousServers.length ? settings.rendezvousServers : undefined,
           hostPort: settings.hostRendezvousPort,
           log: this.host.safeLog,
         });

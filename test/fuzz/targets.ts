@@ -229,8 +229,9 @@ export const TARGETS: Target[] = [
         'p2pchat:AAECAwQFBgcICQoLDA0ODw@[2001:db8::1]:7000',
         '  <vscode://p2p-chat.p2p-chat/join?invite=p2pchat%3AAAECAwQFBgcICQoLDA0ODw%40192.0.2.1%3A7000>  ',
         'p2pchat:AAECAwQFBgcICQoLDA0ODw@::1',
+        'p2pchat:AAECAwQFBgcICQoLDA0ODw@a.example.org:7000,[2001:db8::2]:7100,b:1',
       ].map((s) => Buffer.from(s)),
-    dictionary: ['p2pchat:', '@', ':', '[', ']', '%', '%40', '%3A', 'vscode://', '/join?invite=', '&invite=', '<', '>', ' ', '\n', '\u2028', '65535', '65536', '0'].map((s) => Buffer.from(s)),
+    dictionary: ['p2pchat:', '@', ':', ',', '[', ']', '%', '%40', '%3A', 'vscode://', '/join?invite=', '&invite=', '<', '>', ' ', '\n', '\u2028', '65535', '65536', '0'].map((s) => Buffer.from(s)),
     run(data) {
       for (const text of [data.toString('utf8'), data.toString('latin1')]) {
         const r = parseInvite(text);

@@ -101,6 +101,27 @@ describe('rendezvous TURN credentials (coturn REST scheme)', () => {
   });
 });
 
+describe('rendezvous flags for several instances', () => {
+  it('--redis, --http-port, --http-host, --public-name (flags and environment)', () => {
+    const p = parseCli(['--redis', 'redis://10.0.0.5:6379', '--http-port', '9100', '--public-name', 'Chat.Example.org:7100'], {});
+    assert.equal(p.kind, 'run');
+    if (p.kind !== 'run') return;
+    assert.equal(p.config.redisUrl, 'redis://10.0.0.5:6379');
+    assert.deepEqual(p.config.http, { host: '127.0.0.1', port: 9100 });
+    assert.deepEqual(p.config.publicName, { host: 'chat.example.org', port: 7100 });
+    const e = parseCli([], { P2P_RENDEZVOUS_REDIS: 'rediss://r:1', P2P_RENDEZVOUS_HTTP_PORT: '0', P2P_RENDEZVOUS_HTTP_HOST: '::' });
+    assert.ok(e.kind === 'run' && e.config.redisUrl === 'rediss://r:1' && e.config.http === undefined);
+    const none = parseCli([], {});
+    assert.ok(none.kind === 'run' && none.config.redisUrl === undefined && none.config.http === undefined && none.config.publicName === undefined);
+  });
+  it('refuses a bad Redis URL, a bad HTTP port or public name, and --redis with --data-dir', () => {
+    for (const argv of [['--redis', 'localhost:6379'], ['--http-port', '70000'], ['--public-name', 'a b'], ['--redis', 'redis://r:1', '--data-dir', '/tmp/x']]) {
+      const p = parseCli(argv, {});
+      assert.equal(p.kind, 'error', argv.join(' '));
+    }
+  });
+});
+
 describe('rendezvous log', () => {
   it('writes JSON lines at or above its level and redacts secret-looking string fields', () => {
     const lines: string[] = [];

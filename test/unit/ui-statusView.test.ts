@@ -51,6 +51,7 @@ describe('settings', () => {
     const s = normalizeSettings({}, 'alice');
     assert.deepEqual(s, {
       rendezvousServer: undefined,
+      rendezvousServers: [],
       rendezvousServerError: undefined,
       displayName: 'alice',
       localPort: 0,
@@ -65,6 +66,11 @@ describe('settings', () => {
       'x',
     );
     assert.deepEqual(s.rendezvousServer, { host: 'chat.example.org', port: 7100 });
+    assert.deepEqual(s.rendezvousServers, [{ host: 'chat.example.org', port: 7100 }]);
+    const several = normalizeSettings({ rendezvousServer: 'a.example.org:7000, b.example.org:7100' }, 'x');
+    assert.deepEqual(several.rendezvousServers, [{ host: 'a.example.org', port: 7000 }, { host: 'b.example.org', port: 7100 }]);
+    assert.deepEqual(several.rendezvousServer, { host: 'a.example.org', port: 7000 });
+    assert.equal(several.rendezvousServerError, undefined);
     assert.equal(s.displayName, 'Bob Smith');
     assert.equal(s.localPort, 0);
     assert.equal(s.keepaliveSeconds, 25);

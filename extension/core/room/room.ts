@@ -7,7 +7,7 @@ import type { ChatBody, ChatMessage, ConnectionState, DeliveryState, MemberInfo,
 import { classify, MsgType } from '../wire/header';
 import { Endpoint, endpointKey, Route } from '../wire/endpoint';
 import { decodePeer } from '../wire/peer';
-import { decodeRendezvous, MemberRecord, NatFlags, TurnCredentials } from '../wire/rendezvous';
+import { decodeRendezvous, ErrorCode, MemberRecord, NatFlags, TurnCredentials } from '../wire/rendezvous';
 import { TurnClient } from '../relay/turnClient';
 import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
@@ -23,6 +23,8 @@ export interface RoomOptions {
   roomId: Buffer;
   psk: Buffer;
   server: Endpoint;
+  /** Several instances, ranked for this room (core/room/instances.ts); `server` should be the first. */
+  servers?: Endpoint[];
   probePort?: number;
   store: RoomStore;
   hostCandidates?: () => Endpoint[];
@@ -177,6 +179,7 @@ export class Room {
     this.rendezvous = new RendezvousClient(
       {
         server: opts.server,
+        ...(opts.servers ? { servers: opts.servers } : {}),
         probePort: opts.probePort,
         roomId: opts.roomId,
         peerId: opts.identity.publicKey,
@@ -212,14 +215,22 @@ export class Room {
           this.update();
         },
         error: (code, message) => {
+          if (code === ErrorCode.SharedStateUnavailable) {
+            // A notice: we are registered; only members on the server's other instances are out of reach for now.
+            this.log('warn', `the rendezvous says: ${message}`);
+            return;
+          }
           this.rendezvousTrouble = rendezvousRefusal(code, message);
           this.log('warn', `${this.rendezvousTrouble.reason} (server: code ${code}, "${message}")`);
           this.update();
         },
         unreachable: (ms) => {
-          this.rendezvousTrouble = rendezvousSilence(endpointKey(opts.server), ms);
+          this.rendezvousTrouble = rendezvousSilence(endpointKey(this.rendezvous.server), ms);
           this.log('warn', this.rendezvousTrouble.reason);
           this.update();
+        },
+        instance: (server, position) => {
+          this.log('info', `rendezvous: now using instance ${endpointKey(server)} (rank ${position + 1} of ${this.rendezvous.instances.length})`);
         },
         nat: (mapping, observed) => {
           this.natMapping = mapping;
@@ -247,7 +258,7 @@ export class Room {
   }
 
   start(now: number): void {
-    this.state = { kind: 'registering', server: endpointKey(this.opts.server) };
+    this.state = { kind: 'registering', server: endpointKey(this.rendezvous.server) };
     this.rendezvous.start(now);
     this.update();
   }
@@ -779,7 +790,7 @@ export class Room {
       return { kind: 'failed', reason: this.rendezvousTrouble.reason, hint: this.rendezvousTrouble.hint };
     }
     if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
-    return { kind: 'registering', server: endpointKey(this.opts.server) };
+    return { kind: 'registering', server: endpointKey(this.rendezvous.server) };
   }
 
   private update(members = true): void {
