@@ -14,6 +14,7 @@ import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
 import { mailbox } from './mailbox';
 import { webviewPerf } from './webviewPerf';
+import { fillAnalysis } from './lib/analysis';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
 import { fullReport, summaryTable } from './lib/report';
@@ -77,7 +78,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${summaryTable(results)}\n\n`);
   if (args.write) {
     const analysisFile = path.join(__dirname, 'analysis.md');
-    const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
+    // Figures the findings quote from this run are filled in from it ({{name}} placeholders).
+    const analysis = existsSync(analysisFile) ? fillAnalysis(readFileSync(analysisFile, 'utf8'), results) : undefined;
     const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');
     writeFileSync(file, fullReport({ machine, command, quick: args.quick, results, totalSeconds, analysis }));
     process.stderr.write(`wrote ${path.relative(process.cwd(), file)} (${totalSeconds.toFixed(0)} s)\n`);

@@ -10,6 +10,7 @@ import { rankInstances } from '../core/room/instances';
 import type { Endpoint } from '../core/wire/endpoint';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
+import { BodyRejectedError } from '../core/room/appMessages';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { mailboxOutput } from './mailboxOutput';
@@ -44,7 +45,19 @@ Options:
   --probe-port N       the rendezvous's second port (default: its port + 1)
   -h, --help           this text
   -v, --version        the version
+
+Exit codes (create, join; the account commands have their own, below):
+  0    done: every line was delivered to every member, or waits for them in the mailbox (or a "/quit" line, or --help/--version)
+  1    error: the rendezvous host does not resolve, no UDP socket, an unreadable identity key
+  2    usage: an unknown option, a bad value, a missing command or invite
+  3    input ended but some lines were still undelivered after --linger (they stay in the outbox
+       and go out on the next run with the same --data-dir); wins over 4
+  4    a line was refused: over the size limit or malformed (not sent), or a member rejected it
+  130  stopped by SIGINT (Ctrl-C); 143 stopped by SIGTERM
 `;
+
+/** The exit codes --help documents (tests hold the binary to them). */
+export const EXIT = { ok: 0, error: 1, usage: 2, undelivered: 3, refused: 4, sigint: 130, sigterm: 143 } as const;
 
 type Printer = (event: string, fields: Record<string, unknown>, human: string) => void;
 
@@ -125,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     process.stderr.write(`p2p-chat: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   }
   const o = args.values;
   if (o.help) {
@@ -140,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = printer(o.json === true);
   const usage = (msg: string) => {
     process.stderr.write(`p2p-chat: ${msg}\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   };
 
   let servers: ServerAddress[] = [];
@@ -185,7 +198,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const dataDir = o['data-dir'] ?? join(homedir(), '.p2p-chat');
-  const identity = loadIdentity(dataDir);
+  let identity: KeyPair;
+  try {
+    identity = loadIdentity(dataDir);
+  } catch (e) {
+    process.stderr.write(`p2p-chat: ${(e as Error).message}\n`);
+    return EXIT.error;
+  }
   const name = o.name ?? process.env.USER ?? 'anonymous';
   // Every member ranks the instances the same way for this room (HRW), then each is resolved.
   const ranked: Endpoint[] = [];
@@ -194,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
       ranked.push({ address: await resolve(s), port: s.port });
     } catch (e) {
       process.stderr.write(`p2p-chat: cannot resolve ${s.host}: ${(e as Error).message}\n`);
-      return 1;
+      return EXIT.error;
     }
   }
 
@@ -217,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
   const room = host.room;
   const started = monotonicNow();
   const mailbox = mailboxOutput(out);
+  let refused = false; // a line refused before sending, or rejected by a member: exit 4
   room.events = {
     state: (s) => {
       const human =
@@ -229,7 +249,10 @@ export async function main(argv: string[]): Promise<number> {
     },
     members: (members) => out('members', { members }, ''),
     message: (m) => out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${terminalInert(m.fromName)}> ${terminalInert(text(m))}`),
-    delivery: (id, state) => out('delivery', { id, state }, ''),
+    delivery: (id, state, reason) => {
+      if (state === 'rejected') refused = true;
+      out('delivery', { id, state, ...(reason ? { reason } : {}) }, state === 'rejected' ? `[not delivered: ${terminalInert(reason ?? 'rejected')}]` : '');
+    },
     typing: () => undefined,
     nat: (mapping) => out('nat', { mapping }, ''),
     registered: (observed) => out('registered', { observed: `${observed.address}:${observed.port}`, ms: Math.round(monotonicNow() - started) }, ''),
@@ -241,11 +264,8 @@ export async function main(argv: string[]): Promise<number> {
     await host.start();
   } catch (e) {
     process.stderr.write(`p2p-chat: cannot open a UDP socket: ${(e as Error).message}\n`);
-    return 1;
+    return EXIT.error;
   }
-  out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(", ")}`);
-  for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
-
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = async (code: number) => {
@@ -255,16 +275,29 @@ export async function main(argv: string[]): Promise<number> {
       out('left', {}, '[left the room]');
       resolveExit(code);
     };
-    process.once('SIGINT', () => void stop(130));
-    process.once('SIGTERM', () => void stop(143));
+    process.once('SIGINT', () => void stop(EXIT.sigint));
+    process.once('SIGTERM', () => void stop(EXIT.sigterm));
+    // Only now: whoever waits for "ready" may signal us at once, and must meet the handlers, not the default.
+    out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(', ')}`);
+    for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
     const rl = createInterface({ input: process.stdin, terminal: false });
     rl.on('line', (line) => {
       if (line === '/quit') {
-        void stop(0);
+        void stop(EXIT.ok);
         return;
       }
       if (!line.trim()) return;
-      const m = room.send({ kind: 'text', text: line }, monotonicNow());
+      let m;
+      try {
+        m = room.send({ kind: 'text', text: line }, monotonicNow());
+      } catch (e) {
+        // What a member would refuse is refused here, before it is queued: said at once, never "sent".
+        if (!(e instanceof BodyRejectedError)) throw e;
+        refused = true;
+        process.stderr.write(`p2p-chat: not sent: ${e.message}\n`);
+        out('refused', { reason: e.message, chars: line.length }, '');
+        return;
+      }
       host.pump();
       out('sent', { id: m.id, text: line }, '');
     });
@@ -275,8 +308,9 @@ export async function main(argv: string[]): Promise<number> {
       const deadline = monotonicNow() + lingerS * 1000;
       const check = () => {
         if (stopping) return;
+        // Done once nothing is owed that is not already waiting in the recipients' mailbox.
         const safe = room.pendingMessages().every((m) => mailbox.deposited.has(m.id));
-        if (safe || monotonicNow() >= deadline) void stop(safe ? 0 : 3);
+        if (safe || monotonicNow() >= deadline) void stop(!safe ? EXIT.undelivered : refused ? EXIT.refused : EXIT.ok);
         else setTimeout(check, 50);
       };
       check();
@@ -289,7 +323,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (e) => {
       process.stderr.write(`p2p-chat: ${(e as Error).stack ?? e}\n`);
-      process.exit(1);
+      process.exit(EXIT.error);
     },
   );
 }

@@ -3,7 +3,7 @@
 // encoder (the encoders throw on values our own code could never produce, so a decoded value that
 // makes them throw is a value the decoder should have refused). A property violation throws.
 import assert from 'node:assert/strict';
-import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, validateBody, MAX_TEXT_CHARS, MAX_SNIPPET_BYTES } from '../../extension/core/room/appMessages';
+import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, validateBody, MAX_TEXT_CHARS, MAX_SNIPPET_BYTES } from '../../extension/core/room/appMessages';
 import { formatInvite, inviteLink, parseInvite } from '../../extension/core/invite';
 import { classify, MAGIC, VERSION } from '../../extension/core/wire/header';
 import { decodePeer, encodePeer, HELLO_MIN_BYTES } from '../../extension/core/wire/peer';
@@ -319,6 +319,11 @@ export const TARGETS: Target[] = [
       const r = decodeApp(data);
       isDecoded(r);
       if (!r.ok) return `${e.ok ? 'eph' : ''}${label(r, '')}`;
+      if (r.value.type === 'reject') {
+        assert.ok(encodeReject(r.value).equals(data), 'a decoded reject re-encodes to the same bytes');
+        return 'reject';
+      }
+      if (r.value.type === 'refused') return `refused:${r.value.reason}`;
       checkBody(r.value.body);
       const again = decodeApp(encodeChat(r.value));
       assert.ok(again.ok, 'a decoded chat re-encodes and decodes');

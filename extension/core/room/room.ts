@@ -13,7 +13,7 @@ import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
-import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMessages';
+import { assertSendable, decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
 import { isMailboxType } from '../wire/mailbox';
 import { attachRoomMailbox, MailboxHook } from '../mailbox/roomHook';
@@ -56,7 +56,8 @@ export interface RoomEvents {
   state?(state: ConnectionState): void;
   members?(members: MemberInfo[]): void;
   message?(message: ChatMessage): void;
-  delivery?(id: string, state: DeliveryState): void;
+  /** `reason` with 'rejected': who refused it and why, in our words (the member's name is peer text). */
+  delivery?(id: string, state: DeliveryState, reason?: string): void;
   typing?(peerId: string, name: string, typing: boolean): void;
   nat?(mapping: NatMapping): void;
   /** Registered (or re-registered) with the rendezvous; `observed` is our public address as it saw it. */
@@ -82,6 +83,8 @@ export interface RoomStats {
   droppedUnknownPeer: number;
   duplicatesSuppressed: number;
   relayUnavailable: number;
+  /** Chat messages we refused (and answered with a Reject). */
+  refused: number;
 }
 
 const TYPING_TTL_MS = 6000;
@@ -89,6 +92,13 @@ const SAFETY_DELAY_MS = 250;
 /** A room holds at most 255 members (the welcome's count is one byte): a rendezvous announcing more is lying. */
 export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
+/**
+ * In an outbox entry's pending list: "and every member the rendezvous still has to name as already in the
+ * room". A message written before the welcome (or while the welcome's member list is still arriving) owes
+ * itself to everyone who was there, not only to the members we happened to know; it is never delivered
+ * while this marker stands.
+ */
+const ROSTER = '?';
 const SUSPECT_REFRESH_GAP_MS = 1000;
 /**
  * While a link punches without success, register again this often: the rendezvous pushes a member's changed record
@@ -104,7 +114,7 @@ export function messageId(senderHex: string, epoch: number, seq: number): string
 export class Room {
   readonly selfId: string;
   readonly outgoing: Outgoing[] = [];
-  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0 };
+  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0, refused: 0 };
   events: RoomEvents = {};
   state: ConnectionState = { kind: 'idle' };
   natMapping: NatMapping = 'unknown';
@@ -146,6 +156,14 @@ export class Room {
   private turn?: TurnClient;
   private relayTrouble?: string;
   private readonly mailbox?: MailboxHook;
+  /** Until the rendezvous has named every member its welcome counted, new messages stay open (ROSTER). */
+  private rosterOpen = true;
+  /** Other members the latest welcome counted (-1: no welcome yet). */
+  private rosterExpected = -1;
+  /** Members named since that welcome (its own records, then `peer` records that did not fit). */
+  private readonly rosterNamed = new Set<string>();
+  /** Every member seen while the roster was open: each is added to open entries once, never again after it acked. */
+  private readonly rosterSeen = new Set<string>();
 
   constructor(private readonly opts: RoomOptions) {
     this.selfId = opts.identity.publicKey.toString('hex');
@@ -225,6 +243,13 @@ export class Room {
           }
           this.events.registered?.(observed);
           this.log('debug', `registered as ${endpointKey(observed)}; ${members} member(s) in the room`);
+          if (this.rosterOpen) {
+            // Each welcome lists the whole room again, so counting restarts: a lost `peer` record is made good
+            // by the next refresh, and a member who left meanwhile is no longer counted.
+            this.rosterExpected = Math.max(0, members - 1);
+            this.rosterNamed.clear();
+            this.checkRoster(this.lastNow);
+          }
           this.update();
         },
         peer: (m, joined, now) => this.onMemberRecord(m, joined, now),
@@ -317,6 +342,21 @@ export class Room {
       return;
     }
     const hex = m.peerId.toString('hex');
+    if (this.rosterOpen && !joined) this.rosterNamed.add(hex);
+    this.addMember(m, joined, now);
+    // After the link exists: a message owed to this member can go out on it as soon as it is up.
+    if (this.rosterOpen) {
+      const first = !this.rosterSeen.has(hex);
+      this.rosterSeen.add(hex);
+      // Already in the room when we registered (joined = 0): open messages are owed to it too. A member
+      // announced as joining came after our registration, hence after any message still open.
+      if (first && !joined) this.oweOpenEntries(hex, now);
+      this.checkRoster(now);
+    }
+  }
+
+  private addMember(m: MemberRecord, joined: boolean, now: number): void {
+    const hex = m.peerId.toString('hex');
     let link = this.links.get(hex);
     if (!link && this.links.size >= MAX_ROOM_LINKS) {
       // Each link punches every candidate it is given: unbounded links would let a rendezvous aim us at anyone.
@@ -343,6 +383,41 @@ export class Room {
     if (moved) link.suspect(now, `${link.remoteName}'s public address changed`, true);
     if (joined && link.phase === 'failed') link.startPunching(now);
     this.update();
+  }
+
+  /** Add `hex` to every open outbox entry, and send at once if its link is already up. */
+  private oweOpenEntries(hex: string, now: number): void {
+    const link = this.links.get(hex);
+    for (const entry of this.persisted.outbox) {
+      if (!entry.pending.includes(ROSTER) || entry.pending.includes(hex)) continue;
+      entry.pending = [...entry.pending, hex];
+      this.record({ op: 'pending', seq: entry.seq, pending: entry.pending });
+      if (link && this.transmit(link, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
+    }
+  }
+
+  /** The rendezvous has named everyone its welcome counted: open entries now owe exactly the members they list. */
+  private checkRoster(now: number): void {
+    if (!this.rosterOpen || this.rosterExpected < 0 || this.rosterNamed.size < this.rosterExpected) return;
+    this.rosterOpen = false;
+    const alone = this.rosterExpected === 0;
+    for (const entry of [...this.persisted.outbox]) {
+      if (!entry.pending.includes(ROSTER)) continue;
+      const rest = entry.pending.filter((p) => p !== ROSTER);
+      if (rest.length > 0) {
+        entry.pending = rest;
+        this.record({ op: 'pending', seq: entry.seq, pending: rest });
+      } else if (alone) {
+        // The rendezvous said the room was empty: written while alone, it goes to whoever comes first.
+        const up = [...this.links.values()].find((l) => this.inFlight.has(l));
+        entry.pending = [up ? up.remoteHex : ANYONE];
+        this.record({ op: 'pending', seq: entry.seq, pending: entry.pending });
+        if (up && this.transmit(up, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
+      } else {
+        // Everyone it was owed to has acknowledged it already.
+        this.finish(entry.seq, 'delivered');
+      }
+    }
   }
 
   private dropLink(link: PeerLink): void {
@@ -608,11 +683,17 @@ export class Room {
     this.opts.store.record(op, this.persisted);
   }
 
-  /** Queue a message for every member, persist it, and send it on every live link. */
+  /**
+   * Queue a message for every member, persist it, and send it on every live link. Throws a
+   * BodyRejectedError, before queuing anything, for a body a receiver would refuse (one rule: checkBody).
+   */
   send(body: ChatBody, now: number): ChatMessage {
     this.lastNow = now;
+    assertSendable(body);
     const members = [...this.links.keys()];
-    const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending: members.length ? members : [ANYONE] };
+    // Alone only if the rendezvous said so; before that, owed to whoever it will name as already here.
+    const pending = this.rosterOpen ? [...members, ROSTER] : members.length ? members : [ANYONE];
+    const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending };
     this.persisted.outbox.push(entry);
     this.record({ op: 'add', entry });
     this.mailbox?.sent(entry);
@@ -677,13 +758,47 @@ export class Room {
     const entry = this.persisted.outbox[i];
     const seq = entry.seq;
     entry.pending = entry.pending.filter((p) => p !== member);
-    if (entry.pending.length === 0) {
-      this.persisted.outbox.splice(i, 1);
-      this.record({ op: 'remove', seq });
-      this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'delivered');
-    } else {
-      this.record({ op: 'pending', seq, pending: entry.pending });
+    if (entry.pending.length === 0) this.finish(seq, 'delivered');
+    else this.record({ op: 'pending', seq, pending: entry.pending });
+  }
+
+  /** Take an entry out of the outbox for good and tell the UI how it ended: refused by anyone is 'rejected'. */
+  private finish(seq: number, state: DeliveryState): void {
+    const i = this.persisted.outbox.findIndex((e) => e.seq === seq);
+    if (i < 0) return;
+    const [entry] = this.persisted.outbox.splice(i, 1);
+    this.record({ op: 'remove', seq });
+    if (entry.rejected) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'rejected', entry.rejected);
+    else this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), state);
+  }
+
+  /** A member refused one of our messages. Its Reject precedes the transport ack covering the message. */
+  private onRejected(link: PeerLink, r: RejectMessage): void {
+    if (r.epoch !== this.persisted.epoch || r.seq >= this.persisted.nextSeq) return; // not a message of ours
+    const reason = `${link.remoteName || link.remoteHex.slice(0, 8)} refused it: ${rejectText(r.reason)}`;
+    const id = messageId(this.selfId, this.persisted.epoch, r.seq);
+    this.log('warn', `message ${id}: ${reason}`);
+    const entry = this.persisted.outbox.find((e) => e.seq === r.seq);
+    if (!entry) {
+      // Already settled (its ack overtook the Reject): the mark is corrected, never left at 'delivered'.
+      this.events.delivery?.(id, 'rejected', reason);
+      return;
     }
+    if (!entry.rejected) {
+      entry.rejected = reason;
+      this.record({ op: 'rejected', seq: r.seq, reason });
+      this.events.delivery?.(id, 'rejected', reason);
+    }
+    entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
+    if (entry.pending.length === 0) this.finish(r.seq, 'rejected');
+    else this.record({ op: 'pending', seq: r.seq, pending: entry.pending });
+  }
+
+  /** We refuse a message from `link`: tell its sender (reliably, in order, before our ack), never show it. */
+  private refuse(link: PeerLink, epoch: number, seq: number, reason: RejectReason, now: number): void {
+    this.stats.refused++;
+    this.log('warn', `refused a message from ${link.remoteName}: ${rejectText(reason)}`);
+    link.send(encodeReject({ epoch, seq, reason }), now);
   }
 
   private onAppMessage(link: PeerLink, payload: Buffer): void {
@@ -701,15 +816,33 @@ export class Room {
       this.log('debug', `dropped a malformed message from ${senderName}: ${d.error}`);
       return false;
     }
-    const { epoch, seq, sentAt, body } = d.value;
+    if (d.value.type === 'reject') {
+      // Rejects travel only on a direct link (see refuse()); one out of a mailbox is nobody's to act on.
+      const from = this.links.get(sender);
+      if (from && !viaMailbox) this.onRejected(from, d.value);
+      return false;
+    }
+    const { epoch, seq } = d.value;
     const mark = this.persisted.delivered[sender];
     if (mark && mark.epoch === epoch && seq <= mark.seq) {
-      this.stats.duplicatesSuppressed++; // resent after a reconnect, or brought by both paths: already shown once
+      this.stats.duplicatesSuppressed++; // resent after a reconnect, or brought by both paths: already shown (or refused) once
       return false;
     }
     // While a verified link to the sender is up, it brings everything in order: a mailbox copy that would skip
     // ahead of it waits for the link (moving the watermark past a message still in flight would lose it).
     if (viaMailbox && mark && mark.epoch === epoch && seq !== mark.seq + 1 && this.links.get(sender)?.verified) return false;
+    if (d.value.type === 'refused') {
+      // Told on the direct link when there is one; a refusal out of the mailbox is only logged (known limit:
+      // a later mailbox receipt covers it, docs/PROTOCOL.md §8.3).
+      const from = this.links.get(sender);
+      if (from) this.refuse(from, epoch, seq, d.value.reason, this.lastNow);
+      else this.log('warn', `refused a message from ${senderName} that came through the mailbox: ${rejectText(d.value.reason)}`);
+      // Handled for good: a copy resent after a reconnect is a duplicate, not a second refusal.
+      this.persisted.delivered[sender] = { epoch, seq };
+      this.record({ op: 'delivered', sender, epoch, seq });
+      return false;
+    }
+    const { sentAt, body } = d.value;
     this.typingUntil.delete(sender);
     // The app stores the message first, then the watermark, and both before the ack this return allows:
     // a crash in between can at worst show a message twice (the UI's history dedupes by id), never lose one.
