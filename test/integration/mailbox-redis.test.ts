@@ -77,7 +77,7 @@ describe('mailbox on the Redis store', function () {
         const c = decodeContent(open(k.sealKey, k.mailboxId, it.data)!);
         assert.ok(c.ok && c.value.records[0].kind === 'chat');
         const chat = decodeApp(c.value.records[0].payload);
-        assert.ok(chat.ok && chat.value.body.kind === 'text');
+        assert.ok(chat.ok && chat.value.type === 'chat' && chat.value.body.kind === 'text');
         texts.push(chat.value.body.text);
       }
       if (!r.more || !r.items.length) break;

@@ -156,8 +156,11 @@ export class Room {
   private turn?: TurnClient;
   private relayTrouble?: string;
   private readonly mailbox?: MailboxHook;
-  /** Until the rendezvous has named every member its welcome counted, new messages stay open (ROSTER). */
-  private rosterOpen = true;
+  /**
+   * Until the rendezvous has named every member its welcome counted, new messages stay open (ROSTER). A room
+   * found elsewhere (discovery 'external': a DM, whose one other member is known) has no roster to wait for.
+   */
+  private rosterOpen: boolean;
   /** Other members the latest welcome counted (-1: no welcome yet). */
   private rosterExpected = -1;
   /** Members named since that welcome (its own records, then `peer` records that did not fit). */
@@ -166,6 +169,7 @@ export class Room {
   private readonly rosterSeen = new Set<string>();
 
   constructor(private readonly opts: RoomOptions) {
+    this.rosterOpen = opts.discovery !== 'external';
     this.selfId = opts.identity.publicKey.toString('hex');
     this.selfHint = peerHint(opts.roomId, opts.identity.publicKey);
     this.persisted = opts.store.load();
