@@ -11,6 +11,7 @@ import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { parseArgs } from 'node:util';
+import { FileCli } from './fileCommands';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -21,6 +22,7 @@ Usage:
   p2p-chat create --rendezvous HOST:PORT [options]   start a room and print its invite
   p2p-chat join INVITE [options]                     join with an invite (p2pchat:…@host:port or a vscode:// link)
   p2p-chat join --room NAME --rendezvous HOST:PORT   join a named room (low entropy: compare safety numbers)
+  p2p-chat send INVITE FILE…                         join, offer the files to every member, leave when sent
 
 Lines typed on stdin are sent to the room; received messages are printed.
 At the end of stdin the peer waits (up to --linger seconds) until everything was delivered, then leaves.
@@ -35,6 +37,9 @@ Options:
   --linger S           at end of input, wait this long for delivery (default 10)
   --stay               keep running at the end of input (until SIGINT/SIGTERM or a "/quit" line)
   --probe-port N       the rendezvous's second port (default: its port + 1)
+  --send FILE          offer FILE to every member as they connect (repeatable)
+  --accept-files DIR   accept every file offered into DIR (else /accept ID [DIR], /cancel ID)
+  --max-file-bytes N   refuse offers larger than N bytes (default 2 GiB)
   -h, --help           this text
   -v, --version        the version
 `;
@@ -97,6 +102,9 @@ export async function main(argv: string[]): Promise<number> {
         linger: { type: 'string' },
         stay: { type: 'boolean', default: false },
         'probe-port': { type: 'string' },
+        send: { type: 'string', multiple: true },
+        'accept-files': { type: 'string' },
+        'max-file-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -114,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const [command, inviteText] = args.positionals;
+  const [command, inviteText, ...sendFiles] = args.positionals;
   const out = printer(o.json === true);
   const usage = (msg: string) => {
     process.stderr.write(`p2p-chat: ${msg}\n\n${HELP}`);
@@ -136,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!server) return usage('a named room needs --rendezvous HOST:PORT');
     keys = namedRoomKeys(o.room);
     named = true;
-  } else if (command === 'join' && inviteText) {
+  } else if ((command === 'join' || command === 'send') && inviteText) {
     const p = parseInvite(inviteText);
     if (!p.ok) return usage(`bad invite: ${p.error}`);
     server = p.invite.server;
@@ -156,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     keepaliveS = num(o.keepalive, 15, '--keepalive');
     punchS = num(o['punch-timeout'], 15, '--punch-timeout');
-    lingerS = num(o.linger, 10, '--linger');
+    lingerS = num(o.linger, command === 'send' ? 86_400 : 10, '--linger');
     port = num(o.port, 0, '--port');
   } catch (e) {
     return usage((e as Error).message);
@@ -215,6 +223,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`p2p-chat: cannot open a UDP socket: ${(e as Error).message}\n`);
     return 1;
   }
+  const files = new FileCli(host, {
+    stateDir: join(dataDir, 'transfers', keys.roomId.toString('hex').slice(0, 32)),
+    send: [...(o.send ?? []), ...(command === 'send' ? sendFiles : [])],
+    acceptDir: o['accept-files'],
+    maxBytes: o['max-file-bytes'] ? Number(o['max-file-bytes']) : undefined,
+    out,
+    inert,
+  });
+  files.start();
   out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${address}:${server.port}`);
   for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
 
@@ -223,6 +240,7 @@ export async function main(argv: string[]): Promise<number> {
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
+      files.stop();
       await host.stop();
       out('left', {}, '[left the room]');
       resolveExit(code);
@@ -236,6 +254,7 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       if (!line.trim()) return;
+      if (files.handleLine(line)) return;
       const m = room.send({ kind: 'text', text: line }, monotonicNow());
       host.pump();
       out('sent', { id: m.id, text: line }, '');
@@ -246,7 +265,8 @@ export async function main(argv: string[]): Promise<number> {
       const deadline = monotonicNow() + lingerS * 1000;
       const check = () => {
         if (stopping) return;
-        if (room.pendingMessages().length === 0 || monotonicNow() >= deadline) void stop(room.pendingMessages().length === 0 ? 0 : 3);
+        const idle = room.pendingMessages().length === 0 && !files.busy();
+        if (idle || monotonicNow() >= deadline) void stop(idle ? (files.failed ? 4 : 0) : 3);
         else setTimeout(check, 50);
       };
       check();

@@ -7,7 +7,7 @@ import { ReliableChannel } from '../reliable';
 import { Reader, Writer } from '../wire/bytes';
 import { Endpoint, endpointKey, Route, sameEndpoint, sameRoute } from '../wire/endpoint';
 import type { PathKind } from '../types';
-import { decodePacket, type LinkFrame } from '../wire/frames';
+import { decodePacket, encodePacket, frameSize, type FileFrame, type LinkFrame } from '../wire/frames';
 import { HEADER_BYTES } from '../wire/header';
 import { encodePeer, HELLO_MIN_BYTES, HINT_BYTES, type PeerPacket } from '../wire/peer';
 import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
@@ -46,6 +46,8 @@ export interface LinkEvents {
   message(link: PeerLink, payload: Buffer, now: number): void;
   acked(link: PeerLink, handle: number): void;
   ephemeral(link: PeerLink, payload: Buffer, now: number): void;
+  /** A file-transfer frame (core/transfer); optional so rooms without transfers ignore them. */
+  file?(link: PeerLink, frame: FileFrame, now: number): void;
   lost(link: PeerLink, reason: string): void;
   failed(link: PeerLink, reason: string): void;
 }
@@ -452,6 +454,8 @@ export class PeerLink {
       case 'close':
         this.close(now, `peer closed: ${f.reason}`, false);
         break;
+      default:
+        this.events.file?.(this, f, now);
     }
   }
 
@@ -518,6 +522,29 @@ export class PeerLink {
 
   sendEphemeral(payload: Buffer, now: number): void {
     if (this.session) this.sendFrames([{ type: 'ephemeral', payload }], now);
+  }
+
+  /**
+   * File frames, outside the reliable channel (so a lost piece never delays a chat message), packed
+   * into inner packets of at most `maxInner` bytes. False when there is no session to carry them.
+   */
+  sendFileFrames(frames: readonly FileFrame[], maxInner: number, now: number): boolean {
+    const s = this.session;
+    if (!s) return false;
+    let batch: FileFrame[] = [];
+    let size = 0;
+    for (const f of frames) {
+      const n = frameSize(f);
+      if (size + n > maxInner && batch.length) {
+        this.transmit(s, encodePacket(batch), now);
+        batch = [];
+        size = 0;
+      }
+      batch.push(f);
+      size += n;
+    }
+    if (batch.length) this.transmit(s, encodePacket(batch), now);
+    return this.session === s;
   }
 
   private checkRestart(now: number): void {

@@ -317,6 +317,11 @@ export class TransferManager {
     return p;
   }
 
+  /** Largest inner packet the path to `peer` is known to carry. */
+  innerBytes(peer: string): number {
+    return this.path(peer).innerBytes;
+  }
+
   private pieceBytes(peer: string): number {
     return this.path(peer).innerBytes - PIECE_HEADER_BYTES - 32; // room for an ACK frame riding along
   }
