@@ -39,6 +39,15 @@ export class TransferHost {
 
   /** Call after the room host started. */
   start(): void {
+    // A burst of file pieces must not overflow the default ~200 KiB receive buffer before the
+    // delay-based window notices the queue: ask for 4 MiB (Linux caps it at net.core.rmem_max).
+    for (const set of [() => this.host.socket.setRecvBufferSize(4 << 20), () => this.host.socket.setSendBufferSize(4 << 20)]) {
+      try {
+        set();
+      } catch {
+        // not supported or not permitted: the window copes, with a few more resends
+      }
+    }
     this.manager.restore(this.io.load(), monotonicNow());
     this.host.room.files = {
       frame: (peer, f, now) => {
