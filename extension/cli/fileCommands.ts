@@ -23,7 +23,7 @@ function mib(n: number): string {
 }
 
 function fields(t: TransferInfo): Record<string, unknown> {
-  return { id: t.id, peer: t.peer, direction: t.direction, name: t.name, mime: t.mime, size: t.size, status: t.status, bytes: t.bytes, wireBytes: t.wireBytes, rate: Math.round(t.rate), ...(t.eta !== undefined ? { eta: Math.round(t.eta) } : {}), ...(t.path ? { path: t.path } : {}), ...(t.error ? { error: t.error, byPeer: t.cancelledByPeer } : {}) };
+  return { id: t.id, peer: t.peer, direction: t.direction, name: t.name, mime: t.mime, size: t.size, status: t.status, bytes: t.bytes, wireBytes: t.wireBytes, ...(t.waste ? { waste: t.waste } : {}), rate: Math.round(t.rate), ...(t.eta !== undefined ? { eta: Math.round(t.eta) } : {}), ...(t.path ? { path: t.path } : {}), ...(t.error ? { error: t.error, byPeer: t.cancelledByPeer } : {}) };
 }
 
 export class FileCli {

@@ -22,6 +22,7 @@ import { RoomMemory } from './roomMemory';
 import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
 import type { ChatSettings } from './settings';
 import { openSnippet } from './snippets';
+import { FileTransfersUi } from './files';
 
 export const COMMANDS = {
   connect: 'p2pChat.connect',
@@ -31,6 +32,7 @@ export const COMMANDS = {
   verifyPeer: 'p2pChat.verifyPeer',
   clearHistory: 'p2pChat.clearHistory',
   shareSelection: 'p2pChat.shareSelection',
+  sendFile: 'p2pChat.sendFile',
 } as const;
 
 export class P2pChatApp implements vscode.Disposable {
@@ -50,6 +52,7 @@ export class P2pChatApp implements vscode.Disposable {
   private userChanges = 0;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  readonly files: FileTransfersUi;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -58,6 +61,8 @@ export class P2pChatApp implements vscode.Disposable {
     this.settings = readSettings();
     this.contacts = new ContactBook(context.globalState);
     this.memory = new RoomMemory(context.workspaceState, context.secrets, log);
+    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log);
+    this.disposables.push(this.files);
     this.notifier = new MessageNotifier(this.controller, () => this.settings.notifications, () => this.showChat());
     this.flows = new ConnectFlow({
       log,

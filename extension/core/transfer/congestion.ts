@@ -12,7 +12,8 @@
 // per RTT until the queue reaches half the target, so a long fat path fills in a few round trips.
 //
 // The target scales with the path: max(minTarget, min(maxTarget, base RTT)): 25 ms on a WAN path,
-// a few ms on a LAN or loopback, where a 25 ms queue would be pure added chat latency.
+// 10 ms on a LAN or loopback, where a 25 ms queue would be pure added chat latency (and less than
+// 10 ms is within the jitter of a busy event loop, which would keep the window needlessly small).
 
 export interface BulkCongestionOptions {
   mss: number;
@@ -49,7 +50,7 @@ export class BulkCongestion {
   constructor(opts: BulkCongestionOptions) {
     this.mss = opts.mss;
     this.cwnd = (opts.initialWindowPackets ?? 10) * opts.mss;
-    this.minTarget = opts.minTargetMs ?? 4;
+    this.minTarget = opts.minTargetMs ?? 10;
     this.maxTarget = opts.maxTargetMs ?? 25;
     this.additive = opts.additivePackets ?? 4;
     this.maxWindow = opts.maxWindowBytes ?? 1536 * 1024;

@@ -6,7 +6,7 @@
 // Which chunks are verified is the resume state: after a restart, chunks not marked are re-checked
 // from the partial file, so at most the chunks in flight at the crash travel twice.
 import { createHash, type Hash } from 'node:crypto';
-import { CancelCode, MAX_REQUEST_RANGES, Stream, type FileFrame, type FileOfferFrame } from '../wire/fileFrames';
+import { BLOCK_BYTES, CancelCode, MAX_REQUEST_RANGES, Stream, type FileFrame, type FileOfferFrame } from '../wire/fileFrames';
 import { chunkCount, chunkLength, HASH_BYTES, sha256 } from './manifest';
 
 export type IncomingStatus = 'offered' | 'manifest' | 'receiving' | 'done' | 'cancelled';
@@ -26,9 +26,11 @@ interface Assembly {
 
 /** A chunk that fails its hash this many times means a broken or hostile sender: give up. */
 export const MAX_CHUNK_FAILURES = 5;
-const ACK_EVERY = 2;
+/** Acks are small packets that cost as much CPU as big ones: one per 8 pieces (the 32-bit mask covers 4 lost acks). */
+const ACK_EVERY = 8;
 const ACK_DELAY_MS = 1;
 const STALL_MS = 1000;
+const RESUME_GAP_MS = 250;
 
 export interface IncomingSnapshot {
   verified: string; // base64 bitmap
@@ -43,6 +45,8 @@ export class IncomingTransfer {
   bytesReceived = 0;
   bytesVerified = 0;
   chunkFailures = 0;
+  /** Payload bytes that were no use, by why: the unit was verified, never requested, or already held. */
+  readonly waste = { verified: 0, unrequested: 0, overlap: 0 };
   readonly chunks: number;
   /** Set when the whole file is in the part file and its SHA-256 matched. */
   complete = false;
@@ -55,6 +59,8 @@ export class IncomingTransfer {
   private cursor = 0;
   private readonly window: number;
   private requests: { stream: number; units: number[] }[] = [];
+  private blocks: [number, number][] = [];
+  private lastResumeAt = -Infinity;
   private stallAt = Infinity;
   // acknowledgements
   private largest = -1;
@@ -159,15 +165,46 @@ export class IncomingTransfer {
     this.cancelReason = { code, reason, byPeer };
     this.assembling.clear();
     this.requests = [];
+    this.blocks = [];
   }
 
   /** Ask again for everything outstanding: the link came back, or the sender restarted. */
   resumeRequests(now: number): void {
     if (!this.accepted) return;
+    // The offer, the link coming back and the stall timer can all ask within moments of each other:
+    // a second identical request would make the sender send again what it has just finished sending.
+    if (now - this.lastResumeAt < RESUME_GAP_MS) return;
+    this.lastResumeAt = now;
     if (this.status === 'manifest') this.requests.push({ stream: Stream.Manifest, units: [0] });
-    else if (this.assembling.size > 0) this.requests.push({ stream: Stream.Content, units: [...this.assembling.keys()] });
+    else {
+      const whole: number[] = [];
+      for (const [unit, a] of this.assembling) {
+        if (a.got === 0) whole.push(unit);
+        else this.blocks.push(...this.missingBlocks(unit, a));
+      }
+      if (whole.length) this.requests.push({ stream: Stream.Content, units: whole });
+    }
     this.stallAt = now + STALL_MS;
     this.advance(now);
+  }
+
+  /** The 1 KiB blocks of a half-received unit that hold bytes we lack, as [start, count] pairs. */
+  private missingBlocks(unit: number, a: Assembly): [number, number][] {
+    const base = unit * this.offer.chunkSize;
+    const out: [number, number][] = [];
+    let at = 0;
+    const gap = (from: number, to: number) => {
+      if (to <= from) return;
+      const first = Math.floor((base + from) / BLOCK_BYTES);
+      const end = Math.ceil((base + to) / BLOCK_BYTES);
+      out.push([first, end - first]);
+    };
+    for (let i = 0; i < a.ranges.length; i += 2) {
+      gap(at, a.ranges[i]);
+      at = a.ranges[i + 1];
+    }
+    gap(at, a.buf.length);
+    return out;
   }
 
   receive(f: FileFrame, now: number): void {
@@ -226,6 +263,7 @@ export class IncomingTransfer {
       const hi = Math.min(end, r[i + 1]);
       if (hi > lo) fresh -= hi - lo;
     }
+    this.waste.overlap += payload.length - Math.max(0, fresh);
     if (fresh <= 0) return false;
     payload.copy(a.buf, rel);
     // Insert and merge.
@@ -270,9 +308,15 @@ export class IncomingTransfer {
 
   private onContentPiece(offset: number, payload: Buffer, now: number): void {
     const unit = Math.floor(offset / this.offer.chunkSize);
-    if (unit >= this.chunks || this.verified[unit]) return;
+    if (unit >= this.chunks || this.verified[unit]) {
+      this.waste.verified += payload.length;
+      return;
+    }
     const a = this.assembling.get(unit);
-    if (!a) return; // not requested: a sender cannot make us buffer what we did not ask for
+    if (!a) {
+      this.waste.unrequested += payload.length; // a sender cannot make us buffer what we did not ask for
+      return;
+    }
     if (!this.place(a, offset - unit * this.offer.chunkSize, payload)) return;
     this.assembling.delete(unit);
     if (!sha256(a.buf).equals(this.hashAt(unit))) {
@@ -364,11 +408,16 @@ export class IncomingTransfer {
       if (ranges.length) out.push({ type: 'file-request', id: this.offer.id, stream: r.stream, ranges });
     }
     this.requests = [];
+    for (let i = 0; i < this.blocks.length; i += MAX_REQUEST_RANGES) {
+      const ranges = this.blocks.slice(i, i + MAX_REQUEST_RANGES).map(([start, length]) => ({ start, length }));
+      out.push({ type: 'file-request', id: this.offer.id, stream: Stream.ContentBlocks, ranges });
+    }
+    this.blocks = [];
   }
 
   /** The final hash matched: forget the in-memory state. */
   nextWakeup(): number {
     if (!this.accepted) return Infinity;
-    return Math.min(this.unacked > 0 ? this.ackAt : Infinity, this.stallAt, this.requests.length ? -Infinity : Infinity);
+    return Math.min(this.unacked > 0 ? this.ackAt : Infinity, this.stallAt, this.requests.length || this.blocks.length ? -Infinity : Infinity);
   }
 }

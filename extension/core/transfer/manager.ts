@@ -55,6 +55,8 @@ export interface TransferInfo {
   cancelledByPeer?: boolean;
   /** Payload bytes sent (outgoing) or received (incoming), resends and duplicates included. */
   wireBytes: number;
+  /** Incoming: payload bytes that were no use (already verified, never requested, already held). */
+  waste?: { verified: number; unrequested: number; overlap: number };
 }
 
 export interface TransferEvents {
@@ -285,6 +287,7 @@ export class TransferManager {
       ...(path ? { path } : {}),
       ...(t.cancelReason ? { error: t.cancelReason.reason, cancelledByPeer: t.cancelReason.byPeer } : {}),
       wireBytes: t.bytesReceived,
+      waste: { ...t.waste },
     };
   }
 
@@ -512,6 +515,12 @@ export class TransferManager {
     return false;
   }
 
+  private anyActive(): boolean {
+    for (const o of this.out.values()) if (o.status === 'sending') return true;
+    for (const i of this.incoming.values()) if (i.accepted) return true;
+    return false;
+  }
+
   nextWakeup(): number {
     let t = Infinity;
     for (const [peer, p] of this.paths) if (this.online.has(peer)) t = Math.min(t, p.probeAt);
@@ -519,7 +528,7 @@ export class TransferManager {
     for (const i of this.incoming.values()) if (this.online.has(i.peer)) t = Math.min(t, i.nextWakeup());
     for (const q of this.pendingFrames.keys()) if (this.online.has(q)) t = Math.min(t, this.lastNow);
     // Progress meters and the periodic save want a look now and then while anything moves.
-    if (this.list().some((x) => x.status === 'active')) t = Math.min(t, this.lastNow + 250);
+    if (this.anyActive()) t = Math.min(t, this.lastNow + 250);
     return t;
   }
 }

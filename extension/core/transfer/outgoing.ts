@@ -3,7 +3,7 @@
 // just a new request), cuts them into pieces, and keeps pieces flowing under the delay-based window
 // in congestion.ts. Pieces carry packet numbers; the receiver's acks name them, so a lost piece is
 // resent (after three later ones arrived, or after a timeout) without waiting for a chunk to fail.
-import { CancelCode, Stream, type FileFrame, type FileOfferFrame } from '../wire/fileFrames';
+import { BLOCK_BYTES, CancelCode, Stream, type FileFrame, type FileOfferFrame } from '../wire/fileFrames';
 import { BulkCongestion } from './congestion';
 import { chunkCount, chunkLength, type Manifest } from './manifest';
 
@@ -55,6 +55,7 @@ export class OutgoingTransfer {
   /** Content bytes the receiver acknowledged (first acknowledgement of each piece). */
   bytesAcked = 0;
   piecesResent = 0;
+  timeouts = 0;
   readonly cc: BulkCongestion;
   private readonly read: (offset: number, length: number) => Buffer;
   private pn: number;
@@ -150,7 +151,36 @@ export class OutgoingTransfer {
     }
   }
 
+  /** 1 KiB blocks [start, start + length) of the file: only what a half-received chunk still lacks. */
+  private requestBlocks(start: number, length: number): void {
+    const size = this.manifest.size;
+    const cs = this.manifest.chunkSize;
+    let from = Math.min(size, start * BLOCK_BYTES);
+    const to = Math.min(size, (start + length) * BLOCK_BYTES);
+    while (from < to) {
+      const unit = Math.floor(from / cs);
+      const end = Math.min(to, (unit + 1) * cs);
+      if (!this.pending.has(unit) && this.pending.size < MAX_QUEUED_UNITS) {
+        let pieces = 0;
+        for (let off = from; off < end; off += this.pieceBytes) {
+          this.queue.push({ stream: Stream.Content, unit, offset: off, length: Math.min(this.pieceBytes, end - off) });
+          pieces++;
+        }
+        if (pieces > 0) this.pendingBlocks.set(unit, (this.pendingBlocks.get(unit) ?? 0) + pieces);
+      }
+      from = end;
+    }
+    for (const [unit, n] of this.pendingBlocks) this.pending.set(unit, n);
+    this.pendingBlocks.clear();
+  }
+
+  private readonly pendingBlocks = new Map<number, number>();
+
   private request(stream: number, start: number, length: number): void {
+    if (stream === Stream.ContentBlocks) {
+      this.requestBlocks(start, length);
+      return;
+    }
     let first: number;
     let end: number;
     if (stream === Stream.Manifest) {
@@ -226,11 +256,14 @@ export class OutgoingTransfer {
     }
     if (this.status !== 'sending') return;
     if (this.inflight.size > 0 && now - this.lastAckAt >= this.cc.rto) {
-      // Nothing acknowledged for a whole timeout: everything in flight is presumed lost.
-      const all = [...this.inflight.values()].reverse();
-      this.inflight.clear();
-      this.inflightBytes = 0;
-      for (const p of all) this.requeue(p);
+      // Nothing acknowledged for a whole timeout. Resend only the oldest piece, as a probe: a stalled
+      // receiver (a busy event loop, a GC pause) has the rest already, and when the probe's ack comes
+      // back, ordinary loss detection decides what was really lost. So a stall costs one piece, not a window.
+      const [pn, oldest] = this.inflight.entries().next().value as [number, InFlight];
+      this.inflight.delete(pn);
+      this.inflightBytes -= oldest.length;
+      this.requeue(oldest);
+      this.timeouts++;
       this.cc.onTimeout(now);
       this.lastAckAt = now;
     }

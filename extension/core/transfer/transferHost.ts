@@ -128,7 +128,8 @@ export class TransferHost {
     this.host.pump();
     if (this.manager.sendable) this.schedule();
     const at = this.manager.nextWakeup();
-    if (at === this.timerAt && this.timer) return;
+    // Re-arming a timer on every flush costs more than an early wakeup that finds nothing to do.
+    if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = at;

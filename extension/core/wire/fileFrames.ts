@@ -20,8 +20,13 @@ export const MAX_FILE_NAME_BYTES = 255;
 export const MAX_MIME_BYTES = 127;
 export const MAX_REQUEST_RANGES = 32;
 export const MAX_CANCEL_REASON_BYTES = 255;
-/** Streams of one transfer: the manifest (the chunk hashes, one unit) and the file itself (chunks). */
-export const Stream = { Manifest: 0, Content: 1 } as const;
+/**
+ * Streams of one transfer: the manifest (the chunk hashes, one unit) and the file itself (chunks).
+ * `ContentBlocks` appears only in requests: the same file, asked for in 1 KiB blocks, so a resume
+ * after the sender restarted fetches only what is missing from half-received chunks.
+ */
+export const Stream = { Manifest: 0, Content: 1, ContentBlocks: 2 } as const;
+export const BLOCK_BYTES = 1024;
 /** type, id, stream, pn, offset (u32 hi + u32 lo), length. */
 export const PIECE_HEADER_BYTES = 1 + TRANSFER_ID_BYTES + 1 + 4 + 8 + 2;
 export const PIECE_ACK_BYTES = 1 + TRANSFER_ID_BYTES + 4 + 4;
@@ -274,7 +279,13 @@ export function readFileFrame(r: Reader, type: number): FileFrame | undefined {
       const pn = r.u32('packet number');
       const offset = readU64(r, 'piece offset');
       const len = r.u16('piece length');
-      const payload = r.bytes(len, 'piece payload');
+      if (r.remaining < len) {
+        r.fail('truncated piece payload');
+        return undefined;
+      }
+      // A view, not a copy (unlike every other payload): 16 KiB per piece is the hot path, and the
+      // transfer layer copies it into its chunk buffer at once. Callers must not reuse the packet buffer.
+      const payload = r.viewBytes(len);
       if (r.failed) return undefined;
       return { type: 'file-piece', id: tid, stream, pn, offset, payload };
     }
