@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { TransferHost } from '../extension/core/transfer/transferHost';
 import { connectedPair, until } from './lib/hosts';
 import { fmt, median, percentile, us } from './lib/stats';
@@ -37,6 +39,24 @@ function aeadCeiling(ms: number): number {
   }
   const c = process.cpuUsage(c0);
   return (n * PACKET) / ((c.user + c.system) / 1e6);
+}
+
+interface NatFiles {
+  rateBytesPerSecond: number;
+  single: { steadyBytesPerSecond: number; fractionOfRate: number };
+  shared: { aBytesPerSecond: number; a2BytesPerSecond: number; fairness: number; total: number };
+}
+
+/** The NAT-lab half: test/nat/files.test.ts (root only: namespaces, iptables, tc tbf) writes its figures. */
+function natLab(ctx: BenchContext): NatFiles | string {
+  if (process.getuid?.() !== 0) return 'not run: the NAT lab needs root';
+  const out = join(ctx.root, 'test-results', 'nat-files.json');
+  rmSync(out, { force: true });
+  const r = spawnSync(process.execPath, [join(ctx.root, 'node_modules/mocha/bin/mocha.js'), 'test/nat/files.test.ts'], { cwd: ctx.root, encoding: 'utf8', timeout: 600_000 });
+  if (!existsSync(out)) return `not run: ${(r.stdout + r.stderr).split('\n').filter(Boolean).slice(-3).join(' ')}`;
+  const j = JSON.parse(readFileSync(out, 'utf8')) as NatFiles;
+  if (!j.single || !j.shared) return `incomplete: ${(r.stdout + r.stderr).split('\n').filter((l) => /Error|✘|failing/.test(l)).slice(0, 2).join(' ')}`;
+  return j;
 }
 
 export async function files(ctx: BenchContext): Promise<BenchResult> {
@@ -101,6 +121,7 @@ export async function files(ctx: BenchContext): Promise<BenchResult> {
     await pair.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  const nat = natLab(ctx);
   const cpuMs = median(transfers.map((t) => t.cpuMs));
   const wallMs = median(transfers.map((t) => t.ms));
   const perCpu = size / (cpuMs / 1000);
@@ -132,12 +153,32 @@ export async function files(ctx: BenchContext): Promise<BenchResult> {
         target: '≤ 2× idle',
         met: busyP50 <= 2 * idleP50,
       },
+      ...(typeof nat === 'string'
+        ? []
+        : [
+            {
+              what: 'file transfer, NAT lab: 50 ms per WAN link (RTT ≈ 200 ms), uplink limited by tc tbf; steady rate from 25 % on',
+              figure: `${fmt(nat.single.steadyBytesPerSecond / 1e6, 2)} MB/s`,
+              reference: `tbf rate ${fmt(nat.rateBytesPerSecond / 1e6, 2)} MB/s`,
+              ratio: nat.single.fractionOfRate,
+              ratioNote: 'of the rate',
+              target: '≥ 0.8× rate',
+              met: nat.single.fractionOfRate >= 0.8,
+            },
+            {
+              what: 'two concurrent transfers from two hosts behind that NAT: each one\'s rate while both run',
+              figure: `${fmt(nat.shared.aBytesPerSecond / 1e6, 2)} and ${fmt(nat.shared.a2BytesPerSecond / 1e6, 2)} MB/s (together ${fmt(nat.shared.total * 100, 0)} % of the rate)`,
+              reference: `fair share ${fmt(nat.rateBytesPerSecond / 2e6, 2)} MB/s each`,
+              ratio: nat.shared.fairness,
+              ratioNote: 'smaller / larger share',
+            },
+          ]),
     ],
     details: [
       `- Transfers: ${transfers.map((t) => `${fmt(t.ms, 0)} ms wall, ${fmt(t.cpuMs, 0)} ms CPU, ${fmt(t.resent * 100, 2)} % resent`).join('; ')}.`,
       `- Ceiling runs: ${ceilings.map((c) => mbs(c)).join(', ')}.`,
       `- Chat during transfers: ${busy.length} messages, p50 ${us(busyP50)}, p90 ${us(percentile(busy, 90))}, max ${us(Math.max(...busy))}; idle: ${idle.length}, p50 ${us(idleP50)}.`,
-      `- NAT lab (50 ms per link, tbf-limited WAN): not measured in this run (see docs/BENCHMARKS.md findings).`,
+      typeof nat === 'string' ? `- NAT lab: ${nat}.` : `- NAT lab (test/nat/files.test.ts): cone NATs, delay-forwarder 50 ms each way on both WAN links, \`tc qdisc add dev wan0 root tbf rate ${nat.rateBytesPerSecond * 8 / 1e6}mbit burst 32kbit latency 400ms\` on natA; a 12 MiB file hostA → hostB, then 12 MiB each from hostA and hostA2 at once. Rates are file bytes per second at the receiver (the tbf also carries IP/UDP/fragment headers, about 2 %).`,
     ],
     raw: { transfers, ceilings, idle, busy },
   };
