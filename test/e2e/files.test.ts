@@ -109,8 +109,11 @@ describe('P2P Chat file transfer in two real editors', function () {
     await dialog.waitFor({ timeout: 10_000 });
     await dialog.fill(downloads + '/');
     await dialog.press('Enter');
-    const ok = bob.locator('.quick-input-widget .monaco-button', { hasText: 'Save here' });
-    if (await ok.isVisible().catch(() => false)) await ok.click();
+    try {
+      await bob.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 });
+    } catch {
+      await bob.locator('.quick-input-widget .monaco-button', { hasText: 'Save here' }).click({ timeout: 5000 });
+    }
 
     await waitForNotification(bob, /File received/, { timeoutMs: 60_000 });
     const saved = path.join(downloads, FILE);

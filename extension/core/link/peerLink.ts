@@ -17,6 +17,9 @@ import { randomInt } from 'node:crypto';
 
 export const PATTERN = 'XXpsk3' as const;
 export const INNER_MTU = 1100;
+/** Inner packet sizes a path probe tries (core/wire/fileFrames FILE_PROBE); the largest echoed is used. */
+const PROBE_SIZES = [16 * 1024, 8 * 1024];
+const PROBE_DELAYS_MS = [50, 300, 1500];
 
 export interface LinkContext {
   self: KeyPair;
@@ -79,6 +82,9 @@ export interface Session {
   confirm?: Buffer;
   confirmAttempt: number;
   confirmNextAt: number;
+  /** Largest inner packet this path was shown to carry (a probe came back); INNER_MTU until then. */
+  pathInner: number;
+  probe: { token: number; attempts: number; nextAt: number };
 }
 
 interface Pending {
@@ -454,9 +460,44 @@ export class PeerLink {
       case 'close':
         this.close(now, `peer closed: ${f.reason}`, false);
         break;
+      case 'file-probe':
+        this.onPathProbe(f, s, now);
+        break;
       default:
         this.events.file?.(this, f, now);
     }
+  }
+
+  /**
+   * Path probes: a padded FILE_PROBE is answered by a small echo naming its size; an echo of our own
+   * probe proves this path carries datagrams that large (loopback, most LANs; fragments that get
+   * through). Chat then packs many messages per datagram and files use big pieces. Unconfirmed sizes
+   * are never used, so a path that drops fragments simply keeps the default.
+   */
+  private onPathProbe(f: Extract<LinkFrame, { type: 'file-probe' }>, s: Session, now: number): void {
+    if (!f.echo) {
+      this.sendFramesOn(s, [{ type: 'file-probe', token: f.token, echo: true, size: f.size }], now);
+      return;
+    }
+    if (f.token !== s.probe.token || f.size <= s.pathInner) return;
+    s.pathInner = f.size;
+    s.channel.setMtu(f.size);
+  }
+
+  private sendProbes(s: Session, now: number): void {
+    s.probe.attempts++;
+    s.probe.nextAt = s.probe.attempts < PROBE_DELAYS_MS.length ? now + PROBE_DELAYS_MS[s.probe.attempts] : Infinity;
+    // A relayed path pays the relay per byte and TURN servers cap datagram sizes: keep the default there.
+    if (this.path === 'relayed') return;
+    for (const size of PROBE_SIZES) {
+      if (size <= s.pathInner) continue;
+      this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size }]), now);
+    }
+  }
+
+  /** Largest inner packet the current path carries (INNER_MTU until a probe showed more). */
+  get pathInnerBytes(): number {
+    return this.session?.pathInner ?? INNER_MTU;
   }
 
   // ---- session -------------------------------------------------------------------------------
@@ -479,7 +520,7 @@ export class PeerLink {
     // blind 1 s, so a first message lost on a lossy link is resent in a few round trips.
     const rtt = handshakeRttMs !== undefined && handshakeRttMs > 0 ? handshakeRttMs : undefined;
     const channel = new ReliableChannel({ mtu: INNER_MTU, ...(rtt ? { initialRto: Math.min(1000, Math.max(200, 3 * rtt)) } : {}) });
-    const session: Session = { transport, channel, localIndex, remoteIndex, endpoint, establishedAt: now, lastRecv: now, lastSend: now, confirm, confirmAttempt: 0, confirmNextAt: confirm ? now + punchDelay(2) : Infinity };
+    const session: Session = { transport, channel, localIndex, remoteIndex, endpoint, establishedAt: now, lastRecv: now, lastSend: now, confirm, confirmAttempt: 0, confirmNextAt: confirm ? now + punchDelay(2) : Infinity, pathInner: INNER_MTU, probe: { token: randomInt(2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] } };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
     channel.onAcked = (h: number) => this.events.acked(this, h);
     channel.onLinkFrame = (f: LinkFrame, t: number) => this.onLinkFrame(f, session, t);
@@ -631,6 +672,7 @@ export class PeerLink {
       s.confirmAttempt++;
       s.confirmNextAt = now + punchDelay(2 + s.confirmAttempt);
     }
+    if (now >= s.probe.nextAt && !s.confirm) this.sendProbes(s, now);
     this.flush(now);
     if (now - s.lastRecv >= this.ctx.lostAfterMs) {
       this.lose(now, `no packets for ${Math.round((now - s.lastRecv) / 1000)} s`);
@@ -667,7 +709,7 @@ export class PeerLink {
     if (this.phase === 'failed') t = Math.min(t, this.retryAt);
     const s = this.session;
     if (s) {
-      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs);
+      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs, s.probe.nextAt);
       if (this.path === 'relayed') t = Math.min(t, this.nextDirectProbeAt);
       if (s.lastRecv + this.ctx.keepaliveMs < t) t = Math.min(t, Math.max(s.lastRecv + this.ctx.keepaliveMs, s.lastSend + this.ctx.keepaliveMs / 4));
       const w = s.channel.nextWakeup();

@@ -4,7 +4,7 @@
 // the disk, transferHost.ts for the room) gives it frames, time and a disk; it gives back frames
 // per peer. Files never go through a mailbox: an offer waits (persisted) until both sides are online.
 import { randomBytes } from 'node:crypto';
-import { CancelCode, FILE_PROBE_HEADER_BYTES, PIECE_HEADER_BYTES, TRANSFER_ID_BYTES, type FileFrame, type FileOfferFrame } from '../wire/fileFrames';
+import { CancelCode, PIECE_HEADER_BYTES, TRANSFER_ID_BYTES, type FileFrame, type FileOfferFrame } from '../wire/fileFrames';
 import { IncomingTransfer, type IncomingSnapshot, type PartFile } from './incoming';
 import { GIB, offerProblem, sha256, type Manifest } from './manifest';
 import { safeFileName } from './names';
@@ -12,9 +12,6 @@ import { OutgoingTransfer } from './outgoing';
 
 /** Inner packet size every path carries (the link's mtu). */
 export const BASE_INNER_BYTES = 1100;
-/** Larger inner packets tried by a probe; the largest echoed is used for file pieces. */
-export const PROBE_SIZES = [16 * 1024, 8 * 1024];
-const PROBE_RETRY_MS = [0, 200, 1000];
 
 export interface TransferIo {
   /** Persistent state under `key`; undefined deletes it. */
@@ -81,10 +78,8 @@ export interface TransferManagerOptions {
 }
 
 interface PeerPath {
+  /** Largest inner packet the link to this peer carries (the link's path probe finds it). */
   innerBytes: number;
-  probeToken: number;
-  probeAttempt: number;
-  probeAt: number;
 }
 
 interface RateMeter {
@@ -296,9 +291,6 @@ export class TransferManager {
   /** The link to `peer` is (again) verified: probe its path, repeat offers, resume requests. */
   linkUp(peer: string, now: number): void {
     this.online.add(peer);
-    const p = this.path(peer);
-    p.probeAttempt = 0;
-    p.probeAt = now;
     for (const t of this.out.values()) if (t.peer === peer) t.linkUp(now);
     for (const t of this.incoming.values()) {
       if (t.peer !== peer) continue;
@@ -314,7 +306,7 @@ export class TransferManager {
   private path(peer: string): PeerPath {
     let p = this.paths.get(peer);
     if (!p) {
-      p = { innerBytes: BASE_INNER_BYTES, probeToken: this.random(4).readUInt32BE(0), probeAttempt: PROBE_RETRY_MS.length, probeAt: Infinity };
+      p = { innerBytes: BASE_INNER_BYTES };
       this.paths.set(peer, p);
     }
     return p;
@@ -323,6 +315,14 @@ export class TransferManager {
   /** Largest inner packet the path to `peer` is known to carry. */
   innerBytes(peer: string): number {
     return this.path(peer).innerBytes;
+  }
+
+  /** The link's path probe found that `peer`'s path carries inner packets of `bytes`: cut new pieces to fit. */
+  setInnerBytes(peer: string, bytes: number): void {
+    const p = this.path(peer);
+    if (bytes === p.innerBytes) return;
+    p.innerBytes = bytes;
+    for (const t of this.out.values()) if (t.peer === peer) t.setPieceBytes(this.pieceBytes(peer));
   }
 
   private pieceBytes(peer: string): number {
@@ -337,17 +337,7 @@ export class TransferManager {
 
   receive(peer: string, f: FileFrame, now: number): void {
     this.lastNow = now;
-    if (f.type === 'file-probe') {
-      if (!f.echo) this.queue(peer, { type: 'file-probe', token: f.token, echo: true, size: f.size });
-      else {
-        const p = this.path(peer);
-        if (f.token === p.probeToken && f.size > p.innerBytes) {
-          p.innerBytes = f.size;
-          for (const t of this.out.values()) if (t.peer === peer) t.setPieceBytes(this.pieceBytes(peer));
-        }
-      }
-      return;
-    }
+    if (f.type === 'file-probe') return; // the link answers path probes itself
     const idHex = f.id.toString('hex');
     const o = this.out.get(idHex);
     if (o) {
@@ -460,12 +450,6 @@ export class TransferManager {
       if (!a) result.set(peer, (a = []));
       return a;
     };
-    for (const [peer, p] of this.paths) {
-      if (!this.online.has(peer) || p.probeAttempt >= PROBE_RETRY_MS.length || now < p.probeAt) continue;
-      for (const size of PROBE_SIZES) if (size > p.innerBytes) take(peer).push({ type: 'file-probe', token: p.probeToken, echo: false, size: Math.max(FILE_PROBE_HEADER_BYTES, size) });
-      p.probeAttempt++;
-      p.probeAt = p.probeAttempt < PROBE_RETRY_MS.length ? now + PROBE_RETRY_MS[p.probeAttempt] : Infinity;
-    }
     for (const [peer, frames] of this.pendingFrames) {
       if (!this.online.has(peer)) continue;
       take(peer).push(...frames);
@@ -523,7 +507,6 @@ export class TransferManager {
 
   nextWakeup(): number {
     let t = Infinity;
-    for (const [peer, p] of this.paths) if (this.online.has(peer)) t = Math.min(t, p.probeAt);
     for (const o of this.out.values()) if (this.online.has(o.peer)) t = Math.min(t, o.nextWakeup());
     for (const i of this.incoming.values()) if (this.online.has(i.peer)) t = Math.min(t, i.nextWakeup());
     for (const q of this.pendingFrames.keys()) if (this.online.has(q)) t = Math.min(t, this.lastNow);

@@ -108,6 +108,8 @@ export class TransferHost {
   private syncLinks(now: number): void {
     const up = new Set(this.host.room.verifiedPeers());
     for (const p of up) {
+      const inner = this.host.room.linkFor(p)?.pathInnerBytes;
+      if (inner) this.manager.setInnerBytes(p, inner);
       if (!this.online.has(p)) {
         this.manager.linkUp(p, now);
         this.onPeerUp?.(p);
