@@ -24,9 +24,11 @@ export interface ServerLoad {
   serverCpuShare: number;
   answeredShare: number;
   setupSeconds: number;
+  /** CPU seconds of `extraPids` (e.g. a Redis the server uses) over the same window. */
+  extraCpuSeconds?: number;
 }
 
-export async function measureLoad(server: ServerProcess, mode: 'stun' | 'register', opts: { rate: number; warmupMs: number; measureMs: number; members: number; sockets: number }): Promise<ServerLoad> {
+export async function measureLoad(server: ServerProcess, mode: 'stun' | 'register', opts: { rate: number; warmupMs: number; measureMs: number; members: number; sockets: number; extraPids?: number[] }): Promise<ServerLoad> {
   const spec: LoadSpec = { mode, host: '127.0.0.1', port: server.port, rate: opts.rate, sockets: opts.sockets, members: opts.members };
   const gen = startChild(process.execPath, [bundle('bench/children/loadgen.ts'), JSON.stringify(spec)]);
   try {
@@ -35,9 +37,12 @@ export async function measureLoad(server: ServerProcess, mode: 'stun' | 'registe
     const to = from + opts.measureMs;
     gen.proc.stdin!.write(JSON.stringify({ from, to }) + '\n');
     await sleep(from - Date.now());
+    const extra = () => (opts.extraPids ?? []).reduce((t, pid) => t + cpuSeconds(pid), 0);
     const c0 = cpuSeconds(server.pid);
+    const e0 = extra();
     await sleep(to - Date.now());
     const c1 = cpuSeconds(server.pid);
+    const e1 = extra();
     const done = await gen.waitFor((m) => m.done === true, 30_000);
     const answers = done.answers as number;
     const cpu = c1 - c0;
@@ -54,6 +59,7 @@ export async function measureLoad(server: ServerProcess, mode: 'stun' | 'registe
       serverCpuShare: cpu / windowSeconds,
       answeredShare: answers / Math.max(1, done.sentInWindow as number),
       setupSeconds: ready.setupSeconds as number,
+      ...(opts.extraPids ? { extraCpuSeconds: e1 - e0 } : {}),
     };
   } finally {
     await gen.stop();

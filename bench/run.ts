@@ -9,7 +9,10 @@ import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { files } from './files';
 import { rendezvousMemory } from './rendezvousMemory';
+import { rendezvousCluster } from './rendezvousCluster';
+import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
+import { webviewPerf } from './webviewPerf';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
 import { fullReport, summaryTable } from './lib/report';
@@ -22,8 +25,11 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'files', title: 'File transfer', run: files },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
+  { id: 'cluster', title: 'Rendezvous with shared state (Redis)', run: rendezvousCluster },
+  { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
   { id: 'activation', title: 'Activation time', run: activation },
+  { id: 'webview', title: 'Chat panel responsiveness', run: webviewPerf },
 ];
 
 function parseArgs(argv: string[]) {

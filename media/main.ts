@@ -25,6 +25,7 @@
 import type { HostToWebview } from '../extension/shared/protocol';
 import { renderBanner } from './banner';
 import { Composer } from './composer';
+import { startLazyHighlighting } from './lazyHighlight';
 import { h, icon, srOnly } from './dom';
 import { renderMembers } from './members';
 import { activeTypers, initialModel, isHostMessage, nextTypingExpiry, reduce, type ChatModel } from './state';
@@ -32,6 +33,7 @@ import { TranscriptView } from './transcript';
 import { cleanName, typingText } from './viewModel';
 import { hostApi } from './vscodeApi';
 
+startLazyHighlighting(document); // first: document.currentScript is only set while this script runs
 const api = hostApi();
 const post = api.post;
 let model: ChatModel = initialModel();

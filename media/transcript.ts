@@ -4,6 +4,8 @@ import type { TranscriptEntry, WebviewToHost } from '../extension/shared/protoco
 import { bdi, clear, h, icon, srOnly } from './dom';
 import { renderMarkdown } from './markdown';
 import { avatar } from './members';
+import { markPendingFences } from './lazyHighlight';
+import { appendLinesInTasks, collapse, nextTask } from './longContent';
 import { sanitizeMarkdownHtml } from './sanitize';
 import { renderSnippet } from './snippet';
 import { cleanName, continuesGroup, deliveryView, groupTranscript } from './viewModel';
@@ -27,8 +29,54 @@ function dayLabel(t: number, now: number): string {
 }
 
 // Peers pick sentAt; Intl and Date throw outside ±8.64e15 ms.
-/** How many messages are drawn at once when (re)opening; more on request. */
+/** How many messages a window holds when (re)opening; more on request. */
 export const RENDER_WINDOW = 300;
+/** Drawn at once when (re)opening: about a screenful. The rest of the window follows a slice per task. */
+const FIRST_PAINT = 30;
+const PAINT_SLICE = 20;
+
+/** Peer markdown as sanitized nodes; fenced code whose grammar is still loading is coloured when it arrives. */
+function markdownFragment(text: string): DocumentFragment {
+  const frag = sanitizeMarkdownHtml(renderMarkdown(text));
+  markPendingFences(frag);
+  return frag;
+}
+
+/** Up to this size an expanded message is rendered as markdown in one go; past it, as plain text a slice per task. */
+const EXPAND_MARKDOWN_CHARS = 20_000;
+
+/** A message's text: whole, or its first lines with a button for the rest (a pasted log must not freeze the panel). */
+function textBody(text: string): Node {
+  const c = collapse(text);
+  if (!c) return markdownFragment(text);
+  const part = h('div', { class: 'p2p-collapsed' }, markdownFragment(c.head));
+  const more: HTMLButtonElement = h(
+    'button',
+    {
+      class: 'p2p-button p2p-button-secondary p2p-expand',
+      attrs: { type: 'button', 'data-testid': 'expand-message' },
+      on: {
+        click: () => {
+          const log = part.closest<HTMLElement>('.p2p-transcript');
+          if (text.length <= EXPAND_MARKDOWN_CHARS) {
+            part.replaceChildren(markdownFragment(text));
+          } else {
+            const pre = h('pre', { class: 'p2p-long-text' });
+            part.replaceChildren(pre);
+            void appendLinesInTasks(pre, text);
+          }
+          more.remove();
+          log?.focus({ preventScroll: true }); // the button had focus: keep keyboard users in the log
+        },
+      },
+    },
+    icon('unfold'),
+    h('span', { text: `Show the whole message (${c.totalLines.toLocaleString('en-US')} lines)` }),
+  );
+  const frag = document.createDocumentFragment();
+  frag.append(part, more);
+  return frag;
+}
 
 const safeDate = (t: number): number => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? t : 0);
 const dayKey = (t: number): string => dayOf(safeDate(t));
@@ -38,8 +86,12 @@ export class TranscriptView {
   private selfName = 'You';
   private readonly byId = new Map<string, HTMLElement>();
   private lastGroup: HTMLElement | undefined;
-  /** Index of the first entry drawn; older ones wait behind the "Show earlier" button. */
+  /** Index of the first entry of the window; older ones wait behind the "Show earlier" button. */
   private shownFrom = 0;
+  /** Index of the first entry actually drawn (≥ shownFrom while the window is still being filled in). */
+  private drawnFrom = 0;
+  /** Bumped by each reset or "Show earlier", so a fill still running for an older one stops. */
+  private fillRun = 0;
 
   /** Inside the scroller; its size changes tell us when late layout moved the bottom. */
   private readonly content: HTMLElement;
@@ -76,20 +128,44 @@ export class TranscriptView {
     this.entries = [...entries];
     this.selfName = cleanName(selfName);
     this.shownFrom = Math.max(0, this.entries.length - RENDER_WINDOW);
-    this.render(now);
+    this.byId.clear();
+    this.lastGroup = undefined;
+    clear(this.content);
+    if (this.entries.length === 0) this.content.append(this.emptyState());
+    // The newest messages at once, the rest of the window above them a slice per task.
+    this.drawnFrom = this.sliceStart(Math.max(this.shownFrom, this.entries.length - FIRST_PAINT), this.shownFrom);
+    this.content.append(this.renderRange(this.drawnFrom, this.entries.length, now));
+    void this.fillUp(now);
     this.jump.hidden = true;
     this.stick = true;
     this.scrollToEnd();
   }
 
-  /** Draw entries[shownFrom..]: reopening a panel on a long history renders one window, not all of it. */
-  private render(now: number): void {
-    this.byId.clear();
-    this.lastGroup = undefined;
-    clear(this.content);
-    if (this.entries.length === 0) this.content.append(this.emptyState());
-    if (this.shownFrom > 0) this.content.append(this.earlierButton(now));
-    this.content.append(this.renderRange(this.shownFrom, this.entries.length, now));
+  /**
+   * Where a slice should start so that it does not cut a sender group in two (the group's header would show
+   * twice): back to the group's first message, by at most one more slice, never before `floor`.
+   */
+  private sliceStart(from: number, floor: number): number {
+    let at = from;
+    const limit = Math.max(floor, from - PAINT_SLICE);
+    const inGroup = (i: number) => continuesGroup(this.entries[i - 1], this.entries[i]!, dayKey);
+    while (at > limit && inGroup(at)) at--;
+    // Still inside a group at the limit: one longer than a slice, so cut where asked.
+    return at > floor && inGroup(at) ? from : at;
+  }
+
+  /** Draws entries[shownFrom..drawnFrom) above what is drawn, PAINT_SLICE per task; a newer reset or request takes over. */
+  private async fillUp(now: number): Promise<void> {
+    const run = ++this.fillRun;
+    this.content.querySelector('.p2p-earlier')?.remove();
+    while (this.drawnFrom > this.shownFrom) {
+      await nextTask();
+      if (run !== this.fillRun) return;
+      const to = this.drawnFrom;
+      const from = this.sliceStart(Math.max(this.shownFrom, to - PAINT_SLICE), this.shownFrom);
+      this.prependRange(from, to, now);
+    }
+    if (this.shownFrom > 0) this.content.prepend(this.earlierButton(now));
   }
 
   private renderRange(from: number, to: number, now: number): DocumentFragment {
@@ -107,21 +183,27 @@ export class TranscriptView {
     return frag;
   }
 
-  /** Prepend the next window above what is drawn, keeping the drawn nodes so the view does not jump. */
-  private showEarlier(now: number): void {
-    const from = Math.max(0, this.shownFrom - RENDER_WINDOW);
+  /** Puts entries[from..to) above what is drawn (which starts at `to`), keeping what the user looks at in place. */
+  private prependRange(from: number, to: number, now: number): void {
     const fromBottom = this.el.scrollHeight - this.el.scrollTop;
     const keepLast = this.lastGroup;
-    const older = this.renderRange(from, this.shownFrom, now);
+    const older = this.renderRange(from, to, now);
     this.lastGroup = keepLast;
-    this.content.querySelector('.p2p-earlier')?.remove();
     const firstDay = this.content.firstElementChild;
-    if (firstDay instanceof HTMLElement && firstDay.dataset.day === dayKey(this.entries[this.shownFrom - 1]!.sentAt)) firstDay.remove();
+    if (firstDay instanceof HTMLElement && firstDay.dataset.day === dayKey(this.entries[to - 1]!.sentAt)) firstDay.remove();
     this.content.prepend(older);
-    this.shownFrom = from;
-    if (from > 0) this.content.prepend(this.earlierButton(now));
+    this.drawnFrom = from;
+    if (this.stick) this.scrollToEnd();
+    else this.el.scrollTop = this.el.scrollHeight - fromBottom;
+  }
+
+  /** The user asked for the next window above: its newest slice now, the rest a slice per task. */
+  private showEarlier(now: number): void {
+    this.shownFrom = Math.max(0, this.shownFrom - RENDER_WINDOW);
     this.stick = false;
-    this.el.scrollTop = this.el.scrollHeight - fromBottom;
+    this.content.querySelector('.p2p-earlier')?.remove();
+    this.prependRange(this.sliceStart(Math.max(this.shownFrom, this.drawnFrom - PAINT_SLICE), this.shownFrom), this.drawnFrom, now);
+    void this.fillUp(now);
     // The button that had focus is gone; keep keyboard users in the log without scrolling it.
     this.el.focus({ preventScroll: true });
   }
@@ -238,9 +320,9 @@ export class TranscriptView {
     const t = safeDate(e.sentAt);
     const body = h('div', { class: 'p2p-body', attrs: { dir: 'auto' } });
     if (e.body.kind === 'text') {
-      body.append(sanitizeMarkdownHtml(renderMarkdown(e.body.text)));
+      body.append(textBody(e.body.text));
     } else {
-      if (e.body.text) body.append(sanitizeMarkdownHtml(renderMarkdown(e.body.text)));
+      if (e.body.text) body.append(textBody(e.body.text));
       body.append(renderSnippet(e.body.snippet, this.post));
     }
     const meta = h('div', { class: 'p2p-meta' });

@@ -2,6 +2,7 @@
 // Kept DOM-free so it runs under Node unit tests (test/unit/webview-viewmodel.test.ts).
 import type { ConnectionState, DeliveryState, MemberInfo, PathKind, Presence, SnippetPayload } from '../extension/core/types';
 import type { TranscriptEntry } from '../extension/shared/protocol';
+import { unsafeCharsRegExp } from '../extension/shared/invisibleChars';
 
 /** Consecutive messages from one sender closer than this share a header. */
 export const GROUP_GAP_MS = 5 * 60_000;
@@ -112,8 +113,8 @@ export function deliveryView(d: DeliveryState): DeliveryView {
 export function cleanName(name: string): string {
   const stripped = Array.from(
     name
-      // C0/C1 controls, zero-width and bidi controls, line/paragraph separators, BOM.
-      .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, '')
+      // Controls, zero-width and bidi characters: the one list the extension host's sinks use too.
+      .replace(unsafeCharsRegExp(), '')
       .replace(/\s+/g, ' ')
       .trim(),
   );

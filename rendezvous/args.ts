@@ -1,6 +1,7 @@
 // Command-line and environment configuration for the rendezvous binary. Pure: it parses strings
 // and never reads files or resolves names, so every rule here is unit-tested.
 import { parseArgs } from 'node:util';
+import { parseServer, type ServerAddress } from '../extension/core/invite';
 import { isLogLevel, LogLevel } from './log';
 import { DEFAULT_PORT, RendezvousServerOptions } from './server';
 
@@ -17,6 +18,24 @@ export interface CliConfig {
   logLevel: LogLevel;
   turn?: TurnFlags;
   statsIntervalSeconds: number;
+  /** Shared state for several instances. */
+  redisUrl?: string;
+  http?: { host: string; port: number };
+  /** How clients reach this server (contact pages and their links). */
+  publicName?: ServerAddress;
+  directory: DirectoryFlags;
+}
+
+/** The account directory: where it keeps accounts and who may sign up. */
+export interface DirectoryFlags {
+  /** Crash-safe store directory; absent: accounts are kept in memory only. */
+  dataDir?: string;
+  maxAccounts: number;
+  signup: boolean;
+  /** Sign-ups per source IP address per hour. */
+  signupsPerHour: number;
+  /** Directory lookups per second per source address+port (burst: twice that). */
+  lookupsPerSecond: number;
 }
 
 export type CliParse =
@@ -52,6 +71,15 @@ export const FLAGS: Record<string, Flag> = {
   'turn-secret': { env: 'P2P_RENDEZVOUS_TURN_SECRET', help: "coturn static-auth-secret (prefer the env var or a file: flags show in ps)" },
   'turn-secret-file': { env: 'P2P_RENDEZVOUS_TURN_SECRET_FILE', help: 'file holding the TURN secret' },
   'turn-ttl': { env: 'P2P_RENDEZVOUS_TURN_TTL', help: 'TURN credential lifetime in seconds', def: '600' },
+  redis: { env: 'P2P_RENDEZVOUS_REDIS', help: 'redis://host:port shared by several instances (rooms, directory, mailboxes); none: this process alone' },
+  'http-port': { env: 'P2P_RENDEZVOUS_HTTP_PORT', help: 'TCP port for /healthz, /metrics and contact pages (0: off)', def: '0' },
+  'http-host': { env: 'P2P_RENDEZVOUS_HTTP_HOST', help: 'bind address of the HTTP port', def: '127.0.0.1' },
+  'public-name': { env: 'P2P_RENDEZVOUS_PUBLIC_NAME', help: 'host[:port] clients use for this server: shown on contact pages and put in their links' },
+  'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'keep accounts in DIR (crash-safe log); without it they last as long as the process' },
+  'max-accounts': { env: 'P2P_RENDEZVOUS_MAX_ACCOUNTS', help: 'accounts the directory holds at most', def: '100000' },
+  'no-signup': { env: 'P2P_RENDEZVOUS_NO_SIGNUP', help: 'refuse new sign-ups (invite-only); existing accounts still work', bool: true },
+  'signup-rate': { env: 'P2P_RENDEZVOUS_SIGNUP_RATE', help: 'sign-ups per source IP address per hour', def: '10' },
+  'lookup-rate': { env: 'P2P_RENDEZVOUS_LOOKUP_RATE', help: 'directory lookups per second per source (burst: twice that)', def: '10' },
   'stats-interval': { env: 'P2P_RENDEZVOUS_STATS_INTERVAL', help: 'log stats every N seconds (0: only at shutdown)', def: '0' },
   help: { env: '', help: 'show this help', bool: true },
   version: { env: '', help: 'print the version', bool: true },
@@ -100,6 +128,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     return { kind: 'error', message: (err as Error).message };
   }
   if (values.help) return { kind: 'help' };
+  const envNoSignup = env[FLAGS['no-signup'].env];
+  const noSignup = values['no-signup'] === true || envNoSignup === '1' || envNoSignup === 'true';
   if (values.version) return { kind: 'version' };
   const get = (name: string): string | undefined => {
     const v = values[name];
@@ -155,6 +185,34 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     errors.push('--turn-secret needs --turn-server');
   }
   const statsIntervalSeconds = num('stats-interval', 0, 0, 86_400);
+  const redisUrl = get('redis');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) errors.push(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
+  if (redisUrl !== undefined && get('data-dir') !== undefined) errors.push('--redis and --data-dir exclude each other: with Redis, accounts and mailboxes live there');
+  const httpPort = num('http-port', 0, 0, 65535);
+  const httpHost = get('http-host') ?? '127.0.0.1';
+  const publicRaw = get('public-name');
+  const publicName = publicRaw !== undefined ? parseServer(publicRaw) : undefined;
+  if (publicRaw !== undefined && !publicName) errors.push(`--public-name must be host or host:port, got "${publicRaw}"`);
+  const dataDir = get('data-dir');
+  const directory: DirectoryFlags = {
+    maxAccounts: num('max-accounts', 100_000, 0, 100_000_000),
+    signup: !noSignup,
+    signupsPerHour: num('signup-rate', 10, 1, 1_000_000),
+    lookupsPerSecond: num('lookup-rate', 10, 1, 100_000_000),
+    ...(dataDir !== undefined ? { dataDir } : {}),
+  };
   if (errors.length) return { kind: 'error', message: errors.join('; ') };
-  return { kind: 'run', config: { server, logLevel: logLevel as LogLevel, statsIntervalSeconds, ...(turn ? { turn } : {}) } };
+  return {
+    kind: 'run',
+    config: {
+      server,
+      logLevel: logLevel as LogLevel,
+      statsIntervalSeconds,
+      directory,
+      ...(turn ? { turn } : {}),
+      ...(redisUrl !== undefined ? { redisUrl } : {}),
+      ...(httpPort > 0 ? { http: { host: httpHost, port: httpPort } } : {}),
+      ...(publicName ? { publicName } : {}),
+    },
+  };
 }

@@ -31,6 +31,20 @@ export interface RoomTableOptions {
   expiryMs?: number;
   /** Adds TURN credentials to every welcome when configured. */
   turn?: (peerId: Buffer, now: number) => TurnCredentials | undefined;
+  /**
+   * Told of every membership change (never of a plain refresh), synchronously and after the table
+   * changed: what shared state across instances (rendezvous/cluster/) mirrors.
+   */
+  observer?: RoomObserver;
+}
+
+export interface RoomObserver {
+  /** Joined, moved or changed its record. `roomKey` is the room id in hex. */
+  changed(roomKey: string, record: Readonly<MemberRecord>, encoded: Buffer, status: 'joined' | 'moved' | 'updated'): void;
+  /** Left or expired. */
+  removed(roomKey: string, peerId: Buffer): void;
+  /** False while the shared state cannot be reached: joiners are told (ErrorCode.SharedStateUnavailable). */
+  available?(): boolean;
 }
 
 export const DEFAULT_ROOM_OPTIONS: RoomTableOptions = {
@@ -136,6 +150,17 @@ export class RoomTable {
     };
   }
 
+  /** Where this table's members of a room (hex id) are, and their peer ids in hex (cluster pushes). */
+  localMembers(roomKey: string): { peerKey: string; reflexive: Endpoint; record: Readonly<MemberRecord>; encoded: Buffer }[] {
+    const room = this.rooms.get(roomKey);
+    return room ? [...room.members.values()].map((m) => ({ peerKey: m.peerKey, reflexive: m.record.reflexive, record: m.record, encoded: m.encoded })) : [];
+  }
+
+  /** Every room (hex id) with members here. */
+  roomKeys(): IterableIterator<string> {
+    return this.rooms.keys();
+  }
+
   /** The members of a room as the server would announce them (for tests and diagnostics). */
   members(roomId: Buffer): MemberRecord[] {
     const room = this.rooms.get(roomId.toString('hex'));
@@ -222,6 +247,7 @@ export class RoomTable {
         if (other !== member) out.push({ to: other.record.reflexive, message, bytes });
       }
     }
+    if (status !== 'refreshed') this.opts.observer?.changed(room.key, member.record, member.encoded, status);
     return { status, out };
   }
 
@@ -268,6 +294,7 @@ export class RoomTable {
     if (room.members.size === 0) this.rooms.delete(room.key);
     const out: Outgoing[] = [];
     for (const other of room.members.values()) out.push({ to: { ...other.record.reflexive }, message: { type: 'left', peerId: member.record.peerId } });
+    this.opts.observer?.removed(room.key, member.record.peerId);
     return out;
   }
 }

@@ -7,13 +7,19 @@ import * as dgram from 'node:dgram';
 import { classify, MsgType, VERSION } from '../extension/core/wire/header';
 import { Endpoint, endpointKey, normaliseAddress } from '../extension/core/wire/endpoint';
 import { isPeerType } from '../extension/core/wire/peer';
+import { isContactPeerType } from '../extension/core/wire/contactRequest';
 import { decodeRendezvous, encodeRendezvous, ErrorCode, MAX_ERROR_TEXT, RendezvousMessage } from '../extension/core/wire/rendezvous';
 import { CookieJar } from './cookie';
 import { createLogger, Logger } from './log';
 import { BucketSpec, SourceKey, sourceKey, SourceLimiter } from './rateLimit';
-import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomTable, RoomTableStats, shortId } from './rooms';
+import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomObserver, RoomTable, RoomTableStats, shortId } from './rooms';
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
+import { decodeTopic, isTopicRequestType, isTopicType, MAX_TOPIC_REQUEST_BYTES } from '../extension/core/wire/topics';
+import { TopicOutgoing, TopicTable, TopicTableOptions, TopicTableStats } from './topics';
+import { decodeDirectory, DirectoryRequestMessage, encodeDirectory, isDirectoryRequestType, isDirectoryType } from '../extension/core/wire/directory';
+import { Directory, DirectoryStats } from './directory';
+import { MemoryStore } from './store/memoryStore';
 
 export const DEFAULT_PORT = 7000;
 /** The largest valid request (a register with a 64-byte name and 8 IPv6 candidates) is 302 bytes. */
@@ -55,11 +61,31 @@ export interface RendezvousServerOptions {
   expiryIntervalMs?: number;
   /** Socket buffers; a burst of registrations must not overflow the kernel's default 208 KiB. */
   socketBufferBytes?: number;
+  /** Shared state across instances (rendezvous/cluster/): told of every membership change. */
+  cluster?: RoomObserver;
+  /** Caps of the topic table (contacts' presence, DMs, request inboxes); refreshSeconds is shared. */
+  topics?: Partial<Omit<TopicTableOptions, 'refreshSeconds'>>;
+  /**
+   * The account directory (opened by the caller on its store). Absent: the server keeps one in memory,
+   * so accounts last as long as the process (the CLI opens a FileStore under --data-dir instead).
+   */
+  directory?: Directory;
 }
 
 /** Client-to-server types, the only ones ever answered. A foreign version is answered only for these numbers. */
-const REQUEST_TYPES = new Set<number>([MsgType.Register, MsgType.Leave, MsgType.Probe]);
-const isRendezvousType = (t: number) => t >= MsgType.Register && t <= MsgType.ProbeReply;
+const REQUEST_TYPES = new Set<number>([
+  MsgType.Register,
+  MsgType.Leave,
+  MsgType.Probe,
+  MsgType.AccountClaim,
+  MsgType.AccountUpdate,
+  MsgType.AccountRotate,
+  MsgType.AccountDelete,
+  MsgType.AccountLookup,
+  0x30, // topicRegister (track d2)
+  0x31, // topicLeave
+]);
+const isRendezvousType = (t: number) => (t >= MsgType.Register && t <= MsgType.ProbeReply) || isTopicType(t);
 
 export const DEFAULT_RATE: BucketSpec = { perSecond: 20, burst: 40 };
 export const DEFAULT_STUN_RATE: BucketSpec = { perSecond: 10, burst: 20 };
@@ -93,6 +119,7 @@ export interface ServerStats {
   sources: number;
   sourceEvictions: number;
   table: RoomTableStats;
+  topics: TopicTableStats;
   received: { datagrams: number; bytes: number; byType: Record<string, number> };
   sent: { datagrams: number; bytes: number; byType: Record<string, number>; errors: number };
   /** Our own protocol, to and from sources that had not proven their address. bytesOut <= bytesIn always. */
@@ -103,6 +130,7 @@ export interface ServerStats {
   drops: Record<DropReason, number>;
   /** Replies not sent: would have been larger than an unverified request, or too many errors. */
   suppressed: { wouldAmplify: number; errorRateLimited: number };
+  directory?: DirectoryStats;
 }
 
 type Role = 'main' | 'probe';
@@ -161,6 +189,7 @@ export class RendezvousServer {
   private readonly wallClock: () => number;
   private readonly log: Logger;
   private table!: RoomTable;
+  private topicTable!: TopicTable;
   private cookies!: CookieJar;
   private limiter!: SourceLimiter;
   private main?: dgram.Socket;
@@ -172,6 +201,7 @@ export class RendezvousServer {
   private stoppedAt?: number;
   private bound?: BoundPorts;
   private counters = RendezvousServer.freshCounters();
+  private directory?: Directory;
 
   constructor(opts: RendezvousServerOptions = {}) {
     this.opts = opts;
@@ -216,7 +246,9 @@ export class RendezvousServer {
       refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds,
       ...(o.expiryMs !== undefined ? { expiryMs: o.expiryMs } : {}),
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
+      ...(o.cluster ? { observer: o.cluster } : {}),
     });
+    this.topicTable = new TopicTable({ ...o.topics, refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
       {
@@ -265,6 +297,7 @@ export class RendezvousServer {
       host = '0.0.0.0';
       socks = await open(host);
     }
+    this.directory = o.directory ?? this.directory ?? (await Directory.open(new MemoryStore(), {}, this.now()));
     this.main = socks.main;
     this.probe = socks.probe;
     for (const [sock, role] of [
@@ -327,6 +360,7 @@ export class RendezvousServer {
       sources: this.limiter.size,
       sourceEvictions: this.limiter.evictions,
       table,
+      topics: this.topicTable.stats(),
       received: { datagrams: c.rxDatagrams, bytes: c.rxBytes, byType: { ...c.rxByType } },
       sent: { datagrams: c.txDatagrams, bytes: c.txBytes, byType: { ...c.txByType }, errors: c.sendErrors },
       unverified: { requests: c.unverifiedRequests, bytesIn: c.unverifiedIn, bytesOut: c.unverifiedOut },
@@ -334,13 +368,43 @@ export class RendezvousServer {
       cookiesIssued: c.cookiesIssued,
       drops: { ...c.drops },
       suppressed: { wouldAmplify: c.wouldAmplify, errorRateLimited: c.errorRateLimited },
+      ...(this.directory ? { directory: this.directory.stats() } : {}),
     };
+  }
+
+  /** Whether both sockets are open (for /healthz). */
+  get listening(): boolean {
+    return this.main !== undefined && this.probe !== undefined;
+  }
+
+  /** Member expiry in ms, as the table applies it (shared state renews on this scale). */
+  get refreshSeconds(): number {
+    return this.table.refreshSeconds;
+  }
+
+  // ---- for shared state across instances (rendezvous/cluster/): read the table, push to members here.
+
+  localMembers(roomKey: string) {
+    return this.table.localMembers(roomKey);
+  }
+
+  localRoomKeys(): Iterable<string> {
+    return this.table.roomKeys();
+  }
+
+  /** Send to a member registered here: its endpoint was proven by a cookie, like any push. */
+  push(to: Endpoint, bytes: Buffer, label: string): void {
+    if (!this.main) return;
+    this.send({ sock: this.main, requestBytes: 0, verified: true, source: to, key: sourceKey(to.address, to.port) }, bytes, label);
   }
 
   /** Expire silent members now (the timer calls this every second). */
   tick(): void {
-    const out = this.table.expire(this.now());
+    const now = this.now();
+    const out = this.table.expire(now);
     if (out.length && this.main) this.deliver(out, this.main);
+    const gone = this.topicTable.expire(now);
+    if (gone.length && this.main) this.deliverTopic(gone, this.main);
   }
 
   private drop(reason: DropReason): void {
@@ -365,8 +429,9 @@ export class RendezvousServer {
     // servers (or a server and a peer) that an attacker introduced to each other by spoofing.
     const type = buf[2];
     if (buf[1] === VERSION) {
-      if (isPeerType(type)) return this.drop('peerPacket');
+      if (isPeerType(type) || isContactPeerType(type)) return this.drop('peerPacket');
       if (!REQUEST_TYPES.has(type) && isRendezvousType(type)) return this.drop('unexpectedType');
+      if (isDirectoryType(type) && !isDirectoryRequestType(type)) return this.drop('unexpectedType');
     }
     const cause: Cause = { sock, requestBytes: buf.length, verified: false, source, key };
     const answerable = buf[1] === VERSION || REQUEST_TYPES.has(type);
@@ -377,12 +442,17 @@ export class RendezvousServer {
       if (answerable) this.sendError(cause, now, ErrorCode.RateLimited, 'rate limited');
       return;
     }
-    if (buf.length > MAX_REQUEST_BYTES) {
+    if (buf.length > (isTopicRequestType(type) ? MAX_TOPIC_REQUEST_BYTES : MAX_REQUEST_BYTES)) {
       this.drop('oversized');
       c.unverifiedRequests++;
       c.unverifiedIn += buf.length;
       return this.sendError(cause, now, ErrorCode.Malformed, 'datagram too large');
     }
+    if (buf[1] === VERSION && isTopicRequestType(type)) {
+      if (role === 'probe') return this.drop('wrongPort');
+      return this.onTopic(cause, buf, now);
+    }
+    if (buf[1] === VERSION && isDirectoryType(type)) return this.onDirectory(role, buf, cause, now);
     const d = decodeRendezvous(buf);
     const typeName = d.ok ? d.value.type : 'invalid';
     c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
@@ -421,6 +491,10 @@ export class RendezvousServer {
             this.log.debug('register', { room: shortId(m.roomId), peer: shortId(m.peerId), status: r.status, from: endpointKey(source) });
           }
           this.deliver(r.out, sock, cause);
+          // Joined here while the instances cannot share rooms: say so once, after the welcome.
+          if (r.status === 'joined' && this.opts.cluster?.available && !this.opts.cluster.available()) {
+            this.sendError(cause, now, ErrorCode.SharedStateUnavailable, 'instances cannot share rooms now: members on other instances are out of reach');
+          }
         } else {
           const r = this.table.leave(now, source, m.roomId, m.peerId);
           if (r.status !== 'left') this.drop('leaveUnknown');
@@ -433,6 +507,84 @@ export class RendezvousServer {
         // Never answer a server-to-client message: two servers (or a spoofed pair) would ping-pong.
         return this.drop('unexpectedType');
     }
+  }
+
+  /** Topic register/leave (rendezvous/topics.ts): the same cookie and amplification rules as rooms. */
+  private onTopic(cause: Cause, buf: Buffer, now: number): void {
+    const c = this.counters;
+    const d = decodeTopic(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok || (d.value.type !== 'topicRegister' && d.value.type !== 'topicLeave')) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.ok ? 'not a request' : d.error);
+    }
+    const m = d.value;
+    const source = cause.source;
+    if (!this.cookies.verify(now, source, m.cookie, cause.key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    if (m.type === 'topicRegister') {
+      this.deliverTopic(this.topicTable.register(now, source, m), cause.sock, cause);
+    } else {
+      const r = this.topicTable.leave(now, source, m.clientId, m.topics);
+      if (!r.known) this.drop('leaveUnknown');
+      this.deliverTopic(r.out, cause.sock, cause);
+    }
+  }
+
+  private deliverTopic(out: TopicOutgoing[], sock: dgram.Socket, cause?: Cause): void {
+    for (const o of out) {
+      const toRequester = cause && o.to.port === cause.source.port && o.to.address === cause.source.address;
+      const via: Cause = toRequester
+        ? cause!
+        : { sock: this.main ?? sock, requestBytes: 0, verified: true, source: o.to, key: sourceKey(o.to.address, o.to.port) };
+      this.send(via, o.bytes, o.type);
+    }
+  }
+
+  /**
+   * Directory requests: the cookie first (a source that has not proven its address gets only the
+   * 19-byte cookie, smaller than any request), then the directory's answer, which may be larger
+   * (a lookup's signed record) because the source is now verified.
+   */
+  private onDirectory(role: Role, buf: Buffer, cause: Cause, now: number): void {
+    const c = this.counters;
+    if (role === 'probe') return this.drop('wrongPort');
+    const d = decodeDirectory(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.error);
+    }
+    const m = d.value as DirectoryRequestMessage;
+    if (!this.cookies.verify(now, cause.source, m.cookie, cause.key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, cause.source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    const directory = this.directory;
+    const sock = cause.sock;
+    if (!directory) return;
+    void directory.handle(m, { address: cause.source.address, key: cause.key }, now).then((reply) => {
+      // The answer may come after a stop(): a closed socket sends nothing.
+      if (sock !== this.main) return;
+      if (this.log.enabled('debug')) this.log.debug('directory', { request: m.type, reply: reply.type, status: reply.type === 'accountResult' ? reply.status : 0 });
+      this.send(cause, encodeDirectory(reply), reply.type);
+    }, (err: unknown) => this.log.error('directory-failed', { request: m.type, error: (err as Error).message }));
   }
 
   private onStun(sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {

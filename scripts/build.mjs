@@ -2,6 +2,7 @@
 // the extension host (cjs, vscode external), the webview (browser), and two Node programs.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { webviewBuilds } from './webviewBundles.mjs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -20,7 +21,7 @@ const builds = [
   { ...node, entryPoints: ['extension/ui/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...node, entryPoints: ['rendezvous/cli.ts'], outfile: 'dist/rendezvous.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['extension/cli/peer.ts'], outfile: 'dist/peer.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['media/main.ts'], outfile: 'dist/media/main.js' },
+  ...webviewBuilds('dist/media', common),
 ];
 
 mkdirSync('dist/media', { recursive: true });
@@ -31,7 +32,7 @@ if (production) for (const f of readdirSync('dist', { recursive: true })) if (St
 const { existsSync } = await import('node:fs');
 const metas = {};
 for (const b of builds) {
-  if (!existsSync(b.entryPoints[0])) continue; // parts land one issue at a time
+  if (b.entryPoints && !existsSync(b.entryPoints[0])) continue; // parts land one issue at a time
   if (watch) {
     const ctx = await esbuild.context(b);
     await ctx.watch();

@@ -26,9 +26,9 @@ export const RENDEZVOUS_BENCH_FLAGS = [
   '--log-level', 'info',
 ];
 
-export async function startRendezvousProcess(extraNodeFlags: string[] = []): Promise<ServerProcess> {
+export async function startRendezvousProcess(extraNodeFlags: string[] = [], extraFlags: string[] = []): Promise<ServerProcess> {
   const script = bundle('rendezvous/cli.ts');
-  const child = startChild(process.execPath, [...extraNodeFlags, script, '--port', '0', '--host', '127.0.0.1', ...RENDEZVOUS_BENCH_FLAGS]);
+  const child = startChild(process.execPath, [...extraNodeFlags, script, '--port', '0', '--host', '127.0.0.1', ...RENDEZVOUS_BENCH_FLAGS, ...extraFlags]);
   const listening = await child.waitFor((m) => m.event === 'listening', 20_000);
   return { name: 'rendezvous', pid: child.pid, port: listening.port as number, child, stop: () => child.stop() };
 }

@@ -5,13 +5,17 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, writeSyn
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createInvite, formatInvite, inviteKeys, namedRoomKeys, parseInvite, parseServer, type ServerAddress } from '../core/invite';
+import { createInvite, formatInvite, inviteKeys, inviteServers, namedRoomKeys, parseInvite, parseServerList, type ServerAddress } from '../core/invite';
+import { rankInstances } from '../core/room/instances';
+import type { Endpoint } from '../core/wire/endpoint';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { parseArgs } from 'node:util';
 import { FileCli } from './fileCommands';
+import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
+import { unsafeCharsRegExp } from '../shared/invisibleChars';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -20,6 +24,7 @@ const HELP = `p2p-chat ${VERSION}: peer-to-peer, end-to-end encrypted chat in th
 
 Usage:
   p2p-chat create --rendezvous HOST:PORT [options]   start a room and print its invite
+                                                     (several instances: --rendezvous a:7000,b:7000)
   p2p-chat join INVITE [options]                     join with an invite (p2pchat:…@host:port or a vscode:// link)
   p2p-chat join --room NAME --rendezvous HOST:PORT   join a named room (low entropy: compare safety numbers)
   p2p-chat send INVITE FILE…                         join, offer the files to every member, leave when sent
@@ -74,9 +79,22 @@ function text(m: ChatMessage): string {
   return `${m.body.text ? m.body.text + '\n' : ''}[${s.path}:${s.startLine}-${s.endLine} ${s.language}]\n${s.code}`;
 }
 
-// Terminal output must not let a peer move the cursor, clear the screen or retitle the window.
-function inert(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+// Terminal output must not let a peer move the cursor, clear the screen or retitle the window, nor hide
+// or reorder text: controls, bidi and zero-width characters (the list the webview and the editor's
+// sinks strip, shared/invisibleChars.ts) are shown escaped. Tabs and line breaks stay.
+const TERMINAL_UNSAFE = unsafeCharsRegExp();
+export function terminalInert(s: string): string {
+  return s.replace(TERMINAL_UNSAFE, (c) => {
+    if (c === '\n' || c === '\t') return c;
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** `--rendezvous a:7000,b:7000`; an unparsable list is empty (the caller prints the usage). */
+function serverList(text: string | undefined): ServerAddress[] {
+  const r = parseServerList(text ?? '');
+  return r.ok ? r.servers : [];
 }
 
 async function resolve(server: ServerAddress): Promise<string> {
@@ -85,6 +103,7 @@ async function resolve(server: ServerAddress): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (ACCOUNT_COMMANDS.has(argv[0])) return runAccountCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -115,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = args.values;
   if (o.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}`);
     return 0;
   }
   if (o.version) {
@@ -129,25 +148,25 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   };
 
-  let server: ServerAddress | undefined;
+  let servers: ServerAddress[] = [];
   let keys;
   let inviteString: string | undefined;
   let named = false;
   if (command === 'create') {
-    server = o.rendezvous ? parseServer(o.rendezvous) : undefined;
-    if (!server) return usage('create needs --rendezvous HOST:PORT');
-    const inv = createInvite(server);
+    servers = serverList(o.rendezvous);
+    if (!servers.length) return usage('create needs --rendezvous HOST:PORT[,HOST:PORT…]');
+    const inv = createInvite(servers);
     inviteString = formatInvite(inv);
     keys = inviteKeys(inv);
   } else if (command === 'join' && o.room) {
-    server = o.rendezvous ? parseServer(o.rendezvous) : undefined;
-    if (!server) return usage('a named room needs --rendezvous HOST:PORT');
+    servers = serverList(o.rendezvous);
+    if (!servers.length) return usage('a named room needs --rendezvous HOST:PORT[,HOST:PORT…]');
     keys = namedRoomKeys(o.room);
     named = true;
   } else if ((command === 'join' || command === 'send') && inviteText) {
     const p = parseInvite(inviteText);
     if (!p.ok) return usage(`bad invite: ${p.error}`);
-    server = p.invite.server;
+    servers = inviteServers(p.invite);
     keys = inviteKeys(p.invite);
     inviteString = formatInvite(p.invite);
   } else {
@@ -173,12 +192,15 @@ export async function main(argv: string[]): Promise<number> {
   const dataDir = o['data-dir'] ?? join(homedir(), '.p2p-chat');
   const identity = loadIdentity(dataDir);
   const name = o.name ?? process.env.USER ?? 'anonymous';
-  let address: string;
-  try {
-    address = await resolve(server);
-  } catch (e) {
-    process.stderr.write(`p2p-chat: cannot resolve ${server.host}: ${(e as Error).message}\n`);
-    return 1;
+  // Every member ranks the instances the same way for this room (HRW), then each is resolved.
+  const ranked: Endpoint[] = [];
+  for (const s of rankInstances(servers, keys.roomId)) {
+    try {
+      ranked.push({ address: await resolve(s), port: s.port });
+    } catch (e) {
+      process.stderr.write(`p2p-chat: cannot resolve ${s.host}: ${(e as Error).message}\n`);
+      return 1;
+    }
   }
 
   const host = new UdpRoomHost({
@@ -186,7 +208,8 @@ export async function main(argv: string[]): Promise<number> {
     name,
     roomId: keys.roomId,
     psk: keys.psk,
-    server: { address, port: server.port },
+    server: ranked[0],
+    ...(ranked.length > 1 ? { servers: ranked } : {}),
     probePort: o['probe-port'] ? Number(o['probe-port']) : undefined,
     store: new FileRoomStore(join(dataDir, 'rooms', `${keys.roomId.toString('hex').slice(0, 32)}.json`)),
     port,
@@ -209,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
       out('state', { state: s, ms: Math.round(monotonicNow() - started) }, human);
     },
     members: (members) => out('members', { members }, ''),
-    message: (m) => out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(m.fromName)}> ${inert(text(m))}`),
+    message: (m) => out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${terminalInert(m.fromName)}> ${terminalInert(text(m))}`),
     delivery: (id, state) => out('delivery', { id, state }, ''),
     typing: () => undefined,
     nat: (mapping) => out('nat', { mapping }, ''),
@@ -229,10 +252,10 @@ export async function main(argv: string[]): Promise<number> {
     acceptDir: o['accept-files'],
     maxBytes: o['max-file-bytes'] ? Number(o['max-file-bytes']) : undefined,
     out,
-    inert,
+    inert: terminalInert,
   });
   files.start();
-  out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${address}:${server.port}`);
+  out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(", ")}`);
   for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
 
   return new Promise<number>((resolveExit) => {

@@ -9,8 +9,17 @@ export const EXTENSION_ID = 'p2p-chat.p2p-chat';
 
 export interface Invite {
   secret: Buffer;
+  /** The first instance as written (for one-server invites, the only one). */
   server: ServerAddress;
+  /**
+   * Every instance when the server runs several (`p2pchat:secret@a:7000,b:7000`); clients rank them
+   * per room (core/room/instances.ts). Absent in one-server invites, which keep today's format.
+   */
+  servers?: ServerAddress[];
 }
+
+/** At most this many instances in one list: a longer list is a typo or an attack on our time. */
+export const MAX_INSTANCES = 16;
 
 /** A rendezvous address as typed: host may be a name, resolved by the I/O layer. */
 export interface ServerAddress {
@@ -48,12 +57,44 @@ export function parseServer(text: string): ServerAddress | undefined {
   return { host: host.toLowerCase(), port };
 }
 
-export function createInvite(server: ServerAddress): Invite {
-  return { secret: generateRoomSecret(), server };
+/**
+ * "a:7000, b:7000" (commas between, spaces around them allowed) → the list, duplicates dropped, or an
+ * error naming the bad entry. An empty string is an empty list (the caller decides: usually "host one
+ * here"). Spaces alone do not separate: "not a host" is one bad entry, not three servers.
+ */
+export function parseServerList(text: string): { ok: true; servers: ServerAddress[] } | { ok: false; error: string } {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  if (parts.length > MAX_INSTANCES) return { ok: false, error: `at most ${MAX_INSTANCES} servers` };
+  const servers: ServerAddress[] = [];
+  const seen = new Set<string>();
+  for (const p of parts) {
+    const s = parseServer(p);
+    if (!s) return { ok: false, error: `"${p}" is not host:port` };
+    if (seen.has(formatServer(s))) continue;
+    seen.add(formatServer(s));
+    servers.push(s);
+  }
+  return { ok: true, servers };
 }
 
+export function formatServerList(servers: readonly ServerAddress[]): string {
+  return servers.map(formatServer).join(',');
+}
+
+/** Every instance an invite names, first as written. */
+export function inviteServers(inv: Invite): ServerAddress[] {
+  return inv.servers && inv.servers.length > 0 ? inv.servers : [inv.server];
+}
+
+export function createInvite(server: ServerAddress | ServerAddress[]): Invite {
+  const list = Array.isArray(server) ? server : [server];
+  if (list.length === 0) throw new RangeError('an invite needs a server');
+  return { secret: generateRoomSecret(), server: list[0], ...(list.length > 1 ? { servers: [...list] } : {}) };
+}
+
+/** One server: exactly the original format, so older clients keep reading it. */
 export function formatInvite(inv: Invite): string {
-  return `${INVITE_SCHEME}${inv.secret.toString('base64url')}@${formatServer(inv.server)}`;
+  return `${INVITE_SCHEME}${inv.secret.toString('base64url')}@${formatServerList(inviteServers(inv))}`;
 }
 
 export function inviteLink(inv: Invite, uriScheme = 'vscode'): string {
@@ -79,9 +120,19 @@ export function parseInvite(text: string): InviteParse {
   if (!/^[A-Za-z0-9_-]+$/.test(secretText)) return { ok: false, error: 'the room secret is not valid base64url' };
   const secret = Buffer.from(secretText, 'base64url');
   if (secret.length !== ROOM_SECRET_LEN) return { ok: false, error: `the room secret must be ${ROOM_SECRET_LEN} bytes` };
-  const server = parseServer(body.slice(at + 1));
-  if (!server) return { ok: false, error: 'the server address is not host:port' };
-  return { ok: true, invite: { secret, server } };
+  const rest = body.slice(at + 1);
+  if (!rest.includes(',')) {
+    const server = parseServer(rest);
+    if (!server) return { ok: false, error: 'the server address is not host:port' };
+    return { ok: true, invite: { secret, server } };
+  }
+  // Several instances: commas only (the invite is one token), each entry a full address.
+  if (/\s/.test(rest) || rest.split(',').some((p) => p === '')) return { ok: false, error: 'the server list must be host:port entries separated by single commas' };
+  const list = parseServerList(rest);
+  if (!list.ok) return { ok: false, error: `the server list: ${list.error}` };
+  if (list.servers.length === 0) return { ok: false, error: 'the server address is not host:port' };
+  const servers = list.servers;
+  return { ok: true, invite: { secret, server: servers[0], ...(servers.length > 1 ? { servers } : {}) } };
 }
 
 export function inviteKeys(inv: Invite): RoomKeys {

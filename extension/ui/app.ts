@@ -4,10 +4,11 @@
 // room), roomActions.ts (what to do in one), notifications.ts, awayTracker.ts and roomMemory.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { inert } from '../core/inertText';
 import { formatServer } from '../core/invite';
 import type { KeyPair } from '../core/noise';
 import { HistoryStore } from '../core/store/history';
-import type { MemberInfo } from '../core/types';
+import type { MemberInfo, SnippetPayload } from '../core/types';
 import type { RoomView, WebviewToHost } from '../shared/protocol';
 import { AwayTracker } from './awayTracker';
 import { ChatController, messagePreview } from './chatController';
@@ -17,11 +18,17 @@ import { ContactBook } from './contacts';
 import { loadIdentity } from './identity';
 import { MessageNotifier, warnKeyChange } from './notifications';
 import { ChatPanel } from './panel';
+import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
 import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
 import type { ChatSettings } from './settings';
-import { openSnippet } from './snippets';
+import { notifyError, notifyWarning, flashStatus } from './sinks';
+import { SnippetViewer } from './snippets';
+
+const RETRY = inert`Retry`;
+const SHOW_LOG = inert`Show Log`;
+const OPEN_SETTINGS = inert`Open Settings`;
 import { FileTransfersUi } from './files';
 
 export const COMMANDS = {
@@ -45,6 +52,7 @@ export class P2pChatApp implements vscode.Disposable {
   private readonly memory: RoomMemory;
   private readonly notifier: MessageNotifier;
   private readonly awayTracker = new AwayTracker(() => this.session);
+  private readonly snippets = new SnippetViewer();
   private readonly flows: ConnectFlow;
   private readonly actions: RoomActions;
   private queue: Promise<unknown> = Promise.resolve();
@@ -235,9 +243,9 @@ export class P2pChatApp implements vscode.Disposable {
         await session.start();
       } catch (err) {
         // The banner and status bar show the failure; Retry restarts the session.
-        void vscode.window.showErrorMessage(`P2P Chat: ${(err as Error).message}`, 'Retry', 'Show Log').then((c) => {
-          if (c === 'Retry') void this.retry();
-          if (c === 'Show Log') this.log.show();
+        void notifyError(inert`P2P Chat: ${(err as Error).message}`, RETRY, SHOW_LOG).then((c) => {
+          if (c === RETRY) void this.retry();
+          if (c === SHOW_LOG) this.log.show();
         });
       }
       return session;
@@ -254,7 +262,7 @@ export class P2pChatApp implements vscode.Disposable {
       message: (m) => {
         if (!mine()) return;
         const entry = this.controller.addIncoming(m);
-        if (entry) this.notifier.notify(`${entry.fromName}: ${messagePreview(entry)}`);
+        if (entry) this.notifier.notify(newMessageText(entry.fromName, messagePreview(entry)));
       },
       delivery: (id, d) => mine() && this.controller.setDelivery(id, d),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
@@ -313,7 +321,7 @@ export class P2pChatApp implements vscode.Disposable {
       await this.leaveCurrent();
       this.controller.closeRoom();
       await this.memory.left(s.roomIdHex);
-      vscode.window.setStatusBarMessage(`P2P Chat: left ${s.label}`, 4000);
+      flashStatus(inert`P2P Chat: left ${s.label}`, 4000);
     });
   }
 
@@ -344,7 +352,7 @@ export class P2pChatApp implements vscode.Disposable {
       this.adopt(ChatPanel.create(this.context.extensionUri, this.controller, (m) => this.onWebviewMessage(m), this.panelError, preserveFocus));
     } catch (err) {
       this.log.error(`could not show the chat panel: ${(err as Error).stack ?? err}`);
-      void vscode.window.showErrorMessage(`P2P Chat: could not show the chat panel: ${(err as Error).message}`, 'Show Log').then((c) => c && this.log.show());
+      void notifyError(inert`P2P Chat: could not show the chat panel: ${(err as Error).message}`, SHOW_LOG).then((c) => c && this.log.show());
     }
   }
 
@@ -388,7 +396,7 @@ export class P2pChatApp implements vscode.Disposable {
         if (this.session) void this.memory.saveDraft(this.session.roomIdHex, m.text || undefined);
         break;
       case 'openSnippet':
-        openSnippet(m.snippet, this.panel?.panel.viewColumn).then(undefined, (err: Error) => void vscode.window.showErrorMessage(`P2P Chat: could not open the snippet: ${err.message}`));
+        this.openSnippet(m.snippet);
         break;
       case 'copyInvite':
         void this.copyInvite();
@@ -407,6 +415,15 @@ export class P2pChatApp implements vscode.Disposable {
     }
   }
 
+  /** The sender is found in the transcript (the webview posts only the snippet) and names the document. */
+  private openSnippet(snippet: SnippetPayload): void {
+    const from = this.controller.snippetSender(snippet) ?? 'unknown sender';
+    this.snippets.open(snippet, from, this.panel?.panel.viewColumn).then(undefined, (err: Error) => {
+      this.log.warn(`could not open the snippet ${snippet.path}: ${err.message}`);
+      void notifyError(inert`P2P Chat: could not open the snippet: ${err.message}`);
+    });
+  }
+
   // ---- settings and presence ---------------------------------------------------------------------
 
   private onSettingsChanged(): void {
@@ -417,7 +434,7 @@ export class P2pChatApp implements vscode.Disposable {
       if (this.controller.room) this.controller.setRoomView({ ...this.controller.room, selfName: this.settings.displayName });
     }
     if (this.settings.rendezvousServerError && this.settings.rendezvousServerError !== before.rendezvousServerError) {
-      void vscode.window.showWarningMessage(`P2P Chat: ${this.settings.rendezvousServerError}.`, 'Open Settings').then((c) => c && openSettings('p2pChat.rendezvousServer'));
+      void notifyWarning(inert`P2P Chat: ${this.settings.rendezvousServerError}.`, OPEN_SETTINGS).then((c) => c && openSettings('p2pChat.rendezvousServer'));
     }
   }
 
@@ -433,6 +450,7 @@ export class P2pChatApp implements vscode.Disposable {
     this.disposed = true;
     this.notifier.dispose();
     this.awayTracker.dispose();
+    this.snippets.dispose();
     this.panel?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     void this.shutdown();

@@ -3,7 +3,7 @@
 // webview has said `ready` (anything earlier is covered by the `init` that answers `ready`).
 // No `vscode` import: the glue in panel.ts / app.ts stays thin and this is unit-tested directly.
 import { deliveryRank, type HistoryEntry } from '../core/store/history';
-import type { ChatMessage, ConnectionState, DeliveryState, MemberInfo, PeerId } from '../core/types';
+import type { ChatMessage, ConnectionState, DeliveryState, MemberInfo, PeerId, SnippetPayload } from '../core/types';
 import type { HostToWebview, RoomView, TranscriptEntry, WebviewToHost } from '../shared/protocol';
 
 /** Where a room's transcript persists (core/store/history.ts's HistoryStore in the extension). */
@@ -237,6 +237,17 @@ export class ChatController {
 
   setDraft(text: string): void {
     this.draft = text;
+  }
+
+  /** Who sent this snippet (the newest message carrying exactly it): a display name, or ours. */
+  snippetSender(s: SnippetPayload): string | undefined {
+    for (let i = this.transcript.length - 1; i >= 0; i--) {
+      const e = this.transcript[i];
+      if (e.body.kind !== 'snippet') continue;
+      const t = e.body.snippet;
+      if (t.path === s.path && t.startLine === s.startLine && t.endLine === s.endLine && t.code === s.code) return e.own ? (this.room?.selfName ?? 'you') : e.fromName;
+    }
+    return undefined;
   }
 
   // ---- internals -------------------------------------------------------------------------------

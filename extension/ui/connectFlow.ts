@@ -3,13 +3,20 @@
 // on the clipboard. Apart from P2pChatApp so the dialogs read as one story; the app keeps the session
 // and lends this file only what the flows need (ConnectFlowHost).
 import * as vscode from 'vscode';
+import { inert } from '../core/inertText';
 import { formatServer, inviteLink, parseInvite, parseServer, type Invite } from '../core/invite';
 import { normalizeRoomName } from '../core/noise';
 import { openSettings } from './config';
+import { askInput, notifyError, notifyInfo, notifyWarning, pick, type PickItem } from './sinks';
 import { createHostedTarget, roomKeys, type EmbeddedRendezvous, type LogFn, type RoomSession, type RoomTarget } from './roomSession';
 import type { ChatSettings } from './settings';
 
 const LAST_NAMED_SERVER_KEY = 'p2pChat.lastNamedServer'; // globalState
+
+const OPEN_SETTINGS = inert`Open Settings`;
+const COPY_INVITE = inert`Copy Invite`;
+const COPY_LINK = inert`Copy Link`;
+const VERIFY_PEER = inert`Verify Peer…`;
 
 /** Arguments the Connect command accepts from scripts, tests and links (none: ask with a quick pick). */
 export type ConnectArgs =
@@ -53,25 +60,25 @@ export class ConnectFlow {
     }
     const settings = this.host.settings();
     const current = this.host.session();
-    type Item = vscode.QuickPickItem & { action: 'start' | 'join' | 'named' };
+    type Item = PickItem & { action: 'start' | 'join' | 'named' };
     const items: Item[] = [
       {
         action: 'start',
-        label: '$(add) Start a new room',
+        label: inert`$(add) Start a new room`,
         detail: settings.rendezvousServer
-          ? `Creates an invite on ${formatServer(settings.rendezvousServer)} and copies it to the clipboard`
-          : 'Hosts the rendezvous on this computer (for people on your network) and copies the invite to the clipboard',
+          ? inert`Creates an invite on ${formatServer(settings.rendezvousServer)} and copies it to the clipboard`
+          : inert`Hosts the rendezvous on this computer (for people on your network) and copies the invite to the clipboard`,
       },
-      { action: 'join', label: '$(link) Join with an invite', detail: 'Paste an invite (p2pchat:…) or an invite link you were given' },
-      { action: 'named', label: '$(symbol-key) Join a named room', detail: 'Everyone types the same room name — convenient, but unverified until you compare safety numbers' },
+      { action: 'join', label: inert`$(link) Join with an invite`, detail: inert`Paste an invite (p2pchat:…) or an invite link you were given` },
+      { action: 'named', label: inert`$(symbol-key) Join a named room`, detail: inert`Everyone types the same room name — convenient, but unverified until you compare safety numbers` },
     ];
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'P2P Chat: Connect',
-      placeHolder: current ? `You are in ${current.label}; choosing an option leaves it` : 'Start a room or join one',
+    const chosen = await pick(items, {
+      title: inert`P2P Chat: Connect`,
+      placeHolder: current ? inert`You are in ${current.label}; choosing an option leaves it` : inert`Start a room or join one`,
     });
-    if (!pick) return undefined;
-    if (pick.action === 'start') return this.startRoom();
-    if (pick.action === 'join') return this.joinInvite();
+    if (!chosen) return undefined;
+    if (chosen.action === 'start') return this.startRoom();
+    if (chosen.action === 'join') return this.joinInvite();
     return this.joinNamed();
   }
 
@@ -79,7 +86,7 @@ export class ConnectFlow {
   async startRoom(): Promise<string | undefined> {
     const error = this.host.settings().rendezvousServerError;
     if (error) {
-      const c = await vscode.window.showErrorMessage(`P2P Chat: ${error}.`, 'Open Settings');
+      const c = await notifyError(inert`P2P Chat: ${error}.`, OPEN_SETTINGS);
       if (c) await openSettings('p2pChat.rendezvousServer');
       return undefined;
     }
@@ -89,7 +96,7 @@ export class ConnectFlow {
         await this.host.leaveCurrent(); // it may own the rendezvous port we are about to bind
         const settings = this.host.settings(); // read now: the queue may have waited for a settings change
         const { target, embedded } = await createHostedTarget({
-          configuredServer: settings.rendezvousServer,
+          configuredServer: settings.rendezvousServers.length ? settings.rendezvousServers : undefined,
           hostPort: settings.hostRendezvousPort,
           log: this.host.safeLog,
         });
@@ -97,7 +104,7 @@ export class ConnectFlow {
         return this.host.enter(target, embedded ? { embedded } : {});
       });
     } catch (err) {
-      void vscode.window.showErrorMessage(`P2P Chat: could not start a room: ${(err as Error).message}`);
+      void notifyError(inert`P2P Chat: could not start a room: ${(err as Error).message}`);
       return undefined;
     }
     const invite = session.inviteText!;
@@ -110,9 +117,9 @@ export class ConnectFlow {
       this.host.log.warn(`could not write the clipboard: ${(err as Error).message}`);
     }
     const where = session.embedded ? ' (hosted on this computer: people on your network can join)' : '';
-    void vscode.window.showInformationMessage(`Room created${where}. Invite copied to the clipboard: ${invite}`, 'Copy Invite', 'Copy Link').then(async (c) => {
-      if (c === 'Copy Invite') await vscode.env.clipboard.writeText(invite);
-      if (c === 'Copy Link') await vscode.env.clipboard.writeText(link);
+    void notifyInfo(inert`Room created${where}. Invite copied to the clipboard: ${invite}`, COPY_INVITE, COPY_LINK).then(async (c) => {
+      if (c === COPY_INVITE) await vscode.env.clipboard.writeText(invite);
+      if (c === COPY_LINK) await vscode.env.clipboard.writeText(link);
     });
     this.host.showChat(true);
     return invite;
@@ -121,23 +128,24 @@ export class ConnectFlow {
   async joinInvite(text?: string): Promise<string | undefined> {
     let value = text;
     if (value === undefined) {
-      value = await vscode.window.showInputBox({
-        title: 'P2P Chat: Join with an invite',
-        prompt: 'Paste the invite (p2pchat:…@host:port) or an invite link',
-        placeHolder: 'p2pchat:…@host:port',
+      value = await askInput({
+        title: inert`P2P Chat: Join with an invite`,
+        prompt: inert`Paste the invite (p2pchat:…@host:port) or an invite link`,
+        placeHolder: inert`p2pchat:…@host:port`,
         ignoreFocusOut: true,
         value: await this.clipboardInvite(),
-        validateInput: (t) => {
+        validate: (t) => {
           if (t.trim() === '') return undefined;
           const p = parseInvite(t);
-          return p.ok ? undefined : `Not a valid invite: ${p.error}.`;
+          // The reason may quote what was pasted, and a validation message renders links: inert.
+          return p.ok ? undefined : inert`Not a valid invite: ${p.error}.`;
         },
       });
       if (value === undefined || value.trim() === '') return undefined;
     }
     const p = parseInvite(value);
     if (!p.ok) {
-      void vscode.window.showErrorMessage(`P2P Chat: not a valid invite: ${p.error}.`);
+      void notifyError(inert`P2P Chat: not a valid invite: ${p.error}.`);
       return undefined;
     }
     return this.joinParsed(p.invite);
@@ -156,7 +164,7 @@ export class ConnectFlow {
       this.host.showChat();
       return session.inviteText;
     } catch (err) {
-      void vscode.window.showErrorMessage(`P2P Chat: could not join: ${(err as Error).message}`);
+      void notifyError(inert`P2P Chat: could not join: ${(err as Error).message}`);
       return undefined;
     }
   }
@@ -174,37 +182,38 @@ export class ConnectFlow {
   async joinNamed(name?: string, server?: string): Promise<string | undefined> {
     let roomName = name;
     if (roomName === undefined) {
-      roomName = await vscode.window.showInputBox({
-        title: 'P2P Chat: Join a named room',
-        prompt: 'Everyone who types this name joins the same room. Anyone who guesses it can join too: compare safety numbers (Verify Peer).',
-        placeHolder: 'room name',
+      roomName = await askInput({
+        title: inert`P2P Chat: Join a named room`,
+        prompt: inert`Everyone who types this name joins the same room. Anyone who guesses it can join too: compare safety numbers (Verify Peer).`,
+        placeHolder: inert`room name`,
         ignoreFocusOut: true,
-        validateInput: (t) => (t.trim() !== '' && normalizeRoomName(t) === '' ? 'The name needs at least one visible character.' : t.length > 200 ? 'Keep the name under 200 characters.' : undefined),
+        validate: (t) =>
+          t.trim() !== '' && normalizeRoomName(t) === '' ? inert`The name needs at least one visible character.` : t.length > 200 ? inert`Keep the name under 200 characters.` : undefined,
       });
       if (roomName === undefined || normalizeRoomName(roomName) === '') return undefined;
     }
     if (normalizeRoomName(roomName) === '') {
-      void vscode.window.showErrorMessage('P2P Chat: the room name is empty.');
+      void notifyError(inert`P2P Chat: the room name is empty.`);
       return undefined;
     }
     const settings = this.host.settings();
     let address = server !== undefined ? parseServer(server) : settings.rendezvousServer;
     if (server !== undefined && !address) {
-      void vscode.window.showErrorMessage(`P2P Chat: "${server}" is not host:port.`);
+      void notifyError(inert`P2P Chat: "${server}" is not host:port.`);
       return undefined;
     }
     if (!address) {
       if (settings.rendezvousServerError) {
-        void vscode.window.showErrorMessage(`P2P Chat: ${settings.rendezvousServerError}.`);
+        void notifyError(inert`P2P Chat: ${settings.rendezvousServerError}.`);
         return undefined;
       }
-      const typed = await vscode.window.showInputBox({
-        title: 'P2P Chat: Join a named room',
-        prompt: 'The rendezvous server everyone in this room uses (host:port). Set p2pChat.rendezvousServer to skip this question.',
-        placeHolder: 'rendezvous.example.org:7000',
+      const typed = await askInput({
+        title: inert`P2P Chat: Join a named room`,
+        prompt: inert`The rendezvous server everyone in this room uses (host:port). Set p2pChat.rendezvousServer to skip this question.`,
+        placeHolder: inert`rendezvous.example.org:7000`,
         value: this.host.globalState.get<string>(LAST_NAMED_SERVER_KEY),
         ignoreFocusOut: true,
-        validateInput: (t) => (t.trim() === '' || parseServer(t) ? undefined : 'Enter host:port, for example 192.168.1.20:7000.'),
+        validate: (t) => (t.trim() === '' || parseServer(t) ? undefined : inert`Enter host:port, for example 192.168.1.20:7000.`),
       });
       if (!typed || !parseServer(typed)) return undefined;
       address = parseServer(typed)!;
@@ -214,13 +223,13 @@ export class ConnectFlow {
     try {
       const session = await this.host.userChange(() => this.host.enter(target));
       this.host.showChat();
-      void vscode.window.showWarningMessage(
-        `P2P Chat: "${session.label}" is a named room. Anyone who knows or guesses the name can join; members stay unverified until you compare safety numbers.`,
-        'Verify Peer…',
+      void notifyWarning(
+        inert`P2P Chat: "${session.label}" is a named room. Anyone who knows or guesses the name can join; members stay unverified until you compare safety numbers.`,
+        VERIFY_PEER,
       ).then((c) => c && this.host.verifyPeer());
       return session.label;
     } catch (err) {
-      void vscode.window.showErrorMessage(`P2P Chat: could not join: ${(err as Error).message}`);
+      void notifyError(inert`P2P Chat: could not join: ${(err as Error).message}`);
       return undefined;
     }
   }
@@ -228,12 +237,13 @@ export class ConnectFlow {
   /** vscode://…/join?invite=… links, e.g. the one "Copy Link" puts on the clipboard. */
   async handleUri(uri: vscode.Uri): Promise<void> {
     if (uri.path.replace(/\/+$/, '') !== '/join') {
-      void vscode.window.showErrorMessage(`P2P Chat: unknown link ${uri.path}.`);
+      // The link came from outside the editor (a web page, a chat): its path is anyone's text.
+      void notifyError(inert`P2P Chat: unknown link ${uri.path}.`);
       return;
     }
     const invite = new URLSearchParams(uri.query).get('invite');
     if (!invite) {
-      void vscode.window.showErrorMessage('P2P Chat: the link carries no invite.');
+      void notifyError(inert`P2P Chat: the link carries no invite.`);
       return;
     }
     await this.joinInvite(invite);

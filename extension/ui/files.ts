@@ -3,9 +3,9 @@
 // progress notification (with Cancel) on both sides. The transfer logic is core/transfer; this only
 // asks the user and shows progress.
 //
-// Peer-supplied file names never reach a VS Code sink here: notifications say "a file" with its size
-// and a sanitised MIME type. (Track a's inert-text function was not on main when this was written;
-// once it is, the sanitised name can be shown through it.)
+// Peer-supplied file names reach VS Code only through sinks.ts with InertText (core/inertText.ts):
+// already reduced to a safe file name by core/transfer/names.ts, then defused (no links, no icons).
+// Progress notification titles (withProgress has no sink yet) carry only sizes, never the name.
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -13,6 +13,13 @@ import { TransferHost } from '../core/transfer/transferHost';
 import type { TransferInfo } from '../core/transfer/manager';
 import type { UdpRoomHost } from '../core/net/udpRoomHost';
 import type { RoomSession } from './roomSession';
+import { inert } from '../core/inertText';
+import { notifyError, notifyInfo, notifyWarning } from './sinks';
+
+const SAVE = inert`Save…`;
+const DECLINE = inert`Decline`;
+const OPEN = inert`Open`;
+const SHOW = inert`Show in Folder`;
 
 export const SEND_FILE_COMMAND = 'p2pChat.sendFile';
 
@@ -80,32 +87,32 @@ export class FileTransfersUi implements vscode.Disposable {
   async send(uri?: vscode.Uri, uris?: vscode.Uri[]): Promise<string[]> {
     const t = this.attach();
     if (!t) {
-      void vscode.window.showWarningMessage('Join a room before sending files.');
+      void notifyWarning(inert`Join a room before sending files.`);
       return [];
     }
     let files = (uris && uris.length ? uris : uri ? [uri] : []).filter((u) => u.scheme === 'file');
     if (files.length === 0) {
       files = (await vscode.window.showOpenDialog({ canSelectMany: true, openLabel: 'Send' })) ?? [];
     }
-    if (t.peers().length === 0) void vscode.window.showInformationMessage('Nobody is connected yet: the files will be offered when someone is.');
+    if (t.peers().length === 0) void notifyInfo(inert`Nobody is connected yet: the files will be offered when someone is.`);
     const ids: string[] = [];
     for (const f of files) {
       try {
         const sent = await t.send(f.fsPath);
         ids.push(...sent);
-        for (const id of sent) this.progress(id, `Sending ${path.basename(f.fsPath)}`);
+        for (const id of sent) this.progress(id, `Sending a file (${size(t.manager.get(id)?.size ?? 0)})`);
       } catch (e) {
-        void vscode.window.showErrorMessage(`Cannot send ${path.basename(f.fsPath)}: ${(e as Error).message}`);
+        void notifyError(inert`Cannot send ${path.basename(f.fsPath)}: ${(e as Error).message}`);
       }
     }
     return ids;
   }
 
   private async onOffer(info: TransferInfo): Promise<void> {
-    const choice = await vscode.window.showInformationMessage(`A room member offers a file (${size(info.size)}, ${info.mime}).`, 'Save…', 'Decline');
+    const choice = await notifyInfo(inert`A room member offers a file: ${info.name} (${size(info.size)}, ${info.mime}).`, SAVE, DECLINE);
     const t = this.transfers;
     if (!t) return;
-    if (choice !== 'Save…') {
+    if (choice !== SAVE) {
       t.cancel(info.id);
       return;
     }
@@ -118,7 +125,7 @@ export class FileTransfersUi implements vscode.Disposable {
       t.accept(info.id, folder[0].fsPath);
       this.progress(info.id, `Receiving a file (${size(info.size)})`);
     } catch (e) {
-      void vscode.window.showErrorMessage(`Cannot save the file: ${(e as Error).message}`);
+      void notifyError(inert`Cannot save the file: ${(e as Error).message}`);
     }
   }
 
@@ -126,9 +133,9 @@ export class FileTransfersUi implements vscode.Disposable {
     this.watchers.get(info.id)?.();
     if (info.direction === 'in' && info.status === 'done' && info.path) {
       const file = vscode.Uri.file(info.path);
-      void vscode.window.showInformationMessage(`File received (${size(info.size)}), its SHA-256 checked.`, 'Open', 'Show in Folder').then((c) => {
-        if (c === 'Open') void vscode.commands.executeCommand('vscode.open', file);
-        if (c === 'Show in Folder') void vscode.commands.executeCommand('revealFileInOS', file);
+      void notifyInfo(inert`File received: ${path.basename(info.path)} (${size(info.size)}), its SHA-256 checked.`, OPEN, SHOW).then((c) => {
+        if (c === OPEN) void vscode.commands.executeCommand('vscode.open', file);
+        if (c === SHOW) void vscode.commands.executeCommand('revealFileInOS', file);
       });
     }
     if (info.status === 'cancelled' && info.error) this.log.info(`transfer ${info.id} stopped: ${info.error}${info.cancelledByPeer ? ' (by the peer)' : ''}`);

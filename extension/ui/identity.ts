@@ -1,7 +1,9 @@
 // This user's long-term identity: an X25519 key pair whose private half lives in SecretStorage
 // (the OS keychain where there is one), created on first use and shared by all windows.
 import * as vscode from 'vscode';
+import { inert } from '../core/inertText';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
+import { notifyWarning } from './sinks';
 
 const SECRET_KEY = 'p2pChat.identity.x25519';
 
@@ -26,9 +28,7 @@ export async function loadIdentity(secrets: vscode.SecretStorage, log: vscode.Lo
     return stored;
   } catch (err) {
     log.error(`SecretStorage is unavailable (${(err as Error).message}); using a temporary identity for this session`);
-    void vscode.window.showWarningMessage(
-      'P2P Chat could not reach the secret storage, so your identity key is temporary: others will see a new key next time.',
-    );
+    void notifyWarning(inert`P2P Chat could not reach the secret storage, so your identity key is temporary: others will see a new key next time.`);
     return generateKeyPair();
   }
 }

@@ -1,9 +1,15 @@
 // Pop-ups nobody asked for: new messages while the chat is out of sight (throttled, so a busy room
 // does not bury the editor in toasts) and a known name arriving with a different identity key.
+// Both carry peer text (names, message previews): it reaches VS Code only as InertText (sinks.ts).
 import * as vscode from 'vscode';
+import { inert, type InertText } from '../core/inertText';
 import type { ChatController } from './chatController';
 import type { KeyChangeWarning } from './contacts';
-import { NotificationThrottle } from './statusView';
+import { notifyInfo, notifyWarning } from './sinks';
+import { keyChangeText, NotificationThrottle } from './statusView';
+
+const OPEN_CHAT = inert`Open Chat`;
+const VERIFY = inert`Verify…`;
 
 export class MessageNotifier implements vscode.Disposable {
   private readonly throttle = new NotificationThrottle();
@@ -19,10 +25,10 @@ export class MessageNotifier implements vscode.Disposable {
     this.unsubscribe = controller.onChange((c) => c === 'unread' && controller.unread === 0 && this.throttle.reset());
   }
 
-  notify(text: string): void {
+  notify(text: InertText): void {
     if (!this.enabled() || this.controller.isVisible) return;
     if (this.throttle.offer(Date.now())) {
-      void vscode.window.showInformationMessage(text, 'Open Chat').then((c) => c && this.showChat());
+      void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && this.showChat());
       return;
     }
     if (this.timer) return;
@@ -33,7 +39,7 @@ export class MessageNotifier implements vscode.Disposable {
       const n = this.throttle.flush(Date.now());
       if (n > 0 && !this.controller.isVisible && this.enabled()) {
         const room = this.controller.room?.roomLabel ?? 'the room';
-        void vscode.window.showInformationMessage(`P2P Chat: ${n} more new message${n === 1 ? '' : 's'} in ${room}`, 'Open Chat').then((c) => c && this.showChat());
+        void notifyInfo(inert`P2P Chat: ${n} more new message${n === 1 ? '' : 's'} in ${room}`, OPEN_CHAT).then((c) => c === OPEN_CHAT && this.showChat());
       }
     }, Math.max(0, at - Date.now()));
   }
@@ -45,9 +51,7 @@ export class MessageNotifier implements vscode.Disposable {
 }
 
 export function warnKeyChange(w: KeyChangeWarning, log: vscode.LogOutputChannel, verifyPeer: (peerId: string) => unknown): void {
-  const text =
-    `P2P Chat: "${w.name}" joined with a different identity key than the one you know for that name. ` +
-    'It may be a new computer or reinstall, or someone impersonating them. Compare safety numbers before trusting it.';
+  const text = keyChangeText(w.name);
   log.warn(`key change: "${w.name}" now ${w.peerId.slice(0, 16)}…, known as ${w.knownPeerIds.map((p) => p.slice(0, 16) + '…').join(', ')}`);
-  void vscode.window.showWarningMessage(text, 'Verify…').then((c) => c && verifyPeer(w.peerId));
+  void notifyWarning(text, VERIFY).then((c) => c === VERIFY && verifyPeer(w.peerId));
 }

@@ -5,8 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { inert } from '../core/inertText';
 import type { WebviewToHost } from '../shared/protocol';
 import { parseWebviewMessage, type ChatController } from './chatController';
+import { createPanel, setPanelTitle } from './sinks';
 import { webviewHtml } from './webviewHtml';
 
 export const CHAT_VIEW_TYPE = 'p2pChat.chat';
@@ -53,7 +55,7 @@ export class ChatPanel implements vscode.Disposable {
     preserveFocus = false,
   ): ChatPanel {
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(CHAT_VIEW_TYPE, 'P2P Chat', { viewColumn: column, preserveFocus }, webviewOptions(extensionUri));
+    const panel = createPanel(CHAT_VIEW_TYPE, inert`P2P Chat`, { viewColumn: column, preserveFocus }, webviewOptions(extensionUri));
     return new ChatPanel(panel, extensionUri, controller, handle, onError);
   }
 
@@ -100,7 +102,7 @@ export class ChatPanel implements vscode.Disposable {
   private updateTitle(): void {
     if (this.disposed) return;
     const room = this.controller.room;
-    this.panel.title = room ? `P2P Chat: ${room.roomLabel}` : 'P2P Chat';
+    setPanelTitle(this.panel, room ? inert`P2P Chat: ${room.roomLabel}` : inert`P2P Chat`);
   }
 
   private onMessage(raw: unknown): void {

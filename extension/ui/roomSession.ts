@@ -9,6 +9,7 @@ import {
   formatInvite,
   formatServer,
   inviteKeys,
+  inviteServers,
   namedRoomKeys,
   parseInvite,
   parseServer,
@@ -16,6 +17,8 @@ import {
   type ServerAddress,
 } from '../core/invite';
 import { hostCandidates } from '../core/net/hostCandidates';
+import { rankInstances } from '../core/room/instances';
+import { endpointKey, type Endpoint } from '../core/wire/endpoint';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import type { KeyPair, RoomKeys } from '../core/noise';
 import { normalizeRoomName } from '../core/noise';
@@ -60,6 +63,11 @@ export function roomKeys(t: RoomTarget): RoomKeys {
 
 export function roomServer(t: RoomTarget): ServerAddress {
   return t.kind === 'invite' ? t.invite.server : t.server;
+}
+
+/** Every instance the room may use, best first for this room (rendezvous hashing). */
+export function roomServers(t: RoomTarget): ServerAddress[] {
+  return rankInstances(t.kind === 'invite' ? inviteServers(t.invite) : [t.server], roomKeys(t).roomId);
 }
 
 /** The address other machines on this network reach us at: first non-internal IPv4, else loopback. */
@@ -221,16 +229,18 @@ export class RoomSession {
   }
 
   private async doStart(): Promise<void> {
-    const server = roomServer(this.target);
-    this.events.state?.({ kind: 'registering', server: formatServer(server) });
-    let address: string;
-    try {
-      address = await (this.opts.resolve ?? resolveHost)(server.host);
-    } catch (err) {
-      const reason = `cannot resolve the rendezvous server ${server.host}: ${(err as Error).message}`;
-      this.log('error', reason);
-      this.events.state?.({ kind: 'failed', reason, hint: 'Check the name and your network, then Retry.' });
-      throw new Error(reason);
+    const servers = roomServers(this.target);
+    this.events.state?.({ kind: 'registering', server: formatServer(servers[0]) });
+    const ranked: Endpoint[] = [];
+    for (const server of servers) {
+      try {
+        ranked.push({ address: await (this.opts.resolve ?? resolveHost)(server.host), port: server.port });
+      } catch (err) {
+        const reason = `cannot resolve the rendezvous server ${server.host}: ${(err as Error).message}`;
+        this.log('error', reason);
+        this.events.state?.({ kind: 'failed', reason, hint: 'Check the name and your network, then Retry.' });
+        throw new Error(reason);
+      }
     }
     if (this.stopped) return;
     const make = (port: number) =>
@@ -239,7 +249,8 @@ export class RoomSession {
         name: this.name,
         roomId: this.keys.roomId,
         psk: this.keys.psk,
-        server: { address, port: server.port },
+        server: ranked[0],
+        ...(ranked.length > 1 ? { servers: ranked } : {}),
         ...(this.opts.embedded ? { probePort: this.opts.embedded.probePort } : {}),
         store: this.store,
         keepaliveMs: this.opts.keepaliveMs,
@@ -268,7 +279,7 @@ export class RoomSession {
     }
     this.host = host;
     if (this.away) this.setAway(true);
-    this.log('info', `in ${this.label} as ${this.name}, UDP port ${host.port}, rendezvous ${address}:${server.port}`);
+    this.log('info', `in ${this.label} as ${this.name}, UDP port ${host.port}, rendezvous ${ranked.map((e) => endpointKey(e)).join(", ")}`);
   }
 
   private fail(err: unknown): Error {
@@ -360,13 +371,15 @@ export class RoomSession {
 
 /** A new invite room: on the configured rendezvous, or on one we host (its address: our LAN address). */
 export async function createHostedTarget(opts: {
-  configuredServer: ServerAddress | undefined;
+  /** One server or several instances (the invite then carries the list). */
+  configuredServer: ServerAddress | ServerAddress[] | undefined;
   hostPort: number;
   bindHost?: string;
   advertiseAddress?: string;
   log?: LogFn;
 }): Promise<{ target: RoomTarget; embedded?: EmbeddedRendezvous }> {
-  if (opts.configuredServer) return { target: { kind: 'invite', invite: createInvite(opts.configuredServer), hosted: false } };
+  const configured = opts.configuredServer === undefined ? [] : Array.isArray(opts.configuredServer) ? opts.configuredServer : [opts.configuredServer];
+  if (configured.length) return { target: { kind: 'invite', invite: createInvite(configured), hosted: false } };
   const embedded = await startEmbeddedRendezvous({ preferredPort: opts.hostPort, bindHost: opts.bindHost, log: opts.log });
   const advertise = opts.advertiseAddress ?? lanAddress();
   return { target: { kind: 'invite', invite: createInvite({ host: advertise, port: embedded.port }), hosted: true }, embedded };

@@ -1,11 +1,13 @@
 // The `p2pChat.*` settings, normalised: whatever a user typed into settings.json becomes a value
 // the rest of the extension can use without checking again. No `vscode` import (config.ts reads them).
-import { parseServer, type ServerAddress } from '../core/invite';
+import { parseServerList, type ServerAddress } from '../core/invite';
 import { MAX_NAME_BYTES } from '../core/wire/rendezvous';
 
 export interface ChatSettings {
-  /** Undefined: host a rendezvous ourselves when starting a room. */
+  /** Undefined: host a rendezvous ourselves when starting a room. The first of `rendezvousServers`. */
   rendezvousServer: ServerAddress | undefined;
+  /** Every instance the setting lists ("a:7000, b:7000"); rooms rank them (core/room/instances.ts). */
+  rendezvousServers: ServerAddress[];
   /** Set when the setting is non-empty but not host:port. */
   rendezvousServerError: string | undefined;
   displayName: string;
@@ -58,12 +60,17 @@ export function cleanDisplayName(name: unknown, fallback: string): string {
 
 export function normalizeSettings(raw: RawSettings, osUserName: string): ChatSettings {
   const serverText = typeof raw.rendezvousServer === 'string' ? raw.rendezvousServer.trim() : '';
-  const server = serverText ? parseServer(serverText) : undefined;
+  const list = parseServerList(serverText);
+  const servers = list.ok ? list.servers : [];
+  const server = servers[0];
   const keepRaw = typeof raw.keepaliveSeconds === 'number' && Number.isFinite(raw.keepaliveSeconds) ? raw.keepaliveSeconds : DEFAULT_KEEPALIVE_S;
   return {
     rendezvousServer: server,
+    rendezvousServers: servers,
     rendezvousServerError:
-      serverText && !server ? `p2pChat.rendezvousServer "${serverText}" is not host:port (for example rendezvous.example.org:7000)` : undefined,
+      serverText && !server
+        ? `p2pChat.rendezvousServer "${serverText}" is not host:port, or a comma-separated list of them (for example rendezvous.example.org:7000)${list.ok ? '' : `: ${list.error}`}`
+        : undefined,
     displayName: cleanDisplayName(raw.displayName, osUserName),
     localPort: port(raw.localPort, 0, true),
     keepaliveSeconds: Math.min(KEEPALIVE_MAX_S, Math.max(KEEPALIVE_MIN_S, Math.round(keepRaw))),

@@ -2,6 +2,7 @@
 // back into the receiver's workspace. The path comes from a peer, so it is treated as hostile: only
 // plain relative segments are accepted, never `..`, absolute paths, drive letters or URLs.
 // No `vscode` import: snippets.ts does the editor work.
+import { inertText } from '../core/inertText';
 import { MAX_SNIPPET_BYTES } from '../core/room/appMessages';
 import type { SnippetPayload } from '../core/types';
 
@@ -63,4 +64,32 @@ export function clampLines(startLine: number, endLine: number, lineCount: number
   const start = Math.min(Math.max(0, startLine - 1), last);
   const end = Math.min(Math.max(start, endLine - 1), last);
   return { start, end };
+}
+
+/**
+ * Where a received snippet opens: the group beside the chat, always the same one, named by number
+ * (ViewColumn.Beside is relative to the *active* group, and a click in the chat's webview does not
+ * make the chat's group active, so Beside added a group per click). Chat in the first group: the
+ * second (VS Code creates it when missing); anywhere else: the first.
+ */
+export function snippetColumn(chatColumn: number | undefined): number {
+  return chatColumn === 1 ? 2 : 1;
+}
+
+/**
+ * The path of the read-only document showing a snippet this workspace lacks: the peer's folders,
+ * then `<file> (from <sender>)`, so the tab says which file and who sent it. Every part is peer
+ * text: made inert (no link or icon syntax, no invisible characters), capped, stripped of `/`, `\`,
+ * `.` and `..` segments; at most the last 6 folders are kept.
+ */
+export function snippetDocumentPath(path: string, sender: string): string {
+  // Inert first (a `file:///` loses its scheme), then no slash may make a folder of a name.
+  const part = (s: string, max: number) => inertText(inertText(s).value.replace(/[\\/]+/g, ' '), { max }).value;
+  const segments = path
+    .split(/[\\/]+/)
+    .map((s) => part(s, 60))
+    .filter((s) => s !== '' && s !== '.' && s !== '..' && !/^\.+$/.test(s));
+  const file = segments.pop() ?? 'snippet';
+  const from = part(sender, 40) || 'unknown';
+  return '/' + [...segments.slice(-6), `${file} (from ${from})`].join('/');
 }

@@ -1,6 +1,7 @@
 // The status bar item: connection state and unread count; a click shows the chat.
 import * as vscode from 'vscode';
 import type { ChatController } from './chatController';
+import { setStatusItem } from './sinks';
 import { statusView } from './statusView';
 
 export class ChatStatusBar implements vscode.Disposable {
@@ -20,15 +21,13 @@ export class ChatStatusBar implements vscode.Disposable {
 
   private update(): void {
     const v = statusView(this.controller.state, this.controller.unread, this.controller.room?.roomLabel);
-    this.item.text = v.text;
-    this.item.tooltip = v.tooltip;
+    setStatusItem(this.item, v);
     this.item.backgroundColor =
       v.tone === 'error'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')
         : v.tone === 'warning'
           ? new vscode.ThemeColor('statusBarItem.warningBackground')
           : undefined;
-    this.item.accessibilityInformation = { label: v.tooltip.replace(/\n/g, '. '), role: 'button' };
   }
 
   dispose(): void {

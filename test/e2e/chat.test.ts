@@ -409,6 +409,13 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     const activeLine = pb.locator('.editor-group-container.active .monaco-editor .line-numbers.active-line-number');
     assert.equal((await activeLine.first().textContent())?.trim(), String(SHARED_LINES.to));
     assert.ok(await panelTab(pb).isVisible(), 'the chat panel stays open beside the file');
+    // Open again and again (issue #10, 5c): the same group every time, never one more.
+    for (let i = 2; i <= 4; i++) {
+      await card.locator('.p2p-open').click();
+      await selectionStatus(pb).filter({ hasText: aliceSelection }).waitFor({ timeout: 15_000 });
+      assert.equal(await pb.locator('.editor-group-container').count(), 2, `after Open #${i}: ${await describeEditors(pb)}`);
+      assert.equal(await activeEditorTitle(pb), 'sample.ts');
+    }
 
     await say(bob!, 'Opened it at lines 3-5. Looks good to me!');
     await waitForChatTexts(pa, [sent.bob[sent.bob.length - 1]]);

@@ -102,7 +102,7 @@ describe('P2P Chat file transfer in two real editors', function () {
     // Bob: the offer (size and type, never the peer's file name), Save…, the folder dialog.
     await bob.bringToFront();
     const offer = await waitForNotification(bob, /offers a file/, { timeoutMs: 30_000 });
-    assert.match((await offer.locator('.notification-list-item-message').textContent()) ?? '', /3\.0 MiB, application\/octet-stream/);
+    assert.match((await offer.locator(".notification-list-item-message").textContent()) ?? "", /payload\.bin \(3\.0 MiB, application\/octet-stream\)/);
     await offer.locator('.monaco-button', { hasText: 'Save…' }).click();
     // VS Code's simple folder dialog (a quick input), opened at p2pChat.files.downloadFolder.
     const dialog = bob.locator('.quick-input-widget .quick-input-box input');

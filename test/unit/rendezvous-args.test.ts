@@ -17,6 +17,23 @@ describe('rendezvous command line', () => {
     assert.equal(r.config.turn, undefined);
   });
 
+  it('directory flags: --data-dir, --max-accounts, --no-signup, --signup-rate (and their environment variables)', () => {
+    const d = parseCli([], {});
+    assert.ok(d.kind === 'run');
+    assert.deepEqual(d.config.directory, { maxAccounts: 100_000, signup: true, signupsPerHour: 10, lookupsPerSecond: 10 });
+    const r = parseCli(['--data-dir', '/var/lib/p2p', '--max-accounts', '5', '--no-signup', '--signup-rate', '3', '--lookup-rate', '50'], {});
+    assert.ok(r.kind === 'run');
+    assert.deepEqual(r.config.directory, { dataDir: '/var/lib/p2p', maxAccounts: 5, signup: false, signupsPerHour: 3, lookupsPerSecond: 50 });
+    const e = parseCli([], { P2P_RENDEZVOUS_DATA_DIR: '/d', P2P_RENDEZVOUS_NO_SIGNUP: '1', P2P_RENDEZVOUS_MAX_ACCOUNTS: '7' });
+    assert.ok(e.kind === 'run');
+    assert.deepEqual(e.config.directory, { dataDir: '/d', maxAccounts: 7, signup: false, signupsPerHour: 10, lookupsPerSecond: 10 });
+    const bad = parseCli(['--max-accounts', 'many', '--signup-rate', '0'], {});
+    assert.ok(bad.kind === 'error');
+    assert.match(bad.message, /--max-accounts must be a whole number/);
+    assert.match(bad.message, /--signup-rate must be between 1/);
+    for (const f of ['--data-dir', '--max-accounts', '--no-signup', '--signup-rate']) assert.ok(usage().includes(f), f);
+  });
+
   it('flags win over environment variables', () => {
     const env = { P2P_RENDEZVOUS_PORT: '9000', P2P_RENDEZVOUS_MAX_MEMBERS: '4', P2P_RENDEZVOUS_LOG_LEVEL: 'debug' };
     const r = parseCli(['--max-members', '5', '--host', '::1'], env);
@@ -81,6 +98,27 @@ describe('rendezvous TURN credentials (coturn REST scheme)', () => {
     assert.equal(c.password.length, 28);
     assert.equal(c.ttlSeconds, 600);
     assert.deepEqual(c.server, cfg.server);
+  });
+});
+
+describe('rendezvous flags for several instances', () => {
+  it('--redis, --http-port, --http-host, --public-name (flags and environment)', () => {
+    const p = parseCli(['--redis', 'redis://10.0.0.5:6379', '--http-port', '9100', '--public-name', 'Chat.Example.org:7100'], {});
+    assert.equal(p.kind, 'run');
+    if (p.kind !== 'run') return;
+    assert.equal(p.config.redisUrl, 'redis://10.0.0.5:6379');
+    assert.deepEqual(p.config.http, { host: '127.0.0.1', port: 9100 });
+    assert.deepEqual(p.config.publicName, { host: 'chat.example.org', port: 7100 });
+    const e = parseCli([], { P2P_RENDEZVOUS_REDIS: 'rediss://r:1', P2P_RENDEZVOUS_HTTP_PORT: '0', P2P_RENDEZVOUS_HTTP_HOST: '::' });
+    assert.ok(e.kind === 'run' && e.config.redisUrl === 'rediss://r:1' && e.config.http === undefined);
+    const none = parseCli([], {});
+    assert.ok(none.kind === 'run' && none.config.redisUrl === undefined && none.config.http === undefined && none.config.publicName === undefined);
+  });
+  it('refuses a bad Redis URL, a bad HTTP port or public name, and --redis with --data-dir', () => {
+    for (const argv of [['--redis', 'localhost:6379'], ['--http-port', '70000'], ['--public-name', 'a b'], ['--redis', 'redis://r:1', '--data-dir', '/tmp/x']]) {
+      const p = parseCli(argv, {});
+      assert.equal(p.kind, 'error', argv.join(' '));
+    }
   });
 });
 

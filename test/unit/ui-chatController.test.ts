@@ -246,3 +246,21 @@ describe('messagePreview', () => {
     assert.equal(messagePreview({ body: { kind: 'snippet', snippet: { ...snippet, endLine: 3 }, text: 'see' } }), 'see [src/a.ts:3]');
   });
 });
+
+describe('ChatController.snippetSender (names the read-only document of an opened snippet)', () => {
+  const snippet = { path: 'src/a.py', language: 'python', startLine: 1, endLine: 2, code: 'x\n' };
+  const snip = (id: string, from: string, fromName: string, s = snippet): ChatMessage => ({ id, from, fromName, sentAt: 1, body: { kind: 'snippet', snippet: s } });
+
+  it('finds the newest message carrying exactly that snippet; ours is ours', () => {
+    const c = new ChatController();
+    c.openRoom(room, undefined);
+    assert.equal(c.snippetSender(snippet), undefined);
+    c.addIncoming(snip('a', 'carol', 'Carol'));
+    c.addIncoming(snip('b', 'bob', 'Bob'));
+    c.addIncoming(snip('c', 'dave', 'Dave', { ...snippet, code: 'other' }));
+    assert.equal(c.snippetSender(snippet), 'Bob');
+    c.addOwn(snip('d', 'me', 'Me'));
+    assert.equal(c.snippetSender(snippet), 'Me');
+    assert.equal(c.snippetSender({ ...snippet, startLine: 2 }), undefined);
+  });
+});

@@ -11,6 +11,7 @@ import {
   loadRoom,
   RoomSession,
   roomLabel,
+  roomServers,
   saveRoom,
   startEmbeddedRendezvous,
   type RoomTarget,
@@ -26,6 +27,26 @@ function bindUdp(port: number, host = '127.0.0.1'): Promise<dgram.Socket> {
 }
 
 const close = (s: dgram.Socket) => new Promise<void>((r) => s.close(() => r()));
+
+describe('room targets with several rendezvous instances', () => {
+  it('a configured list makes an invite carrying it; the room ranks the list by its id; saved and loaded intact', async () => {
+    const list = [
+      { host: 'a.example.org', port: 7000 },
+      { host: 'b.example.org', port: 7100 },
+      { host: 'c.example.org', port: 7200 },
+    ];
+    const { target, embedded } = await createHostedTarget({ configuredServer: list, hostPort: 0 });
+    assert.equal(embedded, undefined);
+    assert.ok(target.kind === 'invite');
+    assert.match(formatInvite(target.invite), /@a\.example\.org:7000,b\.example\.org:7100,c\.example\.org:7200$/);
+    const ranked = roomServers(target);
+    assert.equal(ranked.length, 3);
+    assert.deepEqual([...ranked].sort((x, y) => x.port - y.port), list);
+    const again = loadRoom(saveRoom(target));
+    assert.ok(again && again.kind === 'invite');
+    assert.deepEqual(roomServers(again), ranked, 'every member (and a reload) ranks the same');
+  });
+});
 
 describe('room targets (saved for rejoining after a reload)', () => {
   it('round-trip invite and named rooms', () => {

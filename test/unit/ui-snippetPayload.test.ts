@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { clampLines, MAX_SNIPPET_CHARS, safeRelativeSegments, snippetFromSelection, type SelectionFacts } from '../../extension/ui/snippetPayload';
+import { clampLines, MAX_SNIPPET_CHARS, safeRelativeSegments, snippetColumn, snippetDocumentPath, snippetFromSelection, type SelectionFacts } from '../../extension/ui/snippetPayload';
 
 const base: SelectionFacts = {
   relativePath: 'src/app.ts',
@@ -61,5 +61,29 @@ describe('clampLines', () => {
     assert.deepEqual(clampLines(40, 50, 10), { start: 9, end: 9 });
     assert.deepEqual(clampLines(5, 2, 10), { start: 4, end: 4 });
     assert.deepEqual(clampLines(1, 1, 0), { start: 0, end: 0 });
+  });
+});
+
+describe('opening a received snippet', () => {
+  it('always the same group beside the chat, whatever group is active', () => {
+    assert.equal(snippetColumn(1), 2);
+    assert.equal(snippetColumn(2), 1);
+    assert.equal(snippetColumn(3), 1);
+    assert.equal(snippetColumn(undefined), 1);
+  });
+
+  it('names the read-only document after the path and the sender', () => {
+    assert.equal(snippetDocumentPath('src/app.ts', 'Bob'), '/src/app.ts (from Bob)');
+    assert.equal(snippetDocumentPath('app.ts', ''), '/app.ts (from unknown)');
+    assert.equal(snippetDocumentPath('', 'Bob'), '/snippet (from Bob)');
+  });
+
+  it('makes every part of the name inert: no link, icon, traversal or invisible character', () => {
+    const p = snippetDocumentPath('../../[p](command:workbench.action.terminal.new)/./x\u202e.py', '[Join call](file:///etc/passwd) $(verified)'.slice(0, 40));
+    assert.doesNotMatch(p, /\]\(|\$\(|command:|file:|\u202e|\/\.\.?\//);
+    assert.equal(p, '/[p] (command∶workbench.action.terminal.new)/x.py (from [Join call] (file∶ etc passwd) $ (verifi)');
+    const deep = snippetDocumentPath(`${'d/'.repeat(50)}f.ts`, 'x'.repeat(500));
+    assert.equal(deep.split('/').length, 8, 'at most 6 folders, then the file');
+    assert.ok(deep.length < 120, deep);
   });
 });

@@ -1,26 +1,26 @@
 import assert from 'node:assert/strict';
 import { cleanDisplayName, DEFAULT_HOST_RENDEZVOUS_PORT, normalizeSettings, truncateUtf8 } from '../../extension/ui/settings';
-import { NotificationThrottle, statusView } from '../../extension/ui/statusView';
+import { keyChangeText, newMessageText, NotificationThrottle, statusView } from '../../extension/ui/statusView';
 
 describe('statusView', () => {
   it('has a short text with a codicon for every state, and a tone for trouble', () => {
-    assert.equal(statusView({ kind: 'idle' }, 0, undefined).text, '$(comment-discussion) Chat');
-    assert.equal(statusView({ kind: 'connected', path: 'direct', peers: 2 }, 0, 'Room a').text, '$(comment-discussion) 2');
-    assert.equal(statusView({ kind: 'connected', path: 'relayed', peers: 1 }, 0, 'Room a').text, '$(cloud) 1');
-    assert.match(statusView({ kind: 'punching', peers: 1 }, 0, 'R').text, /spin/);
+    assert.equal(statusView({ kind: 'idle' }, 0, undefined).text.value, '$(comment-discussion) Chat');
+    assert.equal(statusView({ kind: 'connected', path: 'direct', peers: 2 }, 0, 'Room a').text.value, '$(comment-discussion) 2');
+    assert.equal(statusView({ kind: 'connected', path: 'relayed', peers: 1 }, 0, 'Room a').text.value, '$(cloud) 1');
+    assert.match(statusView({ kind: 'punching', peers: 1 }, 0, 'R').text.value, /spin/);
     assert.equal(statusView({ kind: 'reconnecting', reason: 'x', attempt: 1 }, 0, 'R').tone, 'warning');
     const failed = statusView({ kind: 'failed', reason: 'no answer', hint: 'check UDP' }, 0, 'R');
     assert.equal(failed.tone, 'error');
-    assert.match(failed.tooltip, /no answer/);
-    assert.match(failed.tooltip, /check UDP/);
+    assert.match(failed.tooltip.value, /no answer/);
+    assert.match(failed.tooltip.value, /check UDP/);
   });
 
   it('shows the unread count, capped', () => {
     const v = statusView({ kind: 'waiting', roomMembers: 1 }, 3, 'Room a');
-    assert.match(v.text, /\$\(bell-dot\) 3$/);
-    assert.match(v.tooltip, /3 unread messages/);
-    assert.match(statusView({ kind: 'idle' }, 1000, undefined).text, /99\+$/);
-    assert.match(statusView({ kind: 'idle' }, 1, undefined).tooltip, /1 unread message\n/);
+    assert.match(v.text.value, /\$\(bell-dot\) 3$/);
+    assert.match(v.tooltip.value, /3 unread messages/);
+    assert.match(statusView({ kind: 'idle' }, 1000, undefined).text.value, /99\+$/);
+    assert.match(statusView({ kind: 'idle' }, 1, undefined).tooltip.value, /1 unread message\n/);
   });
 });
 
@@ -51,6 +51,7 @@ describe('settings', () => {
     const s = normalizeSettings({}, 'alice');
     assert.deepEqual(s, {
       rendezvousServer: undefined,
+      rendezvousServers: [],
       rendezvousServerError: undefined,
       displayName: 'alice',
       localPort: 0,
@@ -65,6 +66,11 @@ describe('settings', () => {
       'x',
     );
     assert.deepEqual(s.rendezvousServer, { host: 'chat.example.org', port: 7100 });
+    assert.deepEqual(s.rendezvousServers, [{ host: 'chat.example.org', port: 7100 }]);
+    const several = normalizeSettings({ rendezvousServer: 'a.example.org:7000, b.example.org:7100' }, 'x');
+    assert.deepEqual(several.rendezvousServers, [{ host: 'a.example.org', port: 7000 }, { host: 'b.example.org', port: 7100 }]);
+    assert.deepEqual(several.rendezvousServer, { host: 'a.example.org', port: 7000 });
+    assert.equal(several.rendezvousServerError, undefined);
     assert.equal(s.displayName, 'Bob Smith');
     assert.equal(s.localPort, 0);
     assert.equal(s.keepaliveSeconds, 25);
@@ -83,5 +89,33 @@ describe('settings', () => {
     assert.equal(Buffer.byteLength(long), 64);
     assert.equal(truncateUtf8('a😀b', 4), 'a');
     assert.equal(truncateUtf8('a😀b', 5), 'a😀');
+  });
+});
+
+describe('what peers can put in the status bar and notifications', () => {
+  const LINK = /\[[^\]]+\]\((?:https?:\/\/|command:|file:)/i;
+  const hostile = '[Join call](command:workbench.action.terminal.new)';
+
+  it('new-message notification: sender and text are inert and short', () => {
+    const t = newMessageText(hostile, `${hostile} [x](file:///etc/passwd) $(verified-filled)`).value;
+    assert.doesNotMatch(t, LINK);
+    assert.doesNotMatch(t, /\$\(/);
+    assert.match(t, /^\[Join call\] \(command∶workbench\.action\.terminal\.…: \[Join call\] \(command∶/);
+    assert.ok(newMessageText('x'.repeat(500), 'y'.repeat(5000)).value.length < 200);
+    assert.equal(newMessageText('', 'hi').value, 'Someone: hi');
+  });
+
+  it('key-change warning: the name is inert', () => {
+    const t = keyChangeText(`${hostile}\u202e`).value;
+    assert.doesNotMatch(t, LINK);
+    assert.doesNotMatch(t, /\u202e/);
+    assert.match(t, /^P2P Chat: "\[Join call\] \(command∶workbench\.action\.terminal\.new\)" joined with a different identity key/);
+  });
+
+  it('status bar: a room label or failure reason with links or icons stays text; our own icons stay icons', () => {
+    const v = statusView({ kind: 'failed', reason: hostile, hint: '$(check) [y](https://x.example)' }, 2, '$(verified-filled) room');
+    assert.match(v.text.value, /^\$\(error\) Chat \$\(bell-dot\) 2$/);
+    assert.doesNotMatch(v.tooltip.value, LINK);
+    assert.doesNotMatch(v.tooltip.value, /\$\(/);
   });
 });

@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { escapeHtml, highlightToHtml, MAX_HIGHLIGHT_CHARS, resolveLanguage } from '../../media/highlight';
 import { isAllowedHref, renderMarkdown } from '../../media/markdown';
+import { installAllLanguages } from '../helpers/highlightAll';
 
 describe('webview markdown', () => {
+  before(installAllLanguages);
+
   it('allows only absolute http(s) and mailto links', () => {
     for (const ok of ['https://example.com', 'http://example.com/a?b#c', 'HTTPS://EXAMPLE.COM', 'mailto:a@example.com']) {
       assert.equal(isAllowedHref(ok), true, ok);

@@ -61,8 +61,9 @@ describe('chat webview', function () {
     const link = $('.p2p-message[data-id="c:1"] a');
     assert.equal(await link.getAttribute('href'), 'https://datatracker.ietf.org/doc/html/rfc8445');
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
-    // fenced code is highlighted and uses the editor font
-    assert.ok((await $('.p2p-message[data-id="a:4"] pre code span[class^="hljs-"]').count()) > 0);
+    // fenced code is highlighted (once its grammar has loaded: scripts of their own) and uses the editor font
+    await $('.p2p-message[data-id="a:4"] pre code span[class^="hljs-"]').first().waitFor();
+    assert.equal(await $('.p2p-message[data-id="a:4"] pre code[data-hl-pending]').count(), 0);
     const codeFont = await $('.p2p-message[data-id="a:4"] pre code').evaluate((e: any) => getComputedStyle(e).fontFamily);
     assert.match(codeFont, /Mono|monospace/);
   });
@@ -280,7 +281,7 @@ describe('chat webview', function () {
     assert.match((await card.locator('.p2p-snippet-path').textContent()) ?? '', /punch\.ts:42-47/);
     assert.equal(await card.locator('.p2p-snippet-lang').textContent(), 'typescript');
     assert.equal(await card.locator('.p2p-snippet-gutter').textContent(), '42\n43\n44\n45\n46\n47');
-    assert.ok((await card.locator('.p2p-snippet-code .hljs-keyword').count()) >= 3);
+    await card.locator('.p2p-snippet-code .hljs-keyword').nth(2).waitFor();
     assert.equal(await card.locator('.p2p-snippet-code').textContent(), SNIPPET.code);
     assert.equal(await $('.p2p-message[data-id="s1"] .p2p-body > p strong').textContent(), 'here');
 
@@ -349,12 +350,15 @@ describe('chat webview', function () {
   it('draws a long history one window at a time', async () => {
     const many = Array.from({ length: 650 }, (_, i) => entry(`w${i}`, i % 2 ? ALICE : BOB, i % 2 ? 'Alice' : 'Bob', NOW - (650 - i) * 10 * min, `m${i}`));
     await chat.host(init({ transcript: many }));
+    // The newest messages first; the rest of the window is drawn above them a slice per task.
+    await $('#p2p-earlier').waitFor();
     assert.equal(await $('.p2p-message').count(), 300);
     assert.equal(await $('.p2p-message').first().getAttribute('data-id'), 'w350');
     assert.equal(await $('#p2p-earlier').textContent(), 'Show 300 earlier messages');
     // delivery / replace for undrawn entries are accepted silently
     await chat.host({ type: 'message', entry: entry('w3', BOB, 'Bob', many[3]!.sentAt, 'edited') });
     await $('#p2p-earlier').click();
+    await $('#p2p-earlier').waitFor();
     assert.equal(await $('.p2p-message').count(), 600);
     // the message that was at the top is still on screen, not scrolled away
     const visible = await $('.p2p-message[data-id="w350"]').evaluate((m: any) => {
@@ -365,7 +369,7 @@ describe('chat webview', function () {
     assert.equal(visible, true);
     assert.equal(await $('#p2p-earlier').textContent(), 'Show 50 earlier messages');
     await $('#p2p-earlier').click();
-    assert.equal(await $('.p2p-message').count(), 650);
+    await chat.page.waitForFunction(() => document.querySelectorAll('.p2p-message').length === 650);
     assert.equal(await $('#p2p-earlier').count(), 0);
     assert.match((await $('.p2p-message[data-id="w3"]').textContent()) ?? '', /edited/);
   });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { webviewHtml } from '../../extension/ui/webviewHtml';
@@ -14,6 +15,13 @@ import type { HostToWebview, WebviewToHost } from '../../extension/shared/protoc
 
 export const ROOT = path.resolve(__dirname, '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** scripts/webviewBundles.mjs is an ES module (the build script's); loaded the way Node loads those. */
+async function webviewBundles(outdir: string): Promise<esbuild.BuildOptions[]> {
+  const url = pathToFileURL(path.join(ROOT, 'scripts/webviewBundles.mjs')).href;
+  const mod = (await new Function('u', 'return import(u)')(url)) as { webviewBuilds(outdir: string): esbuild.BuildOptions[] };
+  return mod.webviewBuilds(outdir);
+}
 
 
 export type Theme = 'light' | 'dark' | 'hc';
@@ -59,27 +67,23 @@ const TYPES: Record<string, string> = {
 };
 
 export async function startHarness(): Promise<Harness> {
-  const built = await esbuild.build({
-    entryPoints: [path.join(ROOT, 'media/main.ts')],
-    bundle: true,
-    platform: 'browser',
-    target: 'es2022',
-    format: 'iife',
-    write: false,
-    outfile: 'main.js',
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  const bundle = Buffer.from(built.outputFiles[0]!.contents);
+  // The same bundles the build ships (scripts/webviewBundles.mjs), kept in memory and served from here.
+  const outdir = path.join(ROOT, 'dist-webview-test');
+  const served: Record<string, Buffer> = {};
+  for (const options of await webviewBundles(outdir)) {
+    const built = await esbuild.build({ ...options, write: false, logLevel: 'silent' });
+    for (const f of built.outputFiles) served[`/${path.relative(outdir, f.path)}`] = Buffer.from(f.contents);
+  }
+  const bundle = served['/main.js']!;
 
   const files: Record<string, () => Buffer> = {
-    '/main.js': () => bundle,
     '/chat.css': () => readFileSync(path.join(ROOT, 'media/chat.css')),
     '/harness.js': () => readFileSync(path.join(ROOT, 'test/webview/page/harness.js')),
     '/vscode-defaults.css': () => readFileSync(path.join(ROOT, 'test/webview/page/vscode-defaults.css')),
     '/codicons/codicon.css': () => readFileSync(path.join(ROOT, 'node_modules/@vscode/codicons/dist/codicon.css')),
     '/codicons/codicon.ttf': () => readFileSync(path.join(ROOT, 'node_modules/@vscode/codicons/dist/codicon.ttf')),
   };
+  for (const [url, bytes] of Object.entries(served)) files[url] = () => bytes;
 
   let origin = '';
   const server: Server = createServer((req, res) => {

@@ -16,6 +16,12 @@ export interface HandshakeOptions {
   initiator: boolean;
   prologue: Buffer;
   s: KeyPair;
+  /**
+   * The peer's static key known before the handshake (the pattern's pre-message): required when the
+   * pattern has one for the other side (KK and KKpsk0 both ways; IK, IKpsk2 and X for the initiator). The handshake then proves
+   * the peer holds exactly this key, or fails.
+   */
+  rs?: Buffer;
   /** Fixed ephemeral key: only for test vectors, never in production. */
   e?: KeyPair;
   psk?: Buffer;
@@ -55,6 +61,16 @@ export class HandshakeState {
     this.psk = opts.psk === undefined ? undefined : Buffer.from(opts.psk);
     this.ss = new SymmetricState(pattern.protocolName);
     this.ss.mixHash(opts.prologue);
+    // Pre-messages (§7.1): the initiator's known static first, then the responder's.
+    const needRemote = opts.initiator ? pattern.preMessages.responder : pattern.preMessages.initiator;
+    if (needRemote) {
+      if (opts.rs === undefined || opts.rs.length !== DHLEN) throw new RangeError(`${opts.pattern} needs the peer's 32-byte static key in advance`);
+      this.rs = Buffer.from(opts.rs);
+    } else if (opts.rs !== undefined) {
+      throw new Error(`${opts.pattern} learns the peer's static key during the handshake; rs must not be given`);
+    }
+    if (pattern.preMessages.initiator) this.ss.mixHash(opts.initiator ? this.s.publicKey : (this.rs as Buffer));
+    if (pattern.preMessages.responder) this.ss.mixHash(opts.initiator ? (this.rs as Buffer) : this.s.publicKey);
   }
 
   get complete(): boolean {

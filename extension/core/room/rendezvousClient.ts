@@ -3,6 +3,7 @@
 // answers with a fresh cookie), retries with backoff, and NAT mapping classification via two ports.
 import { randomBytes } from 'node:crypto';
 import { Endpoint, sameEndpoint } from '../wire/endpoint';
+import { InstanceCursor } from './instances';
 import {
   COOKIE_BYTES,
   encodeRendezvous,
@@ -23,10 +24,18 @@ export interface RendezvousClientEvents {
   error(code: ErrorCode, message: string, now: number): void;
   unreachable(sinceMs: number, now: number): void;
   nat(mapping: NatMapping, observed: Endpoint[]): void;
+  /** Now registering with another instance of a several-instance server (failover or return home). */
+  instance?(server: Endpoint, position: number, now: number): void;
 }
 
 export interface RendezvousClientOptions {
   server: Endpoint;
+  /**
+   * Every instance, best first for this room (core/room/instances.ts: rankInstances). `server` is
+   * used alone when absent. After two unanswered registrations the client moves to the next one.
+   */
+  servers?: Endpoint[];
+  /** Only for a single server; each instance of a list uses its port + 1. */
   probePort?: number;
   roomId: Buffer;
   peerId: Buffer;
@@ -41,6 +50,8 @@ export interface RendezvousClientOptions {
 
 const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15000];
 const DEFAULT_REFRESH_S = 15;
+/** Unanswered registrations before moving to the next instance (with the schedule above: 750 ms). */
+export const FAILOVER_AFTER_ATTEMPTS = 2;
 
 export class RendezvousClient {
   private cookie = Buffer.alloc(COOKIE_BYTES);
@@ -56,21 +67,50 @@ export class RendezvousClient {
   private probes = new Map<string, { to: Endpoint; observed?: Endpoint }>();
   private probeAttempt = 0;
   private nextProbeAt = Infinity;
+  private readonly cursor: InstanceCursor;
+  /** Where our last welcome came from, and the cookie it accepted: told when we move away. */
+  private home?: { server: Endpoint; cookie: Buffer };
 
   constructor(
     private readonly opts: RendezvousClientOptions,
     private readonly events: RendezvousClientEvents,
-  ) {}
-
-  get probeServer(): Endpoint | undefined {
-    const p = this.opts.probePort ?? this.opts.server.port + 1;
-    return p > 0 && p < 65536 ? { address: this.opts.server.address, port: p } : undefined;
+  ) {
+    this.cursor = new InstanceCursor(opts.servers && opts.servers.length > 0 ? opts.servers : [opts.server]);
   }
 
-  /** Messages are only believed from the server's own addresses. */
+  /** The instance we register with now. */
+  get server(): Endpoint {
+    return this.cursor.current;
+  }
+
+  get instances(): readonly Endpoint[] {
+    return this.cursor.ranked;
+  }
+
+  private probeOf(server: Endpoint): Endpoint | undefined {
+    const p = this.cursor.ranked.length === 1 && this.opts.probePort !== undefined ? this.opts.probePort : server.port + 1;
+    return p > 0 && p < 65536 ? { address: server.address, port: p } : undefined;
+  }
+
+  get probeServer(): Endpoint | undefined {
+    return this.probeOf(this.server);
+  }
+
+  /** Messages are only believed from the servers' own addresses (any listed instance). */
   isServer(from: Endpoint): boolean {
-    const probe = this.probeServer;
-    return sameEndpoint(from, this.opts.server) || (probe !== undefined && sameEndpoint(from, probe));
+    return this.cursor.ranked.some((s) => {
+      const probe = this.probeOf(s);
+      return sameEndpoint(from, s) || (probe !== undefined && sameEndpoint(from, probe));
+    });
+  }
+
+  /** Another instance from now on: its own cookie, its own view of our NAT mapping. */
+  private switchTo(position: number, now: number): void {
+    this.cursor.moveTo(position);
+    this.cookie = Buffer.alloc(COOKIE_BYTES);
+    this.attempt = 0;
+    this.events.instance?.(this.server, position, now);
+    this.resetProbes(now); // not reclassify(): that ticks, and we are inside tick()
   }
 
   start(now: number): void {
@@ -85,12 +125,16 @@ export class RendezvousClient {
    */
   reclassify(now: number): void {
     if (this.stopped) return;
+    this.resetProbes(now);
+    this.tick(now);
+  }
+
+  private resetProbes(now: number): void {
     const probe = this.probeServer;
     this.probes.clear();
-    for (const to of probe ? [this.opts.server, probe] : [this.opts.server]) this.probes.set(randomBytes(PROBE_TXID_BYTES).toString('hex'), { to });
+    for (const to of probe ? [this.server, probe] : [this.server]) this.probes.set(randomBytes(PROBE_TXID_BYTES).toString('hex'), { to });
     this.probeAttempt = 0;
     this.nextProbeAt = now;
-    this.tick(now);
   }
 
   /** Register again now: after losing a peer we want fresh candidates at once. */
@@ -100,7 +144,7 @@ export class RendezvousClient {
 
   private sendRegister(now: number): void {
     this.opts.send(
-      this.opts.server,
+      this.server,
       encodeRendezvous({
         type: 'register',
         roomId: this.opts.roomId,
@@ -128,6 +172,7 @@ export class RendezvousClient {
     if (this.stopped) return;
     switch (m.type) {
       case 'cookie':
+        if (!sameEndpoint(from, this.server)) return; // cookies are per instance
         // First contact, expired cookie, or a restarted server: register again right away. The same cookie
         // again only answers one of our retransmissions; resending on it would double traffic under load.
         if (m.cookie.equals(this.cookie)) break;
@@ -136,6 +181,13 @@ export class RendezvousClient {
         this.sendRegister(now);
         break;
       case 'welcome':
+        if (!sameEndpoint(from, this.server)) return; // a late answer from an instance we left
+        // Moved (failover or home again): the instance we left would otherwise keep announcing us
+        // until we expire there. A leave costs it nothing and tells its members at once.
+        if (this.home && !sameEndpoint(this.home.server, this.server)) {
+          this.opts.send(this.home.server, encodeRendezvous({ type: 'leave', roomId: this.opts.roomId, peerId: this.opts.peerId, cookie: this.home.cookie }));
+        }
+        this.home = { server: this.server, cookie: Buffer.from(this.cookie) };
         this.registered = true;
         this.observed = m.observed;
         this.refreshMs = Math.max(1, m.refreshSeconds || DEFAULT_REFRESH_S) * 1000;
@@ -163,6 +215,9 @@ export class RendezvousClient {
           this.cookie = Buffer.alloc(COOKIE_BYTES);
           this.sendRegister(now);
         } else {
+          // The server answered, if only to refuse: it is reachable, so no "has not answered" later.
+          this.awaitingSince = undefined;
+          this.reportedUnreachable = false;
           this.events.error(m.code, m.message, now);
         }
         break;
@@ -191,7 +246,18 @@ export class RendezvousClient {
 
   tick(now: number): void {
     if (this.stopped) return;
-    if (now >= this.nextSendAt) this.sendRegister(now);
+    if (now >= this.nextSendAt) {
+      if (this.cursor.ranked.length > 1) {
+        if (this.attempt >= FAILOVER_AFTER_ATTEMPTS) {
+          // Two unanswered: the next instance in the ranking (every member of the room walks the same one).
+          this.switchTo((this.cursor.position + 1) % this.cursor.ranked.length, now);
+        } else if (this.attempt === 0 && this.registered && this.cursor.position !== 0) {
+          // A refresh while on a fallback: try home first, so the room re-forms there once it is back.
+          this.switchTo(0, now);
+        }
+      }
+      this.sendRegister(now);
+    }
     if (this.awaitingSince !== undefined && !this.reportedUnreachable && now - this.awaitingSince >= (this.opts.unreachableAfterMs ?? 5000)) {
       this.reportedUnreachable = true;
       this.events.unreachable(now - this.awaitingSince, now);
@@ -214,7 +280,7 @@ export class RendezvousClient {
 
   leave(): void {
     if (this.registered) {
-      this.opts.send(this.opts.server, encodeRendezvous({ type: 'leave', roomId: this.opts.roomId, peerId: this.opts.peerId, cookie: this.cookie }));
+      this.opts.send(this.server, encodeRendezvous({ type: 'leave', roomId: this.opts.roomId, peerId: this.opts.peerId, cookie: this.cookie }));
     }
     this.stopped = true;
     this.registered = false;

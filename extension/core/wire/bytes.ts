@@ -96,6 +96,11 @@ export class Reader {
     return out;
   }
 
+  /** A copy of bytes already read, [start, end): for signed structures verified over their exact bytes. */
+  slice(start: number, end: number): Buffer {
+    return Buffer.from(this.buf.subarray(Math.max(0, start), Math.min(end, this.pos)));
+  }
+
   /** UTF-8 string with a one-byte length prefix; rejects invalid UTF-8 rather than mangling it. */
   str8(max: number, what = 'string'): string {
     const n = this.u8(what);

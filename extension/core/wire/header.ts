@@ -21,6 +21,14 @@ export const enum MsgType {
   Reply = 0x11, // Noise message 2
   Confirm = 0x12, // Noise message 3
   Data = 0x13, // Noise transport message
+  // client <-> rendezvous directory (accounts), wire/directory.ts
+  AccountClaim = 0x20,
+  AccountUpdate = 0x21,
+  AccountRotate = 0x22,
+  AccountDelete = 0x23,
+  AccountLookup = 0x24,
+  AccountResult = 0x25,
+  AccountFound = 0x26,
 }
 
 export type DatagramKind = 'p2p' | 'stun' | 'channeldata' | 'unknown';

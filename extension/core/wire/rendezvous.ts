@@ -25,6 +25,13 @@ export const enum ErrorCode {
   RateLimited = 4,
   ServerFull = 5,
   BadCookie = 6,
+  // 7–15: directory statuses (DirectoryStatus in wire/directory.ts), carried by `accountResult`.
+  /**
+   * After a `welcome`: the registration stands, but this instance cannot reach the state it shares with
+   * the other instances (Redis), so members registered elsewhere cannot be met until it recovers.
+   * A notice, not a refusal.
+   */
+  SharedStateUnavailable = 32,
 }
 
 /** Register/peer flags: what a member learned about its own NAT, so the other side can pick a strategy. */

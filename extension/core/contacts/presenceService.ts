@@ -1,0 +1,140 @@
+// Presence for a whole contact list, sans-I/O: the topic client (registration with the rendezvous)
+// plus the presence tracker (who is there), glued together. `receive`, `tick` and the actions queue
+// datagrams in `outgoing`; a shell (net/udpPresenceHost.ts, or a socket shared with rooms) sends them.
+import type { KeyPair } from '../noise';
+import { classify } from '../wire/header';
+import { Endpoint } from '../wire/endpoint';
+import { decodeRendezvous } from '../wire/rendezvous';
+import { decodeTopic, isTopicType, TopicFlags, type TopicEntry, type TopicPartner } from '../wire/topics';
+import { PresenceTracker, type PresenceContact, type PresenceStatus } from './presence';
+import { TopicClient } from './topicClient';
+
+export interface PresenceServiceOptions {
+  identity: KeyPair;
+  server: Endpoint;
+  wallClock?: () => number;
+  hostCandidates?: () => Endpoint[];
+  natFlags?: () => number;
+  clientId?: Buffer;
+}
+
+export interface PresenceServiceEvents {
+  presence?(contactId: string, status: PresenceStatus, partner: TopicPartner | undefined, now: number): void;
+  /** A topic that is not a contact's (an inbox) has a partner: the contact-request layer takes it from here. */
+  topicPartner?(topic: Buffer, partner: TopicPartner, now: number): void;
+  topicGone?(topic: Buffer, clientId: Buffer, now: number): void;
+  registered?(observed: Endpoint, now: number): void;
+  error?(code: number, message: string): void;
+  unreachable?(sinceMs: number): void;
+}
+
+export class PresenceService {
+  readonly outgoing: { to: Endpoint; data: Buffer }[] = [];
+  readonly tracker: PresenceTracker;
+  readonly client: TopicClient;
+  private away = false;
+  private started = false;
+
+  constructor(
+    opts: PresenceServiceOptions,
+    public events: PresenceServiceEvents = {},
+  ) {
+    this.tracker = new PresenceTracker(opts.identity, opts.wallClock ?? Date.now, {
+      change: (id, status, partner, now) => this.events.presence?.(id, status, partner, now),
+    });
+    this.client = new TopicClient(
+      {
+        server: opts.server,
+        send: (to, data) => this.outgoing.push({ to, data }),
+        hostCandidates: opts.hostCandidates,
+        flags: () => (opts.natFlags?.() ?? 0) | (this.away ? TopicFlags.Away : 0),
+        clientId: opts.clientId,
+      },
+      {
+        partner: (topic, partner, now) => {
+          if (!this.tracker.onPartner(topic, partner, now)) this.events.topicPartner?.(topic, partner, now);
+        },
+        gone: (topic, clientId, now) => {
+          if (this.tracker.contactForTopic(topic)) this.tracker.onGone(topic, clientId, now);
+          else this.events.topicGone?.(topic, clientId, now);
+        },
+        registered: (observed, now) => this.events.registered?.(observed, now),
+        error: (code, message) => this.events.error?.(code, message),
+        unreachable: (since) => this.events.unreachable?.(since),
+      },
+    );
+  }
+
+  start(now: number): void {
+    this.started = true;
+    this.client.setTopics(this.tracker.wantedTopics(), now);
+    this.client.start(now);
+  }
+
+  setContacts(list: PresenceContact[], now: number): void {
+    this.tracker.setContacts(list, now);
+    this.resync(now);
+  }
+
+  /** Topics of our own beyond contacts' (our request inbox as host, a request we are sending as visitor). */
+  setExtraTopics(entries: TopicEntry[], now: number): void {
+    this.tracker.setExtraTopics(entries);
+    this.resync(now);
+  }
+
+  setAway(away: boolean, now: number): void {
+    if (away === this.away) return;
+    this.away = away;
+    this.client.refreshNow(now);
+  }
+
+  setAppearOffline(on: boolean, now: number): void {
+    this.tracker.setAppearOffline(on);
+    this.resync(now);
+  }
+
+  setInUse(contactId: string, used: boolean, now: number): void {
+    this.tracker.setInUse(contactId, used);
+    this.resync(now);
+  }
+
+  status(contactId: string): PresenceStatus {
+    return this.tracker.status(contactId);
+  }
+
+  /** Returns false for datagrams that are not the rendezvous's (peer packets: someone else's job). */
+  receive(data: Buffer, from: Endpoint, now: number): boolean {
+    if (!this.client.isServer(from) || classify(data) !== 'p2p') return false;
+    if (isTopicType(data[2])) {
+      const d = decodeTopic(data);
+      if (d.ok) this.client.handle(d.value, from, now);
+    } else {
+      const d = decodeRendezvous(data);
+      if (d.ok) this.client.handle(d.value, from, now);
+    }
+    return true;
+  }
+
+  tick(now: number): void {
+    if (this.started && this.tracker.topicsStale()) this.resync(now);
+    this.client.tick(now);
+  }
+
+  nextWakeup(): number {
+    // Hourly re-check of the topic set (midnight margins) rides on the refresh, which is far more frequent.
+    return this.client.nextWakeup();
+  }
+
+  takeOutgoing(): { to: Endpoint; data: Buffer }[] {
+    return this.outgoing.splice(0);
+  }
+
+  leave(now: number): void {
+    this.client.leave();
+    this.tracker.clear(now);
+  }
+
+  private resync(now: number): void {
+    if (this.started) this.client.setTopics(this.tracker.wantedTopics(), now);
+  }
+}
