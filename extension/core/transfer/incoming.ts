@@ -28,6 +28,8 @@ interface Assembly {
 export const MAX_CHUNK_FAILURES = 5;
 /** Acks are small packets that cost as much CPU as big ones: one per 8 pieces (the 32-bit mask covers 4 lost acks). */
 const ACK_EVERY = 8;
+/** Never more unacknowledged pieces than the ack mask (32) can describe, with room for reordering. */
+const ACK_SPAN = 24;
 const ACK_DELAY_MS = 1;
 const STALL_MS = 1000;
 const RESUME_GAP_MS = 250;
@@ -238,9 +240,19 @@ export class IncomingTransfer {
       }
     }
     this.unacked++;
+    if (this.unacked >= ACK_SPAN) {
+      // The shell polls once per event-loop turn, and one turn may bring hundreds of pieces: an ack
+      // now, before the 32-bit mask can no longer cover them and the sender takes them for lost.
+      this.earlyAcks.push({ type: 'file-ack', id: this.offer.id, largest: this.largest >>> 0, mask: this.mask });
+      this.unacked = 0;
+      this.ackAt = Infinity;
+      return;
+    }
     if (this.unacked >= ACK_EVERY) this.ackAt = now;
     else if (this.ackAt === Infinity) this.ackAt = now + ACK_DELAY_MS;
   }
+
+  private earlyAcks: FileFrame[] = [];
 
   private assembly(unit: number, len: number): Assembly {
     let a = this.assembling.get(unit);
@@ -383,6 +395,10 @@ export class IncomingTransfer {
   /** Frames to send: acknowledgements and requests. */
   poll(now: number, out: FileFrame[]): void {
     if (!this.accepted) return;
+    if (this.earlyAcks.length) {
+      for (const a of this.earlyAcks) out.push(a);
+      this.earlyAcks = [];
+    }
     if (now >= this.ackAt && this.unacked > 0) {
       out.push({ type: 'file-ack', id: this.offer.id, largest: this.largest >>> 0, mask: this.mask });
       this.unacked = 0;
@@ -418,6 +434,6 @@ export class IncomingTransfer {
   /** The final hash matched: forget the in-memory state. */
   nextWakeup(): number {
     if (!this.accepted) return Infinity;
-    return Math.min(this.unacked > 0 ? this.ackAt : Infinity, this.stallAt, this.requests.length || this.blocks.length ? -Infinity : Infinity);
+    return Math.min(this.unacked > 0 ? this.ackAt : Infinity, this.stallAt, this.requests.length || this.blocks.length || this.earlyAcks.length ? -Infinity : Infinity);
   }
 }
