@@ -9,6 +9,7 @@ import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
 import { files } from './files';
 import { rendezvousMemory } from './rendezvousMemory';
+import { contactsBench } from './contacts';
 import { rendezvousCluster } from './rendezvousCluster';
 import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
@@ -25,6 +26,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'files', title: 'File transfer', run: files },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
+  { id: 'contacts', title: 'Contacts: presence cost and topic memory', run: contactsBench },
   { id: 'cluster', title: 'Rendezvous with shared state (Redis)', run: rendezvousCluster },
   { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },

@@ -248,7 +248,11 @@ export class RendezvousServer {
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
       ...(o.cluster ? { observer: o.cluster } : {}),
     });
-    this.topicTable = new TopicTable({ ...o.topics, refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds });
+    this.topicTable = new TopicTable({
+      ...o.topics,
+      refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds,
+      ...(turn ? { turn: (clientId: Buffer) => turnCredentials(turn, clientId, this.wallClock()) } : {}),
+    });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
       {

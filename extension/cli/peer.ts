@@ -15,6 +15,7 @@ import type { ChatMessage } from '../core/types';
 import { parseArgs } from 'node:util';
 import { FileCli } from './fileCommands';
 import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
+import { CONTACT_COMMANDS, CONTACT_HELP, runContactCommand } from './contactCommands';
 import { unsafeCharsRegExp } from '../shared/invisibleChars';
 
 declare const __VERSION__: string | undefined;
@@ -104,6 +105,7 @@ async function resolve(server: ServerAddress): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   if (ACCOUNT_COMMANDS.has(argv[0])) return runAccountCommand(argv);
+  if (CONTACT_COMMANDS.has(argv[0])) return runContactCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -134,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = args.values;
   if (o.help) {
-    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}`);
+    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}\n${CONTACT_HELP}`);
     return 0;
   }
   if (o.version) {

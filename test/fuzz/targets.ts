@@ -25,6 +25,9 @@ import {
 } from '../../extension/core/relay/stunCodec';
 import { encodeBindingSuccess, parseBindingRequest } from '../../rendezvous/stun';
 import { decodeDirectory, encodeDirectory } from '../../extension/core/wire/directory';
+import { decodeTopic, encodeTopic, TopicKind } from '../../extension/core/wire/topics';
+import { decodeContactPacket, decodeRequestPayload, encodeContactPacket, encodeRequestPayload } from '../../extension/core/wire/contactRequest';
+import { contactUri, formatContactLink, parseContactLink } from '../../extension/core/contacts/link';
 
 export interface Target {
   name: string;
@@ -122,7 +125,80 @@ function directorySeeds(): Buffer[] {
   ];
 }
 
+function topicSeeds(): Buffer[] {
+  const cookie = Buffer.alloc(16, 0xcc);
+  const id = Buffer.alloc(16, 1);
+  const t = Buffer.alloc(16, 0xaa);
+  const ep = { address: '192.0.2.1', port: 7000 };
+  return [
+    encodeTopic({ type: 'topicRegister', cookie, clientId: id, seq: 1, options: 1, flags: 9, candidates: [ep, { address: '2001:db8::1', port: 1 }], topics: [{ topic: t, kind: TopicKind.Peer }, { topic: t, kind: TopicKind.Watcher }] }),
+    encodeTopic({ type: 'topicLeave', cookie, clientId: id, topics: [t] }),
+    encodeTopic({ type: 'topicAck', seq: 2, observed: ep, refreshSeconds: 15, accepted: 1, refused: 0, partners: 1 }),
+    encodeTopic({ type: 'topicAck', seq: 2, observed: ep, refreshSeconds: 15, accepted: 1, refused: 0, partners: 1, turn: { server: ep, username: 'u', password: 'p', ttlSeconds: 60 } }),
+    encodeTopic({ type: 'topicPeer', topic: t, partner: { clientId: id, flags: 8, reflexive: ep, candidates: [ep] } }),
+    encodeTopic({ type: 'topicGone', topic: t, clientId: id }),
+  ];
+}
+
+function contactSeeds(): Buffer[] {
+  const payload = encodeRequestPayload({ signingKey: Buffer.alloc(32, 2), handle: 'alice@h:1', displayName: 'Alice', note: 'hi 👋' });
+  const link = formatContactLink({ signingKey: Buffer.alloc(32, 1), staticKey: Buffer.alloc(32, 2), requestToken: Buffer.alloc(16, 3), server: { host: 'chat.example.org', port: 7000 }, displayName: 'Zoë' });
+  return [
+    encodeContactPacket({ type: 'requestHello', sender: 7, noise: Buffer.alloc(96, 5) }),
+    encodeContactPacket({ type: 'requestReply', receiver: 7, noise: Buffer.alloc(49, 6) }),
+    encodeContactPacket({ type: 'requestPunch', nonce: Buffer.alloc(8, 7) }),
+    Buffer.concat([Buffer.from([0xff]), payload]), // 0xff: the payload decoder
+    Buffer.concat([Buffer.from([0xfe]), Buffer.from(link)]), // 0xfe: the link parser
+  ];
+}
+
 export const TARGETS: Target[] = [
+  {
+    name: 'topics',
+    maxLen: 1300,
+    seeds: topicSeeds,
+    dictionary: [Buffer.from([MAGIC, VERSION, 0x30]), Buffer.from([MAGIC, VERSION, 0x32]), Buffer.from([MAGIC, VERSION, 0x33]), Buffer.from([4]), Buffer.from([6])],
+    run(data) {
+      const r = decodeTopic(data);
+      isDecoded(r);
+      if (!r.ok) return label(r, '');
+      // Every field is fixed-size or counted: byte-exact.
+      assert.ok(encodeTopic(r.value).equals(data), 'byte-exact round trip');
+      return `ok:${r.value.type}`;
+    },
+  },
+  {
+    name: 'contacts',
+    maxLen: 1300,
+    seeds: contactSeeds,
+    dictionary: [Buffer.from([MAGIC, VERSION, 0x14]), Buffer.from([MAGIC, VERSION, 0x16]), Buffer.from('p2pchat:contact:'), Buffer.from('vscode://p2p-chat.p2p-chat/contact?link=')],
+    run(data) {
+      if (data[0] === 0xff) {
+        const r = decodeRequestPayload(data.subarray(1));
+        isDecoded(r);
+        if (!r.ok) return label(r, 'payload');
+        assert.ok(encodeRequestPayload(r.value).equals(data.subarray(1)), 'payload: byte-exact round trip');
+        return 'ok:payload';
+      }
+      if (data[0] === 0xfe) {
+        const text = data.subarray(1).toString('utf8');
+        const r = parseContactLink(text);
+        assert.ok(typeof r === 'object' && r !== null && 'ok' in r);
+        if (!r.ok) return 'err:link';
+        for (const again of [formatContactLink(r.link), contactUri(r.link)]) {
+          const p = parseContactLink(again);
+          assert.ok(p.ok, 'an accepted link re-formats and parses');
+          assert.deepEqual(p.link, r.link);
+        }
+        return 'ok:link';
+      }
+      const r = decodeContactPacket(data);
+      isDecoded(r);
+      if (!r.ok) return label(r, '');
+      assert.ok(encodeContactPacket(r.value).equals(data), 'packet: byte-exact round trip');
+      return `ok:${r.value.type}`;
+    },
+  },
   {
     name: 'directory',
     maxLen: 600,

@@ -202,6 +202,16 @@ export class ReliableChannel {
     return this.sender.idle && !this.receiver.ackOwed;
   }
 
+  /**
+   * The path under the channel changed (the peer's address moved): what is in flight went to an address that
+   * no longer works. Resend the earliest outstanding packet at the next poll instead of at a backed-off timer.
+   */
+  retransmitNow(now: number): void {
+    if (this.failure) return;
+    this.touch(now);
+    this.sender.retransmitNow(now);
+  }
+
   /** Enqueues a message (copied); returns the handle later passed to onAcked. */
   send(message: Uint8Array, now: number): number {
     if (this.failure) throw new Error(`reliable channel has failed (${this.failure.code}): ${this.failure.message}`);

@@ -141,6 +141,13 @@ export class Sender {
     return Math.min(this.rtoDeadline, this.lossTime);
   }
 
+  /** Moves the retransmission timer to now, without its backoff (see ReliableChannel.retransmitNow). */
+  retransmitNow(now: number): void {
+    if (this.inFlight === 0) return;
+    this.rtt.backoff = 0;
+    this.rtoDeadline = now;
+  }
+
   /**
    * On a retransmission timeout (RFC 6298 §5.4–5.6) the earliest outstanding packet's fragments
    * are resent as a probe, even beyond the congestion window, and the timer backs off. The rest

@@ -33,6 +33,13 @@ export interface RoomOptions {
   keepaliveMs?: number;
   lostAfterMs?: number;
   punchTimeoutMs?: number;
+  /**
+   * 'external': no room registration at the rendezvous (which would show it our static key); members are
+   * introduced with `meet` instead (a direct message: the contacts' pairwise topic did the introducing).
+   */
+  discovery?: 'rendezvous' | 'external';
+  /** Only this static key may be a member (a direct message): any other is refused, loudly. */
+  onlyPeer?: Buffer;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -54,6 +61,8 @@ export interface Outgoing {
   data: Buffer;
   /** Which local socket: 0 is the main one, others are the birthday sockets. */
   via: number;
+  /** Send with this IP TTL (punches that only prime our own NAT); absent: the socket's default. */
+  ttl?: number;
 }
 
 export interface RoomStats {
@@ -69,6 +78,13 @@ const SAFETY_DELAY_MS = 250;
 /** A room holds at most 255 members (the welcome's count is one byte): a rendezvous announcing more is lying. */
 export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
+const SUSPECT_REFRESH_GAP_MS = 1000;
+/**
+ * While a link punches without success, register again this often: the rendezvous pushes a member's changed record
+ * (a relay address, a NAT class) once and does not retransmit it, and the welcome carries every member's current
+ * record. Without this a lost push (say, of the peer's relay address) waited for the next refresh, up to 15 s.
+ */
+const PUNCH_REFRESH_MS = 3000;
 
 export function messageId(senderHex: string, epoch: number, seq: number): string {
   return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
@@ -111,6 +127,11 @@ export class Room {
   private tooManyMembersLogged = false;
   private rawSend: (to: Route, data: Buffer) => void;
   private turnCreds?: TurnCredentials;
+  /** Our public address as the rendezvous last saw it: a change means our NAT mapping changed. */
+  private observed?: Endpoint;
+  private lastSuspectRefresh = -Infinity;
+  private suspectRefreshAt = Infinity;
+  private punchRefreshAt = Infinity;
   private turn?: TurnClient;
   private relayTrouble?: string;
 
@@ -118,12 +139,12 @@ export class Room {
     this.selfId = opts.identity.publicKey.toString('hex');
     this.selfHint = peerHint(opts.roomId, opts.identity.publicKey);
     this.persisted = opts.store.load();
-    const send = (to: Route, data: Buffer) => {
+    const send = (to: Route, data: Buffer, ttl?: number) => {
       if (to.relay) {
         if (!this.turn?.sendTo(to, data, this.lastNow)) this.stats.relayUnavailable++;
         return;
       }
-      this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0 });
+      this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0, ...(ttl !== undefined ? { ttl } : {}) });
     };
     this.rawSend = send;
     this.ctx = {
@@ -145,6 +166,7 @@ export class Room {
       },
       releaseIndex: (i) => void this.byIndex.delete(i),
       send,
+      relayAvailable: () => this.turnCreds !== undefined || this.turn?.relayedAddress !== undefined,
       selfNat: () =>
         this.natMapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.natMapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
       extraSockets: () => this.extraSocketCount,
@@ -177,9 +199,18 @@ export class Room {
         send,
       },
       {
-        welcome: (observed, members, turn) => {
+        welcome: (observed, members, turn, now) => {
           this.rendezvousTrouble = undefined;
           if (turn) this.turnCreds = turn;
+          const before = this.observed;
+          this.observed = observed;
+          if (before && endpointKey(before) !== endpointKey(observed)) {
+            // Our NAT mapping changed under us (a flushed or rebooted NAT, a new address): every session still
+            // aimed at the old one is broken. Probe now, and re-check whether the NAT still maps the same way.
+            this.log('info', `our public address changed: ${endpointKey(before)} → ${endpointKey(observed)}`);
+            for (const link of this.links.values()) link.suspect(now, 'our public address changed', true);
+            this.rendezvous.reclassify(now);
+          }
           this.events.registered?.(observed);
           this.log('debug', `registered as ${endpointKey(observed)}; ${members} member(s) in the room`);
           this.update();
@@ -235,14 +266,24 @@ export class Room {
 
   start(now: number): void {
     this.state = { kind: 'registering', server: endpointKey(this.rendezvous.server) };
-    this.rendezvous.start(now);
+    if (this.opts.discovery !== 'external') this.rendezvous.start(now);
     this.update();
+  }
+
+  /** Introduce a member found elsewhere (discovery 'external'): as if the rendezvous had announced it. */
+  meet(m: MemberRecord, now: number): void {
+    this.lastNow = now;
+    if (!this.closed) this.onMemberRecord(m, true, now);
   }
 
   // ---- members and links -----------------------------------------------------------------------
 
   private onMemberRecord(m: MemberRecord, joined: boolean, now: number): void {
     if (m.peerId.equals(this.opts.identity.publicKey)) return;
+    if (this.opts.onlyPeer && !m.peerId.equals(this.opts.onlyPeer)) {
+      this.log('error', `refused a member with key ${fingerprint(m.peerId)}: this conversation is only with ${fingerprint(this.opts.onlyPeer)}`);
+      return;
+    }
     const hex = m.peerId.toString('hex');
     let link = this.links.get(hex);
     if (!link && this.links.size >= MAX_ROOM_LINKS) {
@@ -260,11 +301,14 @@ export class Room {
     } else if (!link.established && !link.remoteName) {
       link.remoteName = m.name;
     }
+    const moved = link.reflexive !== undefined && endpointKey(link.reflexive) !== endpointKey(m.reflexive);
     link.setRemoteNat(m.flags ?? 0, m.reflexive, m.candidates, now);
     this.turn?.permit(m.reflexive, now);
     if (link.strategy === 'relay') this.ensureRelay(now);
     // The reflexive address first: it is the one that works across NATs; host addresses cover hairpin-less NATs.
     link.addCandidates([m.reflexive, ...m.candidates], now);
+    // The member's NAT mapping changed: our session may point at its old address. Probe the new one now.
+    if (moved) link.suspect(now, `${link.remoteName}'s public address changed`, true);
     if (joined && link.phase === 'failed') link.startPunching(now);
     this.update();
   }
@@ -321,6 +365,13 @@ export class Room {
       this.rendezvous.refreshNow(this.lastNow);
       this.rendezvous.reclassify(this.lastNow);
       this.update();
+    },
+    suspect: (link, why) => {
+      this.log('debug', `checking the path to ${link.remoteName}: ${why}`);
+      // Fresh addresses (ours as the rendezvous sees it, the member's) are what a changed mapping needs. At most
+      // one refresh a second for all links; one asked for sooner is deferred, not dropped.
+      this.suspectRefreshAt = Math.min(this.suspectRefreshAt, Math.max(this.lastNow, this.lastSuspectRefresh + SUSPECT_REFRESH_GAP_MS));
+      this.refreshIfDue(this.lastNow);
     },
     failed: (link, reason) => {
       this.log('warn', `could not reach ${link.remoteName}: ${reason} (our NAT mapping: ${this.natMapping})`);
@@ -399,9 +450,29 @@ export class Room {
     this.update(false); // the hot path: member changes arrive through link events, which update fully
   }
 
+  private refreshIfDue(now: number): void {
+    if (now < this.suspectRefreshAt) return;
+    this.suspectRefreshAt = Infinity;
+    this.lastSuspectRefresh = now;
+    this.rendezvous.refreshNow(now);
+  }
+
+  private refreshWhilePunching(now: number): void {
+    let punching = false;
+    for (const link of this.links.values()) if (link.phase === 'punching' && !link.established) punching = true;
+    if (!punching) this.punchRefreshAt = Infinity;
+    else if (this.punchRefreshAt === Infinity) this.punchRefreshAt = now + PUNCH_REFRESH_MS;
+    else if (now >= this.punchRefreshAt) {
+      this.punchRefreshAt = now + PUNCH_REFRESH_MS;
+      this.rendezvous.refreshNow(now);
+    }
+  }
+
   tick(now: number): void {
     this.lastNow = now;
     if (this.closed) return;
+    this.refreshIfDue(now);
+    this.refreshWhilePunching(now);
     this.rendezvous.tick(now);
     this.turn?.tick(now);
     for (const link of this.links.values()) link.tick(now);
@@ -416,7 +487,7 @@ export class Room {
   }
 
   nextWakeup(): number {
-    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity);
+    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity, this.suspectRefreshAt, this.punchRefreshAt);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
     return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity);
@@ -454,6 +525,11 @@ export class Room {
     this.log('info', `allocating a relay on ${endpointKey(creds.server)}`);
     turn.start(now);
     return true;
+  }
+
+  /** Relay credentials from elsewhere (discovery 'external': the topic ack carries them, not a welcome). */
+  setTurnCredentials(creds: TurnCredentials): void {
+    this.turnCreds = creds;
   }
 
   get relayedAddress(): Endpoint | undefined {
@@ -668,21 +744,25 @@ export class Room {
     }
     const failed = links.find((l) => l.phase === 'failed');
     if (failed) {
-      return {
-        kind: 'failed',
-        reason: failed.failure ?? 'could not reach the other members',
-        hint: this.relayTrouble
-          ? `A relay was needed: ${this.relayTrouble}. Ask the rendezvous operator to configure TURN, or try another network.`
-          : this.natMapping === 'endpoint-dependent'
-            ? 'Your NAT changes ports per destination (symmetric); a relay is needed, or try another network.'
-            : 'The other side may be offline or behind a strict firewall. Retry, or check that UDP is allowed.',
-      };
+      return { kind: 'failed', reason: failed.failure ?? 'could not reach the other members', hint: this.failureHint(failed) };
     }
     if (this.rendezvousTrouble && !this.rendezvous.registered) {
       return { kind: 'failed', reason: this.rendezvousTrouble.reason, hint: this.rendezvousTrouble.hint };
     }
-    if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
+    if (this.rendezvous.registered || this.opts.discovery === 'external') return { kind: 'waiting', roomMembers: links.length + 1 };
     return { kind: 'registering', server: endpointKey(this.rendezvous.server) };
+  }
+
+  /** Blame a relay only when one was needed (both NATs symmetric) or was actually used and failed. */
+  private failureHint(link: PeerLink): string {
+    if (link.strategy === 'relay') {
+      return this.relayTrouble && !this.turnCreds
+        ? 'Ask the rendezvous operator to enable a TURN relay (the server\'s --turn-server and --turn-secret options), or connect one of you from another network.'
+        : `Only a relay can connect these two NATs${this.relayTrouble ? `, and ${this.relayTrouble}` : ''}. Retrying; or connect one of you from another network.`;
+    }
+    if (this.turn && this.relayTrouble) return `No direct path worked, and then ${this.relayTrouble}. Retrying; check that UDP is allowed.`;
+    if (this.natMapping === 'endpoint-dependent') return 'Your NAT changes ports per destination (symmetric), which makes a direct path unlikely; a relay on the rendezvous server would help, or try another network.';
+    return 'The other side may be offline or behind a strict firewall. Retrying; check that UDP is allowed.';
   }
 
   private update(members = true): void {
