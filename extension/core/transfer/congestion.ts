@@ -41,6 +41,8 @@ export class BulkCongestion {
   private baseBucketAt = -Infinity;
   private lastDecreaseAt = -Infinity;
   private lastQueueMs = 0;
+  private readonly recent: number[] = [Infinity, Infinity, Infinity, Infinity];
+  private recentAt = 0;
   private mss: number;
   private readonly minTarget: number;
   private readonly maxTarget: number;
@@ -103,7 +105,10 @@ export class BulkCongestion {
   onAck(bytes: number, rtt: number | undefined, now: number): void {
     if (rtt !== undefined && rtt >= 0) this.sample(rtt, now);
     if (rtt === undefined || this.srtt === undefined) return;
-    const queue = Math.max(0, rtt - this.baseRtt);
+    // LEDBAT's current-delay filter: the smallest of the last few samples, so one sample delayed by a
+    // busy event loop or a scheduler hiccup (not by a queue) does not shrink the window.
+    this.recent[this.recentAt++ % this.recent.length] = rtt;
+    const queue = Math.max(0, Math.min(...this.recent) - this.baseRtt);
     this.lastQueueMs = queue;
     const target = this.targetMs;
     if (this.cwnd < this.ssthresh) {
