@@ -97,7 +97,15 @@ describe('P2P Chat file transfer in two real editors', function () {
     await row.click({ button: 'right' });
     const item = alice.locator('.context-view .monaco-menu .action-item', { hasText: 'Send to P2P Chat' }).first();
     await item.waitFor({ timeout: 10_000 });
+    await item.hover();
     await item.click();
+    // A click landing while the menu is still laying itself out is sometimes dropped: the item is
+    // focused by then, so Enter runs it as a keyboard user would.
+    const menu = alice.locator('.context-view .monaco-menu');
+    if (await menu.isVisible().catch(() => false)) {
+      await alice.waitForTimeout(300);
+      if (await menu.isVisible().catch(() => false)) await alice.keyboard.press('Enter');
+    }
 
     // Bob: the offer (size and type, never the peer's file name), Save…, the folder dialog.
     await bob.bringToFront();
