@@ -7,6 +7,7 @@ import { connectTime } from './connectTime';
 import { throughput } from './throughput';
 import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
+import { files } from './files';
 import { rendezvousMemory } from './rendezvousMemory';
 import { contactsBench } from './contacts';
 import { rendezvousCluster } from './rendezvousCluster';
@@ -24,6 +25,7 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'connect', title: 'Connect time', run: connectTime },
   { id: 'throughput', title: 'Encrypted messages per second and latency', run: throughput },
   { id: 'large', title: 'Large message (1 MiB snippet)', run: largeMessage },
+  { id: 'files', title: 'File transfer', run: files },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
   { id: 'contacts', title: 'Contacts: presence cost and topic memory', run: contactsBench },

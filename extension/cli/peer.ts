@@ -15,6 +15,7 @@ import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { mailboxOutput } from './mailboxOutput';
 import { parseArgs } from 'node:util';
+import { FileCli } from './fileCommands';
 import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
 import { CONTACT_COMMANDS, CONTACT_HELP, runContactCommand } from './contactCommands';
 import { unsafeCharsRegExp } from '../shared/invisibleChars';
@@ -29,6 +30,7 @@ Usage:
                                                      (several instances: --rendezvous a:7000,b:7000)
   p2p-chat join INVITE [options]                     join with an invite (p2pchat:…@host:port or a vscode:// link)
   p2p-chat join --room NAME --rendezvous HOST:PORT   join a named room (low entropy: compare safety numbers)
+  p2p-chat send INVITE FILE…                         join, offer the files to every member, leave when sent
 
 Lines typed on stdin are sent to the room; received messages are printed.
 At the end of stdin the peer waits (up to --linger seconds) until everything was delivered, then leaves.
@@ -43,6 +45,9 @@ Options:
   --linger S           at end of input, wait this long for delivery or a mailbox deposit (default 10)
   --stay               keep running at the end of input (until SIGINT/SIGTERM or a "/quit" line)
   --probe-port N       the rendezvous's second port (default: its port + 1)
+  --send FILE          offer FILE to every member as they connect (repeatable)
+  --accept-files DIR   accept every file offered into DIR (else /accept ID [DIR], /cancel ID)
+  --max-file-bytes N   refuse offers larger than N bytes (default 2 GiB)
   -h, --help           this text
   -v, --version        the version
 
@@ -53,6 +58,7 @@ Exit codes (create, join; the account commands have their own, below):
   3    input ended but some lines were still undelivered after --linger (they stay in the outbox
        and go out on the next run with the same --data-dir); wins over 4
   4    a line was refused: over the size limit or malformed (not sent), or a member rejected it
+       (or a file transfer failed or was cancelled)
   130  stopped by SIGINT (Ctrl-C); 143 stopped by SIGTERM
 `;
 
@@ -132,6 +138,9 @@ export async function main(argv: string[]): Promise<number> {
         linger: { type: 'string' },
         stay: { type: 'boolean', default: false },
         'probe-port': { type: 'string' },
+        send: { type: 'string', multiple: true },
+        'accept-files': { type: 'string' },
+        'max-file-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -149,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const [command, inviteText] = args.positionals;
+  const [command, inviteText, ...sendFiles] = args.positionals;
   const out = printer(o.json === true);
   const usage = (msg: string) => {
     process.stderr.write(`p2p-chat: ${msg}\n\n${HELP}`);
@@ -171,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!servers.length) return usage('a named room needs --rendezvous HOST:PORT[,HOST:PORT…]');
     keys = namedRoomKeys(o.room);
     named = true;
-  } else if (command === 'join' && inviteText) {
+  } else if ((command === 'join' || command === 'send') && inviteText) {
     const p = parseInvite(inviteText);
     if (!p.ok) return usage(`bad invite: ${p.error}`);
     servers = inviteServers(p.invite);
@@ -191,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     keepaliveS = num(o.keepalive, 15, '--keepalive');
     punchS = num(o['punch-timeout'], 15, '--punch-timeout');
-    lingerS = num(o.linger, 10, '--linger');
+    lingerS = num(o.linger, command === 'send' ? 86_400 : 10, '--linger');
     port = num(o.port, 0, '--port');
   } catch (e) {
     return usage((e as Error).message);
@@ -266,11 +275,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`p2p-chat: cannot open a UDP socket: ${(e as Error).message}\n`);
     return EXIT.error;
   }
+  const files = new FileCli(host, {
+    stateDir: join(dataDir, 'transfers', keys.roomId.toString('hex').slice(0, 32)),
+    send: [...(o.send ?? []), ...(command === 'send' ? sendFiles : [])],
+    acceptDir: o['accept-files'],
+    maxBytes: o['max-file-bytes'] ? Number(o['max-file-bytes']) : undefined,
+    out,
+    inert: terminalInert,
+  });
+  files.start();
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
+      files.stop();
       await host.stop();
       out('left', {}, '[left the room]');
       resolveExit(code);
@@ -287,6 +306,7 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       if (!line.trim()) return;
+      if (files.handleLine(line)) return;
       let m;
       try {
         m = room.send({ kind: 'text', text: line }, monotonicNow());
@@ -308,9 +328,9 @@ export async function main(argv: string[]): Promise<number> {
       const deadline = monotonicNow() + lingerS * 1000;
       const check = () => {
         if (stopping) return;
-        // Done once nothing is owed that is not already waiting in the recipients' mailbox.
-        const safe = room.pendingMessages().every((m) => mailbox.deposited.has(m.id));
-        if (safe || monotonicNow() >= deadline) void stop(!safe ? EXIT.undelivered : refused ? EXIT.refused : EXIT.ok);
+        // Done once nothing is owed that is not already waiting in the recipients' mailbox, and no file is moving.
+        const safe = room.pendingMessages().every((m) => mailbox.deposited.has(m.id)) && !files.busy();
+        if (safe || monotonicNow() >= deadline) void stop(!safe ? EXIT.undelivered : refused || files.failed ? EXIT.refused : EXIT.ok);
         else setTimeout(check, 50);
       };
       check();

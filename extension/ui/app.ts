@@ -30,6 +30,7 @@ import { SnippetViewer } from './snippets';
 const RETRY = inert`Retry`;
 const SHOW_LOG = inert`Show Log`;
 const OPEN_SETTINGS = inert`Open Settings`;
+import { FileTransfersUi } from './files';
 
 export const COMMANDS = {
   connect: 'p2pChat.connect',
@@ -39,6 +40,7 @@ export const COMMANDS = {
   verifyPeer: 'p2pChat.verifyPeer',
   clearHistory: 'p2pChat.clearHistory',
   shareSelection: 'p2pChat.shareSelection',
+  sendFile: 'p2pChat.sendFile',
 } as const;
 
 export class P2pChatApp implements vscode.Disposable {
@@ -59,6 +61,7 @@ export class P2pChatApp implements vscode.Disposable {
   private userChanges = 0;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  readonly files: FileTransfersUi;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -67,6 +70,8 @@ export class P2pChatApp implements vscode.Disposable {
     this.settings = readSettings();
     this.contacts = new ContactBook(context.globalState);
     this.memory = new RoomMemory(context.workspaceState, context.secrets, log);
+    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log);
+    this.disposables.push(this.files);
     this.notifier = new MessageNotifier(this.controller, () => this.settings.notifications, () => this.showChat());
     this.flows = new ConnectFlow({
       log,

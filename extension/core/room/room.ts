@@ -13,6 +13,7 @@ import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
+import type { FileFrame } from '../wire/fileFrames';
 import { assertSendable, decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
 import { isMailboxType } from '../wire/mailbox';
@@ -453,6 +454,7 @@ export class Room {
       this.update();
     },
     message: (link, payload) => this.onAppMessage(link, payload),
+    file: (link, frame, now) => this.files?.frame(link.remoteHex, frame, now),
     acked: (link, handle) => this.onAcked(link, handle),
     ephemeral: (link, payload, now) => {
       const d = decodeEphemeral(payload);
@@ -916,6 +918,23 @@ export class Room {
         this.membersDirty = true;
       }
     }
+  }
+
+  /** File transfers hook in here (core/transfer/transferHost.ts); the room only routes their frames. */
+  files?: { frame(peerHex: string, frame: FileFrame, now: number): void };
+
+  /** Members whose link is verified right now (hex ids). */
+  verifiedPeers(): string[] {
+    const out: string[] = [];
+    for (const [hex, link] of this.links) if (link.verified) out.push(hex);
+    return out;
+  }
+
+  /** File frames to one member over its verified link; false when it has none. */
+  sendFileFrames(peerHex: string, frames: readonly FileFrame[], maxInner: number, now: number): boolean {
+    const link = this.links.get(peerHex);
+    if (!link || !link.verified) return false;
+    return link.sendFileFrames(frames, maxInner, now);
   }
 
   linkFor(peerHex: string): PeerLink | undefined {
