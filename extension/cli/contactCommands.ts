@@ -1,6 +1,7 @@
 // `p2p-chat contacts | requests | accept | ignore | block`: the terminal peer's contact commands.
 // Contacts meet on pairwise rendezvous topics (presence), strangers reach us only with a request on our
 // inbox topic; see docs/ARCHITECTURE.md "Contacts". Every command takes --data-dir and --json.
+import { mailboxOutput } from './mailboxOutput';
 import * as dgram from 'node:dgram';
 import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -546,7 +547,7 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   const fp = fingerprint(peerKey);
   let onlineSince: number | undefined;
   const name = o.name ?? loadAccounts(dataDir)[serverKey(s)]?.displayName ?? process.env.USER ?? 'anonymous';
-  const roomHost = new UdpRoomHost({
+  const roomHost: UdpRoomHost = new UdpRoomHost({
     socket: sock,
     identity,
     name,
@@ -556,6 +557,8 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
     store: new FileRoomStore(join(dataDir, 'dms', `${pair.conversationId.toString('hex').slice(0, 32)}.json`)),
     discovery: 'external',
     onlyPeer: peerKey,
+    // The DM's mailbox (offline delivery) proves our address with the presence client's cookie: same socket.
+    mailboxCookie: () => presence.service.client.currentCookie,
     log: (level, message) => {
       if (level === 'error') out('warning', { message }, `WARNING: ${message}`);
       else if (level !== 'debug' || process.env.P2P_CHAT_DEBUG) out('log', { level, message }, o.json ? '' : `· ${message}`);
@@ -563,7 +566,7 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   });
   // A relay address (when a punch failed and the topic ack carried TURN credentials) is announced on the
   // pairwise topic like any candidate, flagged, as a room announces it in its register.
-  const presence = new UdpPresenceHost(
+  const presence: UdpPresenceHost = new UdpPresenceHost(
     {
       identity,
       server,
@@ -589,7 +592,9 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   presence.service.setInUse(contact.staticKey, true, 0);
   const room = roomHost.room;
   const started = monotonicNow();
+  const mailbox = mailboxOutput(out);
   room.events = {
+    mailbox: mailbox.events,
     state: (st) => out('state', { state: st, ms: Math.round(monotonicNow() - started) }, st.kind === 'connected' ? `[connected to ${inert(contact.displayName)}, ${st.path}]` : ''),
     message: (m) =>
       out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${inert(contact.displayName)}> ${inert(m.body.kind === 'text' ? m.body.text : `[snippet ${m.body.snippet.path}]`, true)}`),
@@ -657,7 +662,9 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
       const deadline = monotonicNow() + lingerS * 1000;
       const check = () => {
         if (stopping) return;
-        if (room.pendingMessages().length === 0 || monotonicNow() >= deadline) void stop(room.pendingMessages().length === 0 ? 0 : 3);
+        // Delivered, or safe in the contact's mailbox (they fetch it when they come online).
+        const safe = room.pendingMessages().every((m) => mailbox.deposited.has(m.id));
+        if (safe || monotonicNow() >= deadline) void stop(safe ? 0 : 3);
         else setTimeout(check, 50);
       };
       check();

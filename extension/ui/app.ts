@@ -17,6 +17,7 @@ import { ConnectFlow, type ConnectArgs } from './connectFlow';
 import { ContactBook } from './contacts';
 import { loadIdentity } from './identity';
 import { MessageNotifier, warnKeyChange } from './notifications';
+import { MailboxNotices } from './mailboxNotices';
 import { ChatPanel } from './panel';
 import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
@@ -29,6 +30,7 @@ import { SnippetViewer } from './snippets';
 const RETRY = inert`Retry`;
 const SHOW_LOG = inert`Show Log`;
 const OPEN_SETTINGS = inert`Open Settings`;
+import { FileTransfersUi } from './files';
 
 export const COMMANDS = {
   connect: 'p2pChat.connect',
@@ -38,6 +40,7 @@ export const COMMANDS = {
   verifyPeer: 'p2pChat.verifyPeer',
   clearHistory: 'p2pChat.clearHistory',
   shareSelection: 'p2pChat.shareSelection',
+  sendFile: 'p2pChat.sendFile',
 } as const;
 
 export class P2pChatApp implements vscode.Disposable {
@@ -58,6 +61,7 @@ export class P2pChatApp implements vscode.Disposable {
   private userChanges = 0;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  readonly files: FileTransfersUi;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -66,6 +70,8 @@ export class P2pChatApp implements vscode.Disposable {
     this.settings = readSettings();
     this.contacts = new ContactBook(context.globalState);
     this.memory = new RoomMemory(context.workspaceState, context.secrets, log);
+    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log);
+    this.disposables.push(this.files);
     this.notifier = new MessageNotifier(this.controller, () => this.settings.notifications, () => this.showChat());
     this.flows = new ConnectFlow({
       log,
@@ -249,6 +255,8 @@ export class P2pChatApp implements vscode.Disposable {
     }
   }
 
+  private readonly mailboxNotices = new MailboxNotices({ appendLine: (l) => this.log.info(l) });
+
   private wire(session: RoomSession): void {
     const mine = () => this.session === session;
     session.setEvents({
@@ -261,6 +269,7 @@ export class P2pChatApp implements vscode.Disposable {
       },
       delivery: (id, d) => mine() && this.controller.setDelivery(id, d),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
+      mailbox: (n) => mine() && this.mailboxNotices.handle(n),
     });
     // A room entered while the window has been away for a while starts out away, not present.
     if (this.awayTracker.isAway) session.setAway(true);

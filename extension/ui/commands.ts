@@ -14,5 +14,7 @@ export function registerCommands(app: P2pChatApp): vscode.Disposable[] {
     reg(COMMANDS.clearHistory, (args?: { confirm?: boolean }) => app.clearHistory(args)),
     // From the editor context menu VS Code passes the document's URI; the active editor is what counts.
     reg(COMMANDS.shareSelection, () => app.shareSelection()),
+    // From the Explorer: (clicked file, every selected file).
+    reg(COMMANDS.sendFile, (uri?: vscode.Uri, uris?: vscode.Uri[]) => app.files.send(uri instanceof vscode.Uri ? uri : undefined, Array.isArray(uris) ? uris : undefined)),
   ];
 }

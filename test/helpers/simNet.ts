@@ -66,7 +66,7 @@ export class SimNet {
 
   constructor(seed = 1) {
     this.seed = seed;
-    this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data) => this.inject(from, to, data));
+    this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data, extra) => this.inject(from, to, data, extra));
   }
 
   random(): number {
@@ -181,13 +181,13 @@ export class SimNet {
   /** Drops chosen datagrams (a lost push, say), on top of the random loss. */
   dropIf: (from: Endpoint, to: Endpoint, data: Buffer) => boolean = () => false;
 
-  inject(from: Endpoint, to: Endpoint, data: Buffer): void {
+  inject(from: Endpoint, to: Endpoint, data: Buffer, extraDelayMs = 0): void {
     this.sent++;
     if (this.dropIf(from, to, data) || this.random() < this.loss) {
       this.dropped++;
       return;
     }
-    this.queue.push({ at: this.now + this.delayMs + this.extraDelay(from, to), from, to, data: Buffer.from(data) });
+    this.queue.push({ at: this.now + this.delayMs + this.extraDelay(from, to) + extraDelayMs, from, to, data: Buffer.from(data) });
   }
 
   private deliver(p: Packet): void {
@@ -264,15 +264,27 @@ export class FakeRendezvous {
   readonly probe: Endpoint;
   private members = new Map<string, { from: Endpoint; record: MemberRecord }>();
   turn?: { server: Endpoint; username: string; password: string; ttlSeconds: number };
+  /** Mailbox requests (types 0x40-0x4F) go here when set; `reply` answers the requester. */
+  mailbox?: (data: Buffer, from: Endpoint, reply: (data: Buffer) => void) => void;
+  /** The one cookie this rendezvous hands out. */
+  static readonly COOKIE = Buffer.alloc(16, 7);
+
+  /** Members the welcome carries; the rest follow as `peer` (joined = 0) messages, `overflowDelayMs` later. */
+  maxKnown = Infinity;
+  overflowDelayMs = 0;
 
   constructor(
     readonly main: Endpoint,
-    private readonly send: (from: Endpoint, to: Endpoint, data: Buffer) => void,
+    private readonly send: (from: Endpoint, to: Endpoint, data: Buffer, extraDelayMs?: number) => void,
   ) {
     this.probe = { address: main.address, port: main.port + 1 };
   }
 
   receive(data: Buffer, from: Endpoint, to: Endpoint): void {
+    if (this.mailbox && data.length >= 3 && data[2] >= 0x40 && data[2] <= 0x4f) {
+      this.mailbox(data, from, (bytes) => this.sendFrom(to, from, bytes));
+      return;
+    }
     const m = decodeRendezvous(data);
     if (!m.ok) return;
     const reply = (msg: Parameters<typeof encodeRendezvous>[0]) => this.sendFrom(to, from, encodeRendezvous(msg));
@@ -283,7 +295,7 @@ export class FakeRendezvous {
     if (m.value.type !== 'register') return;
     const r = m.value;
     if (r.cookie.every((b) => b === 0)) {
-      reply({ type: 'cookie', cookie: Buffer.alloc(16, 7) });
+      reply({ type: 'cookie', cookie: FakeRendezvous.COOKIE });
       return;
     }
     const key = `${r.roomId.toString('hex')}/${r.peerId.toString('hex')}`;
@@ -292,7 +304,9 @@ export class FakeRendezvous {
     const changed = !prev || JSON.stringify(prev.record) !== JSON.stringify(record);
     this.members.set(key, { from, record });
     const others = [...this.members.entries()].filter(([k]) => k.startsWith(r.roomId.toString('hex')) && k !== key);
-    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}), known: others.map(([, o]) => o.record) });
+    const known = others.slice(0, this.maxKnown).map(([, o]) => o.record);
+    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}), known });
+    for (const [, o] of others.slice(known.length)) this.send(to, from, encodeRendezvous({ type: 'peer', joined: false, member: o.record }), this.overflowDelayMs);
     if (changed) for (const [, o] of others) this.sendFrom(this.main, o.from, encodeRendezvous({ type: 'peer', joined: true, member: record }));
   }
 

@@ -85,8 +85,10 @@ describe('NAT lab: idle mappings and mapping changes', function () {
     const mark = b.mark();
     a.writeLine('after');
     await b.waitForEvent(text('after'), { timeoutMs: 60000, from: mark, what: 'message after the mapping changed' });
-    figure(`natA turned symmetric (keepalive 2 s): message after ${Date.now() - t0} ms`);
-    assert.ok(b.eventsWhere(isType('link')).length > linksBefore, 'the link was re-established');
+    const ms = Date.now() - t0;
+    figure(`natA turned symmetric (keepalive 2 s): message after ${ms} ms (${b.eventsWhere(isType('link')).length > linksBefore ? 'new handshake' : 'the session followed A to its new address'})`);
+    // A writes after its NAT changed: the session follows A's new address (or re-punches) within 2 s; 2 s margin.
+    assert.ok(ms <= 4000, `recovered after ${ms} ms`);
   });
 
   // A router that gets a new public address (DHCP renewal, a reboot) and forgets every flow: A's mapping changes,

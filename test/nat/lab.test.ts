@@ -10,7 +10,6 @@ import {
   ADDR,
   cleanupStaleLabs,
   ensureLabTools,
-  isRoot,
   listLabNamespaces,
   ownNamespaces,
   pidGone,
@@ -18,6 +17,7 @@ import {
   type Lab,
   type NatKind,
 } from './lab';
+import { needRoot } from '../helpers/tools';
 import { useLab } from './mocha-lab';
 import { spawnManaged, where, type JsonEvent, type ManagedProcess } from '../helpers/proc';
 
@@ -321,12 +321,8 @@ describe('NAT lab hygiene when its owner dies', function () {
   let owner: ManagedProcess | undefined;
 
   before(function () {
-    if (!isRoot()) {
-      console.warn('    test/nat: SKIPPED — the NAT lab needs root. CI runs as root.');
-      this.skip();
-    }
-    this.timeout(300_000);
-    ensureLabTools(); // so the child's 30 s start budget is not spent in apt-get
+    needRoot(this, 'NAT lab hygiene');
+    ensureLabTools(); // a missing tool fails here, with its package named, not in the child
   });
 
   afterEach(async function () {

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ManagedProcess, spawnManaged, type SpawnOptions } from '../helpers/proc';
+import { requireTools } from '../helpers/tools';
 import { coturnArgs } from '../helpers/coturn';
 
 /**
@@ -145,31 +146,12 @@ const TOOLS: ReadonlyArray<{ bin: string; pkg: string }> = [
 let toolsChecked = false;
 
 /**
- * Installs the lab's Debian packages when something is missing (root only).
- * A no-op after the first successful call, and a few stat() calls when all is present.
+ * Checks the lab's tools once per process. Nothing is installed here: test/run-all.sh installs every
+ * package of test/apt-packages.txt before the first suite; a missing tool fails, naming its package.
  */
-export function ensureLabTools(log: (m: string) => void = () => undefined): void {
+export function ensureLabTools(_log: (m: string) => void = () => undefined): void {
   if (toolsChecked) return;
-  const missing = TOOLS.filter((t) => !which(t.bin));
-  if (missing.length > 0) {
-    const pkgs = [...new Set(missing.map((t) => t.pkg))];
-    if (!isRoot()) throw new Error(`NAT lab needs root to install: ${pkgs.join(' ')}`);
-    log(`installing ${pkgs.join(' ')}`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const apt = (args: string[]) =>
-      spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { encoding: 'utf8', env, timeout: 600_000 });
-    const all = [...new Set(TOOLS.map((t) => t.pkg))];
-    let r = apt(['install', '-y', ...all]);
-    if (r.status !== 0) {
-      // Package lists absent or stale: refresh once and retry.
-      apt(['update']);
-      r = apt(['install', '-y', ...all]);
-    }
-    const still = TOOLS.filter((t) => !which(t.bin));
-    if (r.status !== 0 || still.length > 0) {
-      throw new Error(`apt-get install ${all.join(' ')} failed: ${(r.stderr || r.stdout || '').slice(-2000)}`);
-    }
-  }
+  requireTools('the NAT lab', TOOLS);
   toolsChecked = true;
 }
 

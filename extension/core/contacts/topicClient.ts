@@ -72,6 +72,11 @@ export class TopicClient {
     return sameEndpoint(from, this.opts.server);
   }
 
+  /** The cookie proving our address, once the server gave one (the mailbox of a direct message reuses it). */
+  get currentCookie(): Buffer | undefined {
+    return this.haveCookie && !this.stopped ? this.cookie : undefined;
+  }
+
   get topicCount(): number {
     return this.wanted.size;
   }

@@ -7,7 +7,7 @@ import { ReliableChannel } from '../reliable';
 import { Reader, Writer } from '../wire/bytes';
 import { Endpoint, endpointKey, Route, sameEndpoint, sameRoute } from '../wire/endpoint';
 import type { PathKind } from '../types';
-import { decodePacket, type LinkFrame } from '../wire/frames';
+import { decodePacket, encodePacket, frameSize, type FileFrame, type LinkFrame } from '../wire/frames';
 import { HEADER_BYTES } from '../wire/header';
 import { encodePeer, HELLO_MIN_BYTES, HINT_BYTES, type PeerPacket } from '../wire/peer';
 import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
@@ -23,6 +23,9 @@ export const INNER_MTU = 1100;
 const KK_INNER_MTU = INNER_MTU - 64;
 /** Message-1 ephemerals a DM responder remembers, so a replayed message 1 only gets the same reply again. */
 const KK_SEEN_MAX = 64;
+/** Inner packet sizes a path probe tries (core/wire/fileFrames FILE_PROBE); the largest echoed is used. */
+const PROBE_SIZES = [16 * 1024, 8 * 1024];
+const PROBE_DELAYS_MS = [50, 300, 1500];
 
 export interface LinkContext {
   self: KeyPair;
@@ -61,6 +64,8 @@ export interface LinkEvents {
   message(link: PeerLink, payload: Buffer, now: number): void;
   acked(link: PeerLink, handle: number): void;
   ephemeral(link: PeerLink, payload: Buffer, now: number): void;
+  /** A file-transfer frame (core/transfer); optional so rooms without transfers ignore them. */
+  file?(link: PeerLink, frame: FileFrame, now: number): void;
   lost(link: PeerLink, reason: string): void;
   failed(link: PeerLink, reason: string): void;
   /** The session may be broken (unanswered data or pings, a changed address): fresh addresses would help. */
@@ -110,6 +115,9 @@ export interface Session {
    */
   unprovenBudget?: number;
   heldBack?: boolean;
+  /** Largest inner packet this path was shown to carry (a probe came back); INNER_MTU until then. */
+  pathInner: number;
+  probe: { token: number; attempts: number; nextAt: number };
 }
 
 interface Pending {
@@ -659,7 +667,44 @@ export class PeerLink {
       case 'close':
         this.close(now, `peer closed: ${f.reason}`, false);
         break;
+      case 'file-probe':
+        this.onPathProbe(f, s, now);
+        break;
+      default:
+        this.events.file?.(this, f, now);
     }
+  }
+
+  /**
+   * Path probes: a padded FILE_PROBE is answered by a small echo naming its size; an echo of our own
+   * probe proves this path carries datagrams that large (loopback, most LANs; fragments that get
+   * through). Chat then packs many messages per datagram and files use big pieces. Unconfirmed sizes
+   * are never used, so a path that drops fragments simply keeps the default.
+   */
+  private onPathProbe(f: Extract<LinkFrame, { type: 'file-probe' }>, s: Session, now: number): void {
+    if (!f.echo) {
+      this.sendFramesOn(s, [{ type: 'file-probe', token: f.token, echo: true, size: f.size }], now);
+      return;
+    }
+    if (f.token !== s.probe.token || f.size <= s.pathInner) return;
+    s.pathInner = f.size;
+    s.channel.setMtu(f.size);
+  }
+
+  private sendProbes(s: Session, now: number): void {
+    s.probe.attempts++;
+    s.probe.nextAt = s.probe.attempts < PROBE_DELAYS_MS.length ? now + PROBE_DELAYS_MS[s.probe.attempts] : Infinity;
+    // A relayed path pays the relay per byte and TURN servers cap datagram sizes: keep the default there.
+    if (this.path === 'relayed') return;
+    for (const size of PROBE_SIZES) {
+      if (size <= s.pathInner) continue;
+      this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size }]), now);
+    }
+  }
+
+  /** Largest inner packet the current path carries (INNER_MTU until a probe showed more). */
+  get pathInnerBytes(): number {
+    return this.session?.pathInner ?? INNER_MTU;
   }
 
   // ---- session -------------------------------------------------------------------------------
@@ -699,6 +744,8 @@ export class PeerLink {
       unprovenBudget,
       suspectProbeAt: Infinity,
       suspectProbes: 0,
+      pathInner: INNER_MTU,
+      probe: { token: randomInt(2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] },
     };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
     channel.onAcked = (h: number) => {
@@ -756,6 +803,29 @@ export class PeerLink {
 
   sendEphemeral(payload: Buffer, now: number): void {
     if (this.session) this.sendFrames([{ type: 'ephemeral', payload }], now);
+  }
+
+  /**
+   * File frames, outside the reliable channel (so a lost piece never delays a chat message), packed
+   * into inner packets of at most `maxInner` bytes. False when there is no session to carry them.
+   */
+  sendFileFrames(frames: readonly FileFrame[], maxInner: number, now: number): boolean {
+    const s = this.session;
+    if (!s) return false;
+    let batch: FileFrame[] = [];
+    let size = 0;
+    for (const f of frames) {
+      const n = frameSize(f);
+      if (size + n > maxInner && batch.length) {
+        this.transmit(s, encodePacket(batch), now);
+        batch = [];
+        size = 0;
+      }
+      batch.push(f);
+      size += n;
+    }
+    if (batch.length) this.transmit(s, encodePacket(batch), now);
+    return this.session === s;
   }
 
   private checkRestart(now: number): void {
@@ -857,6 +927,7 @@ export class PeerLink {
       s.confirmAttempt++;
       s.confirmNextAt = now + punchDelay(2 + s.confirmAttempt);
     }
+    if (now >= s.probe.nextAt && !s.confirm) this.sendProbes(s, now);
     this.flush(now);
     if (now - s.lastRecv >= this.ctx.lostAfterMs) {
       this.lose(now, `no packets for ${Math.round((now - s.lastRecv) / 1000)} s`);
@@ -934,7 +1005,7 @@ export class PeerLink {
     if (this.phase === 'failed') t = Math.min(t, this.retryAt);
     const s = this.session;
     if (s) {
-      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs);
+      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs, s.confirm ? Infinity : s.probe.nextAt); // tick probes only once confirmed
       if (s.suspectSince !== undefined) t = Math.min(t, s.suspectProbeAt, s.suspectSince + SUSPECT_LOST_MS);
       else if (s.awaitingSince !== undefined) t = Math.min(t, s.awaitingSince + this.suspectAfterMs());
       if (this.path === 'relayed') t = Math.min(t, this.nextDirectProbeAt);

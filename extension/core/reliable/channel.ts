@@ -123,7 +123,8 @@ export class ReliableChannel {
   /** PING, PONG, EPHEMERAL and CLOSE frames found in received packets: the link layer's business. */
   onLinkFrame?: (frame: LinkFrame, now: number) => void;
 
-  readonly mtu: number;
+  /** Raised by setMtu() once the path is known to carry bigger datagrams. */
+  mtu: number;
   readonly maxMessageBytes: number;
   private readonly sender: Sender;
   private readonly receiver: Receiver;
@@ -179,6 +180,16 @@ export class ReliableChannel {
         this.onMessage?.(message);
       },
     );
+  }
+
+  /**
+   * Bigger inner packets from now on (never smaller): the link proved with a probe that the path
+   * carries them, so many small messages share one datagram, one seal and one syscall.
+   */
+  setMtu(mtu: number): void {
+    if (!Number.isInteger(mtu) || mtu <= this.mtu || mtu > 0xffff) return;
+    this.mtu = mtu;
+    this.sender.setMtu(mtu);
   }
 
   /** Set once the channel has failed; it then ignores input and produces nothing. */

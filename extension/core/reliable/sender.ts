@@ -96,6 +96,13 @@ export class Sender {
   lossesDetected = 0;
   spuriousLosses = 0;
 
+  /** Only ever raised (retransmissions keep the size they were cut at, which must still fit). */
+  setMtu(mtu: number): void {
+    if (mtu <= this.opts.mtu) return;
+    this.opts.mtu = mtu;
+    this.cc.setPacketBytes(mtu, this.opts.sendWindow * mtu);
+  }
+
   constructor(private readonly opts: SenderOptions) {
     this.sndUna = opts.initialSeq;
     this.nextSeq = opts.initialSeq;

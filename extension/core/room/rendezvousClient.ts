@@ -79,6 +79,11 @@ export class RendezvousClient {
     this.cursor = new InstanceCursor(opts.servers && opts.servers.length > 0 ? opts.servers : [opts.server]);
   }
 
+  /** The cookie that proves our address to the server (mailbox requests carry it); undefined until registered. */
+  get currentCookie(): Buffer | undefined {
+    return this.registered && !this.stopped ? this.cookie : undefined;
+  }
+
   /** The instance we register with now. */
   get server(): Endpoint {
     return this.cursor.current;
