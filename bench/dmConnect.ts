@@ -1,8 +1,8 @@
 // DM connect time: from the moment the rendezvous pairs two contacts on their DM topic to the first
 // direct message decrypted, in round trips of the same delayed sockets the room's connect benchmark uses
-// (10 ms per outgoing datagram: 20 ms RTT nominal). A DM is a room met through the topic, on the room's
-// XXpsk3 path, so its floor is the room's 2.0 RTT (0.5 RTT of pushes, 1.5 RTT of Noise XX); the issue's
-// 1.2 RTT needs KKpsk0 data in handshake message 1, which the link does not do yet.
+// (10 ms per outgoing datagram: 20 ms RTT nominal). A DM is a room met through the topic whose link runs
+// KKpsk0 with the first queued message inside handshake message 1: its floor is 1.0 RTT (0.5 RTT of pushes,
+// 0.5 RTT of message 1), against the room XXpsk3 path's 2.0.
 import { generateKeyPair, type KeyPair } from '../extension/core/noise';
 import { PairKeys } from '../extension/core/contacts/topics';
 import { UdpPresenceHost } from '../extension/core/net/udpPresenceHost';

@@ -135,6 +135,11 @@ export class SimNet {
     this.flush(h);
   }
 
+  /** Put on the wire what a host queued outside a receive or a tick (after `room.meet`, say). */
+  pump(h: SimHost): void {
+    this.flush(h);
+  }
+
   /** Outbound through the host's NAT (if any), then onto the wire. */
   private flush(h: SimHost): void {
     // Like UdpRoomHost: hold as many extra (birthday) sockets as the room wants.

@@ -16,7 +16,13 @@ import { BIRTHDAY, chooseStrategy, NatStrategy } from './natStrategy';
 import { randomInt } from 'node:crypto';
 
 export const PATTERN = 'XXpsk3' as const;
+/** A DM link, where both static keys are pinned in advance: two messages, data in the first. */
+export const KK_PATTERN = 'KKpsk0' as const;
 export const INNER_MTU = 1100;
+/** A DM channel's first inner packet rides inside handshake message 1 beside 32 bytes of ephemeral key and a length. */
+const KK_INNER_MTU = INNER_MTU - 64;
+/** Message-1 ephemerals a DM responder remembers, so a replayed message 1 only gets the same reply again. */
+const KK_SEEN_MAX = 64;
 /** Inner packet sizes a path probe tries (core/wire/fileFrames FILE_PROBE); the largest echoed is used. */
 const PROBE_SIZES = [16 * 1024, 8 * 1024];
 const PROBE_DELAYS_MS = [50, 300, 1500];
@@ -27,6 +33,11 @@ export interface LinkContext {
   selfHint: Buffer;
   psk: Buffer;
   prologue: Buffer;
+  /**
+   * A DM: the member's static key is pinned before the first packet, so the link runs KKpsk0 (two messages;
+   * the initiator's queued data rides in message 1) instead of the room's XXpsk3.
+   */
+  kk?: boolean;
   keepaliveMs: number;
   lostAfterMs: number;
   punchTimeoutMs: number;
@@ -47,7 +58,8 @@ export interface LinkContext {
 }
 
 export interface LinkEvents {
-  established(link: PeerLink, info: { first: boolean }): void;
+  /** `carried`: the session took over the channel the room already queued into before it existed (KK initiator). */
+  established(link: PeerLink, info: { first: boolean; carried?: boolean }): void;
   verified(link: PeerLink): void;
   message(link: PeerLink, payload: Buffer, now: number): void;
   acked(link: PeerLink, handle: number): void;
@@ -96,6 +108,13 @@ export interface Session {
   suspectWhy?: string;
   /** Reliable messages handed to the channel and not yet acknowledged. */
   unacked: number;
+  /**
+   * KK responder until the initiator's first data packet: message 1 may be a replay from a spoofed source, so
+   * at most this many more bytes go to the session's address (three times what came in, as QUIC does); what
+   * does not fit is held back and resent once the path is proven.
+   */
+  unprovenBudget?: number;
+  heldBack?: boolean;
   /** Largest inner packet this path was shown to carry (a probe came back); INNER_MTU until then. */
   pathInner: number;
   probe: { token: number; attempts: number; nextAt: number };
@@ -165,6 +184,10 @@ export class PeerLink {
   private previous?: Session; // the session a re-handshake replaces, kept until the new one works
   private hs?: { state: HandshakeState; index: number; hello: Buffer };
   private pending?: Pending;
+  /** KK initiator without a session: the channel messages queue in, whose first packet rides in message 1. */
+  private early?: { channel: ReliableChannel; unacked: number };
+  /** KK responder: message-1 ephemeral (hex) → the reply sent, for duplicates and replays (bounded). */
+  private readonly kkAnswered = new Map<string, { reply: Buffer; remoteIndex: number }>();
   private lastResponderAt = -Infinity;
   private punchAttempt = 0;
   private nextPunchAt = Infinity;
@@ -192,6 +215,15 @@ export class PeerLink {
 
   get established(): boolean {
     return this.session !== undefined;
+  }
+
+  get kk(): boolean {
+    return this.ctx.kk === true;
+  }
+
+  /** Messages may be queued before a session exists: they ride in handshake message 1 (KK initiator). */
+  get acceptsEarly(): boolean {
+    return this.kk && this.initiator && this.phase !== 'closed';
   }
 
   /**
@@ -315,16 +347,42 @@ export class PeerLink {
       this.failForMissingRelay(now);
       return;
     }
-    if (this.initiator) this.newHandshake();
+    if (this.initiator) this.newHandshake(now);
     this.tick(now);
   }
 
-  private newHandshake(): void {
+  private newHandshake(now: number): void {
     if (this.hs) this.ctx.releaseIndex(this.hs.index);
+    if (this.kk) {
+      this.newKkHandshake(now);
+      return;
+    }
     const state = new HandshakeState({ pattern: PATTERN, initiator: true, prologue: this.ctx.prologue, s: this.ctx.self, psk: this.ctx.psk });
     const index = this.ctx.allocIndex(this);
     const noise = state.writeMessage(Buffer.alloc(HELLO_PADDING)); // padding: see HELLO_MIN_BYTES
     this.hs = { state, index, hello: this.helloPacket(index, noise) };
+  }
+
+  /**
+   * KKpsk0 message 1: es, ss and the psk are mixed before the payload is sealed, so the responder can open it
+   * and knows it came from the pinned key. The payload is the channel's first inner packet (a length, the
+   * packet, zero padding up to the Hello's fixed minimum size).
+   */
+  private newKkHandshake(now: number): void {
+    const state = new HandshakeState({ pattern: KK_PATTERN, initiator: true, prologue: this.ctx.prologue, s: this.ctx.self, rs: this.remoteId, psk: this.ctx.psk });
+    const index = this.ctx.allocIndex(this);
+    if (!this.session) this.early ??= { channel: this.newChannel(), unacked: 0 };
+    const packet = this.early && !this.session ? this.early.channel.poll(now)[0] : undefined;
+    const inner = packet ?? Buffer.alloc(0);
+    const payload = Buffer.alloc(Math.max(HELLO_PADDING, 2 + inner.length));
+    payload.writeUInt16BE(inner.length, 0);
+    inner.copy(payload, 2);
+    this.hs = { state, index, hello: this.helloPacket(index, state.writeMessage(payload)) };
+  }
+
+  private newChannel(rttMs?: number): ReliableChannel {
+    const rtt = rttMs !== undefined && rttMs > 0 ? rttMs : undefined;
+    return new ReliableChannel({ mtu: this.kk ? KK_INNER_MTU : INNER_MTU, ...(rtt ? { initialRto: Math.min(1000, Math.max(200, 3 * rtt)) } : {}) });
   }
 
   private helloPacket(sender: number, noise: Buffer): Buffer {
@@ -389,6 +447,9 @@ export class PeerLink {
         return;
       }
       if (!this.session && !this.hs) this.startPunching(now); // we had given up; the peer is back
+      // A DM's message 1 carries data and outgrows the peer's punch: answer an unknown source with nothing
+      // bigger than it sent (the scheduled punches reach every known candidate anyway).
+      if (this.hs && this.hs.hello.length > HELLO_MIN_BYTES && !this.candidates.has(endpointKey(from))) return;
       if (this.hs) {
         this.lastHelloAt = now;
         this.ctx.send(from, this.hs.hello);
@@ -402,6 +463,10 @@ export class PeerLink {
         this.ctx.send(from, this.punchPacket());
         this.stats.helloSent++;
       }
+      return;
+    }
+    if (this.kk) {
+      this.onKkHello(p, from, now);
       return;
     }
     if (this.pending && this.pending.remoteIndex === p.sender) {
@@ -423,6 +488,50 @@ export class PeerLink {
     this.ctx.send(from, reply);
   }
 
+  /**
+   * KK responder. Message 1 opens only under the pinned key and the pair's psk: it is authenticated, but not
+   * fresh (anyone who saw it can send it again until our reply is used). So a repeat of an ephemeral we
+   * answered gets the same reply bytes and nothing else, and the data it carries is whatever the channel
+   * and the room's delivered-watermarks already suppress: a replay delivers nothing twice.
+   */
+  private onKkHello(p: Extract<PeerPacket, { type: 'hello' }>, from: Route, now: number): void {
+    const e = p.noise.subarray(0, 32).toString('hex');
+    const seen = this.kkAnswered.get(e);
+    if (seen) {
+      if (seen.remoteIndex === p.sender) this.ctx.send(from, seen.reply); // our reply was lost: same bytes again
+      return;
+    }
+    if (now - this.lastResponderAt < NEW_RESPONDER_MIN_GAP_MS) return; // each new one costs DH work
+    this.lastResponderAt = now;
+    const hs = new HandshakeState({ pattern: KK_PATTERN, initiator: false, prologue: this.ctx.prologue, s: this.ctx.self, rs: this.remoteId, psk: this.ctx.psk });
+    const read = hs.readMessage(p.noise);
+    if (!read.ok) {
+      // Another key than the pinned one, another psk, or tampering: KK proves both in message 1 and cannot
+      // tell them apart, so it counts as the louder of the two.
+      this.stats.identityMismatches++;
+      return;
+    }
+    const inner = read.payload.length >= 2 ? read.payload.subarray(2, 2 + read.payload.readUInt16BE(0)) : undefined;
+    if (!inner || inner.length !== (read.payload.length >= 2 ? read.payload.readUInt16BE(0) : -1)) {
+      this.stats.dropped++;
+      return;
+    }
+    const localIndex = this.ctx.allocIndex(this);
+    const reply = encodePeer({ type: 'reply', sender: localIndex, receiver: p.sender, noise: hs.writeMessage(namePayload(this.ctx.selfName())) });
+    this.kkAnswered.set(e, { reply, remoteIndex: p.sender });
+    if (this.kkAnswered.size > KK_SEEN_MAX) this.kkAnswered.delete(this.kkAnswered.keys().next().value as string);
+    this.ctx.send(from, reply);
+    this.install(TransportCipher.fromSplit(hs.split()), localIndex, p.sender, from, now, undefined, undefined, undefined, undefined, 3 * (HELLO_HEADER_BYTES + p.noise.length) - reply.length);
+    const s = this.session!;
+    if (inner.length) {
+      const frames = decodePacket(inner);
+      if (frames.ok) s.channel.receiveFrames(frames.value, now);
+      else this.stats.dropped++;
+    }
+    // Acks what message 1 carried (and anything the room queued on establishing) at once.
+    this.flush(now);
+  }
+
   onReply(p: Extract<PeerPacket, { type: 'reply' }>, from: Route, now: number): void {
     const s = this.session;
     if (s && s.remoteIndex === p.sender && s.confirm) {
@@ -433,13 +542,25 @@ export class PeerLink {
     const { state, index } = this.hs;
     const read = state.readMessage(p.noise);
     if (!read.ok) {
-      this.stats.authFailures++;
-      this.newHandshake(); // a failed read poisons the state; later replies need a fresh one
+      // KK: message 2 opens only under the pinned key (ee, se), so a failure is an identity question.
+      if (this.kk) this.stats.identityMismatches++;
+      else this.stats.authFailures++;
+      this.newHandshake(now); // a failed read poisons the state; later replies need a fresh one
+      return;
+    }
+    if (this.kk) {
+      // KKpsk0 is complete after message 2 and proved the pinned key (ee, se): no message 3.
+      this.hs = undefined;
+      const early = this.session ? undefined : this.early;
+      this.early = undefined;
+      this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, readName(read.payload), undefined, now - this.lastHelloAt, early);
+      // Tells the responder the session works even when we have nothing else to say.
+      this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
       return;
     }
     if (!state.remoteStatic || !state.remoteStatic.equals(this.remoteId)) {
       this.stats.identityMismatches++;
-      this.newHandshake();
+      this.newHandshake(now);
       return;
     }
     const name = readName(read.payload);
@@ -490,6 +611,13 @@ export class PeerLink {
     }
     this.stats.dataIn++;
     s.lastRecv = now;
+    if (s.unprovenBudget !== undefined) {
+      // The initiator answered on this session: message 1 was not a replay from elsewhere.
+      s.unprovenBudget = undefined;
+      this.candidates.set(endpointKey(s.endpoint), s.endpoint);
+      if (s.heldBack) s.channel.retransmitNow(now);
+      s.heldBack = false;
+    }
     // The path works from the peer to us; data still unacknowledged starts its clock again, and if the path was
     // in doubt, what waits for an ack is resent now rather than at its backed-off timer.
     s.awaitingSince = s.unacked > 0 ? now : undefined;
@@ -590,6 +718,8 @@ export class PeerLink {
     name?: string,
     confirm?: Buffer,
     handshakeRttMs?: number,
+    early?: { channel: ReliableChannel; unacked: number },
+    unprovenBudget?: number,
   ): void {
     if (this.session) {
       if (this.previous) this.retire(this.previous);
@@ -597,8 +727,7 @@ export class PeerLink {
     }
     // The handshake just measured the path: start the retransmission timer from it rather than RFC 6298's
     // blind 1 s, so a first message lost on a lossy link is resent in a few round trips.
-    const rtt = handshakeRttMs !== undefined && handshakeRttMs > 0 ? handshakeRttMs : undefined;
-    const channel = new ReliableChannel({ mtu: INNER_MTU, ...(rtt ? { initialRto: Math.min(1000, Math.max(200, 3 * rtt)) } : {}) });
+    const channel = early?.channel ?? this.newChannel(handshakeRttMs);
     const session: Session = {
       transport,
       channel,
@@ -611,7 +740,8 @@ export class PeerLink {
       confirm,
       confirmAttempt: 0,
       confirmNextAt: confirm ? now + punchDelay(2) : Infinity,
-      unacked: 0,
+      unacked: early?.unacked ?? 0,
+      unprovenBudget,
       suspectProbeAt: Infinity,
       suspectProbes: 0,
       pathInner: INNER_MTU,
@@ -641,9 +771,11 @@ export class PeerLink {
     this.retryAt = Infinity;
     const first = !this.everEstablished;
     this.everEstablished = true;
-    this.candidates.set(endpointKey(endpoint), endpoint);
-    this.events.established(this, { first });
-    if (!this.initiator) this.events.verified(this);
+    // An unproven source (a KK message 1 may be a replay) becomes a candidate only once proven (onData).
+    if (unprovenBudget === undefined) this.candidates.set(endpointKey(endpoint), endpoint);
+    if (early && early.unacked > 0) session.awaitingSince = now;
+    this.events.established(this, { first, carried: early !== undefined });
+    if (!this.initiator || !confirm) this.events.verified(this);
   }
 
   private retire(s: Session): void {
@@ -654,6 +786,12 @@ export class PeerLink {
   /** Queue a reliable message; undefined when there is no session (the caller's outbox keeps it). */
   send(payload: Buffer, now: number): number | undefined {
     const s = this.session;
+    if (!s && this.acceptsEarly) {
+      // KK initiator before the session: queue in the channel the session will take over (see newKkHandshake).
+      this.early ??= { channel: this.newChannel(), unacked: 0 };
+      this.early.unacked++;
+      return this.early.channel.send(payload, now);
+    }
     if (!s) return undefined;
     const handle = s.channel.send(payload, now);
     s.unacked++;
@@ -717,10 +855,24 @@ export class PeerLink {
       this.lose(now, 'transport keys used up');
       return;
     }
-    const sealed = s.transport.seal(plain);
-    this.ctx.send(s.endpoint, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+    if (!this.sealTo(s, s.endpoint, plain)) return;
     s.lastSend = now;
     this.stats.dataOut++;
+  }
+
+  /** Seal and send one inner packet on a session, within an unproven session's byte budget (see Session). */
+  private sealTo(s: Session, to: Route, plain: Buffer): boolean {
+    if (s.unprovenBudget !== undefined) {
+      const size = HEADER_BYTES + 12 + plain.length + 16; // data header (receiver, counter), the tag
+      if (size > s.unprovenBudget) {
+        s.heldBack = true; // the channel counts it as sent: resent once the path is proven (onData)
+        return false;
+      }
+      s.unprovenBudget -= size;
+    }
+    const sealed = s.transport.seal(plain);
+    this.ctx.send(to, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+    return true;
   }
 
   flush(now: number): void {
@@ -826,10 +978,7 @@ export class PeerLink {
     const targets = new Map<string, Route>([[endpointKey(s.endpoint), s.endpoint]]);
     for (const c of this.candidates.values()) targets.set(endpointKey(c), c);
     for (const to of targets.values()) {
-      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) {
-        const sealed = s.transport.seal(packet);
-        this.ctx.send(to, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
-      }
+      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) this.sealTo(s, to, packet);
     }
     s.lastSend = now;
     s.suspectProbeAt = s.suspectProbes < SUSPECT_PROBE_DELAYS_MS.length ? now + SUSPECT_PROBE_DELAYS_MS[s.suspectProbes] : Infinity;
@@ -847,10 +996,7 @@ export class PeerLink {
     this.nextDirectProbeAt = now + DIRECT_PROBE_INTERVAL_MS;
     for (const c of this.candidates.values()) {
       if ((c as Route).relay || (this.remoteRelay && sameEndpoint(c, this.remoteRelay))) continue;
-      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) {
-        const sealed = s.transport.seal(packet);
-        this.ctx.send(c, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
-      }
+      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) this.sealTo(s, c, packet);
     }
   }
 
@@ -859,7 +1005,7 @@ export class PeerLink {
     if (this.phase === 'failed') t = Math.min(t, this.retryAt);
     const s = this.session;
     if (s) {
-      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs, s.probe.nextAt);
+      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs, s.confirm ? Infinity : s.probe.nextAt); // tick probes only once confirmed
       if (s.suspectSince !== undefined) t = Math.min(t, s.suspectProbeAt, s.suspectSince + SUSPECT_LOST_MS);
       else if (s.awaitingSince !== undefined) t = Math.min(t, s.awaitingSince + this.suspectAfterMs());
       if (this.path === 'relayed') t = Math.min(t, this.nextDirectProbeAt);
@@ -910,7 +1056,7 @@ export class PeerLink {
     if (this.hs) this.ctx.releaseIndex(this.hs.index);
     if (this.pending) this.ctx.releaseIndex(this.pending.localIndex);
     const wasUp = this.session !== undefined;
-    this.session = this.previous = this.hs = this.pending = undefined;
+    this.session = this.previous = this.hs = this.pending = this.early = undefined;
     this.phase = 'closed';
     this.nextPunchAt = this.punchDeadline = Infinity;
     if (wasUp && !notify) this.events.lost(this, reason);

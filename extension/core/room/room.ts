@@ -187,8 +187,10 @@ export class Room {
       selfName: () => this.opts.name,
       selfHint: this.selfHint,
       psk: opts.psk,
-      // Binds every handshake to this protocol version and this room.
+      // Binds every handshake to this protocol version and this room (a DM: the pair's conversation id).
       prologue: Buffer.concat([Buffer.from('p2p-chat/1 '), opts.roomId]),
+      // A DM pins the one member's key before any packet: KKpsk0, data in handshake message 1.
+      kk: opts.onlyPeer !== undefined && opts.discovery === 'external',
       keepaliveMs: opts.keepaliveMs ?? 15000,
       lostAfterMs: opts.lostAfterMs ?? 4 * (opts.keepaliveMs ?? 15000),
       punchTimeoutMs: opts.punchTimeoutMs ?? 15000,
@@ -375,6 +377,11 @@ export class Room {
       this.links.set(hex, link);
       this.byHint.set(link.remoteHint.toString('hex'), link);
       this.log('info', `${joined ? 'joined' : 'member'}: ${m.name} ${endpointKey(m.reflexive)}`);
+      if (link.acceptsEarly) {
+        // KK initiator: queue the outbox now, before punching starts, so its first packet rides in message 1.
+        this.inFlight.set(link, new Map());
+        this.flushOutboxTo(link, now);
+      }
     } else if (!link.established && !link.remoteName) {
       link.remoteName = m.name;
     }
@@ -431,12 +438,15 @@ export class Room {
   }
 
   private readonly linkEvents: LinkEvents = {
-    established: (link, { first }) => {
+    established: (link, { first, carried }) => {
       this.log('info', `${first ? 'connected to' : 're-established with'} ${link.remoteName} at ${endpointKey(link.endpoint!)}`);
-      this.inFlight.set(link, new Map());
       // A new (or restarted) peer has not heard that we are away; "online" is what it assumes.
       if (this.selfAway) link.sendEphemeral(encodeEphemeral({ type: 'presence', away: true }), this.lastNow);
-      this.flushOutboxTo(link, this.lastNow);
+      // carried: the session took over the channel the outbox was already queued in (KK, data in message 1).
+      if (!carried || !this.inFlight.has(link)) {
+        this.inFlight.set(link, new Map());
+        this.flushOutboxTo(link, this.lastNow);
+      }
       this.update();
     },
     verified: (link) => {
