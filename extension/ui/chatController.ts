@@ -75,6 +75,13 @@ export class ChatController {
     }
   }
 
+  /** Messages that arrived while this conversation was in the background (app.ts counts those). */
+  addUnread(n: number): void {
+    if (n <= 0 || this.visible) return;
+    this.unread += n;
+    this.changed('unread');
+  }
+
   get isVisible(): boolean {
     return this.visible;
   }

@@ -25,7 +25,21 @@ export class MessageNotifier implements vscode.Disposable {
     this.unsubscribe = controller.onChange((c) => c === 'unread' && controller.unread === 0 && this.throttle.reset());
   }
 
-  notify(text: InertText): void {
+  /**
+   * A message in a conversation that is not the one on screen: shown even while the panel is visible
+   * (it shows another room), sharing the throttle; its button opens that conversation.
+   */
+  notifyElsewhere(text: InertText, open: () => void, force = false): void {
+    if (!force && !this.enabled()) return;
+    if (!force && !this.throttle.offer(Date.now())) return; // the flush line counts only the active room
+    void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && open());
+  }
+
+  notify(text: InertText, force = false): void {
+    if (force) {
+      void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && this.showChat());
+      return;
+    }
     if (!this.enabled() || this.controller.isVisible) return;
     if (this.throttle.offer(Date.now())) {
       void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && this.showChat());
