@@ -11,6 +11,8 @@ export class Composer {
   private draftTimer: ReturnType<typeof setTimeout> | undefined;
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
   private restored = false;
+  /** The conversation on screen (RoomView.key); drafts are posted with it. */
+  private room: string | undefined;
 
   constructor(
     private readonly input: HTMLTextAreaElement,
@@ -40,6 +42,27 @@ export class Composer {
       this.input.value = text;
       this.api.setState({ ...this.api.getState(), draft: text });
     }
+    this.refresh();
+  }
+
+  /**
+   * The host put a conversation on screen (an init). The first one restores the draft as before; a
+   * different one later (the user switched conversations) sends what was typed for the old one and
+   * shows the new one's draft, so drafts never travel between conversations.
+   */
+  showConversation(key: string | undefined, hostDraft: string | undefined): void {
+    if (!this.restored) {
+      this.room = key;
+      this.restoreDraft(hostDraft);
+      return;
+    }
+    if (key === this.room) return;
+    if (this.draftTimer !== undefined || this.input.value) this.flushDraft();
+    this.stopTyping();
+    this.room = key;
+    this.input.value = hostDraft ?? '';
+    this.api.setState({ ...this.api.getState(), draft: this.input.value });
+    this.autosize();
     this.refresh();
   }
 
@@ -79,7 +102,7 @@ export class Composer {
   private flushDraft(): void {
     if (this.draftTimer !== undefined) clearTimeout(this.draftTimer);
     this.draftTimer = undefined;
-    this.api.post({ type: 'draft', text: this.input.value });
+    this.api.post(this.room ? { type: 'draft', text: this.input.value, room: this.room } : { type: 'draft', text: this.input.value });
   }
 
   private stopTyping(): void {

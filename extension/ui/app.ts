@@ -172,6 +172,7 @@ export class P2pChatApp implements vscode.Disposable {
       named: session.named,
       selfId,
       selfName: this.settings.displayName,
+      key: session.roomIdHex,
       ...(session.inviteText ? { invite: session.inviteText } : {}),
     };
   }
@@ -592,10 +593,14 @@ export class P2pChatApp implements vscode.Disposable {
       case 'typing':
         this.session?.setTyping(m.typing);
         break;
-      case 'draft':
-        this.controller.setDraft(m.text);
-        if (this.session) void this.memory.saveDraft(this.session.roomIdHex, m.text || undefined);
+      case 'draft': {
+        // Typed in the conversation it names, which the user may have switched away from meanwhile.
+        const room = m.room ?? this.session?.roomIdHex;
+        if (!room) break;
+        if (room === this.session?.roomIdHex) this.controller.setDraft(m.text);
+        if (this.sessions.has(room) || this.conversations.get(room)) void this.memory.saveDraft(room, m.text || undefined);
         break;
+      }
       case 'openSnippet':
         this.openSnippet(m.snippet);
         break;
