@@ -117,6 +117,11 @@ export class P2pChatApp implements vscode.Disposable {
     this.controller.setDecorator((m) => this.contacts.decorate(m));
     this.controller.onChange((c) => {
       if (c === 'unread' && this.session) this.conversations.setUnread(this.session.roomIdHex, this.controller.unread);
+      // Our own messages are the conversation's latest too (peers' are counted in onMessage).
+      const last = c === 'transcript' ? this.controller.transcript[this.controller.transcript.length - 1] : undefined;
+      if (last?.own && this.session && this.controller.room) {
+        this.conversations.message(this.session.roomIdHex, { preview: messagePreview(last), from: this.controller.room.selfName || 'you', at: Date.now(), unread: false, mention: false });
+      }
     });
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('p2pChat') && this.onSettingsChanged()),

@@ -13,6 +13,8 @@ const VERIFY = inert`Verify…`;
 
 export class MessageNotifier implements vscode.Disposable {
   private readonly throttle = new NotificationThrottle();
+  /** Conversations in the background: their own quiet window, and nothing summarised later. */
+  private readonly elsewhere = new NotificationThrottle();
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
@@ -27,11 +29,11 @@ export class MessageNotifier implements vscode.Disposable {
 
   /**
    * A message in a conversation that is not the one on screen: shown even while the panel is visible
-   * (it shows another room), sharing the throttle; its button opens that conversation.
+   * (it shows another room), throttled on its own; its button opens that conversation.
    */
   notifyElsewhere(text: InertText, open: () => void, force = false): void {
     if (!force && !this.enabled()) return;
-    if (!force && !this.throttle.offer(Date.now())) return; // the flush line counts only the active room
+    if (!force && !this.elsewhere.offer(Date.now())) return;
     void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && open());
   }
 
