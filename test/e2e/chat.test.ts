@@ -595,6 +595,79 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     assert.equal(await roomHeader(pa), room2, 'Alice is still looking at room 2');
   });
 
+  it('8. Bob hosts a room himself (the embedded rendezvous, loaded on demand from its own bundle); Alice joins it; three rooms open', async function () {
+    this.timeout(120_000);
+    const [pa, pb] = [alice!.page, bob!.page];
+    // No rendezvous configured: starting a room hosts one in Bob's extension host.
+    // Edited as a user does, in the settings.json editor (VS Code then tells the extension host at once).
+    const settingsFile = path.join(servers[1].userDataDir, 'User', 'settings.json');
+    const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    delete settings['p2pChat.rendezvousServer'];
+    await runCommand(pb, 'Preferences: Open User Settings (JSON)');
+    // VS Code 1.139 shows it as a modal editor over the workbench, not as a tab.
+    const lines = pb.locator('.monaco-editor .view-lines', { hasText: 'p2pChat.displayName' }).first();
+    await lines.waitFor({ timeout: 15_000 });
+    await lines.click();
+    await pb.keyboard.press('Control+A');
+    await pb.keyboard.press('Delete');
+    await pb.keyboard.insertText(JSON.stringify(settings, null, 2));
+    // Whatever the editor auto-closed after the cursor goes.
+    await pb.keyboard.press('Control+Shift+End');
+    await pb.keyboard.press('Delete');
+    await pb.keyboard.press('Control+S');
+    for (let i = 0; i < 100 && readFileSync(settingsFile, 'utf8').includes('p2pChat.rendezvousServer'); i++) await pb.waitForTimeout(100);
+    const saved = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(saved, settings, 'settings.json saved without the rendezvous, the rest as it was');
+    // Escape closes the modal editor; an earlier one may only close a suggestion widget the typing opened.
+    for (let i = 0; i < 4 && (await lines.isVisible()); i++) {
+      await pb.keyboard.press('Escape');
+      await pb.waitForTimeout(300);
+    }
+    await lines.waitFor({ state: 'hidden', timeout: 10_000 });
+
+    await runCommand(pb, 'P2P Chat: Connect');
+    await quickPickSelect(pb, 'Start a new room');
+    const toast = await waitForNotification(pb, /Room created/, { timeoutMs: 20_000 });
+    const m = /(p2pchat:\S+)/.exec(((await toast.locator('.notification-list-item-message').textContent()) ?? '').trim());
+    assert.ok(m, 'the invite is in the notification');
+    const invite3 = m[1].replace(/[.,;]+$/, '');
+    assert.ok(!invite3.includes(rdv!.address), `the invite names Bob's own rendezvous, not the configured one: ${invite3}`);
+    const room3 = await roomHeader(pb);
+
+    await runCommand(pa, 'P2P Chat: Connect');
+    await quickPickSelect(pa, 'Join with an invite');
+    const box = pa.locator('.quick-input-widget .quick-input-box input');
+    await pa.bringToFront();
+    await box.fill(invite3);
+    await box.press('Enter');
+    for (let i = 0; i < 100 && (await roomHeader(pa)) !== room3; i++) await pa.waitForTimeout(100);
+    assert.equal(await roomHeader(pa), room3);
+    await waitForChatState(pa, 'connected', { timeoutMs: 30_000 });
+    await waitForChatState(pb, 'connected', { timeoutMs: 30_000 });
+    await say(alice!, 'Hello in the room Bob hosts.');
+    await waitForChatTexts(pb, ['Hello in the room Bob hosts.']);
+    await runCommand(pb, 'P2P Chat: Focus on Conversations View');
+    await conversationRows(pb).nth(2).waitFor({ timeout: 10_000 });
+    const labels = await conversationLabels(pb);
+    assert.equal(labels.length, 3, JSON.stringify(labels));
+    assert.match(labels[0], new RegExp(`^${room3}, open, active`));
+    assert.ok(labels.every((l) => /, open/.test(l)), `all three rooms are open: ${JSON.stringify(labels)}`);
+
+    // Keyboard only: the focused Conversations view, End to the oldest row, Enter opens it.
+    await runCommand(pb, 'P2P Chat: Focus on Conversations View');
+    await pb.keyboard.press('End');
+    await pb.keyboard.press('Enter');
+    const oldest = /^(Room [0-9a-f]{8}),/.exec(labels[2])![1];
+    for (let i = 0; i < 100 && (await roomHeader(pb)) !== oldest; i++) await pb.waitForTimeout(100);
+    assert.equal(await roomHeader(pb), oldest);
+
+    // The sidebar, for the README.
+    await pb.mouse.move(1, 1);
+    const png = await pb.screenshot();
+    writeFileSync(path.join(RESULTS_DIR, 'e2e-sidebar.png'), png);
+    if (process.env.P2P_E2E_README_SHOT === '1') writeFileSync(path.join(ROOT, 'docs', 'images', 'sidebar.png'), png);
+  });
+
   /** Both chat panels side by side, for the README (dark theme, a snippet card in view). */
   async function captureChatPanels(): Promise<void> {
     const shots = [];
