@@ -31,7 +31,7 @@ interface RunResult {
 }
 
 /** RTT between two sockets that both delay their sends: a raw echo, the same timers as the protocol sees. */
-async function measureRtt(samples: number): Promise<number[]> {
+export async function measureRtt(samples: number): Promise<number[]> {
   const a = await delaySocket(DELAY_MS);
   const b = await delaySocket(DELAY_MS);
   const bPort = b.socket.address().port;

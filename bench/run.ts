@@ -7,11 +7,15 @@ import { connectTime } from './connectTime';
 import { throughput } from './throughput';
 import { rendezvousLoad } from './rendezvousLoad';
 import { largeMessage } from './largeMessage';
+import { files } from './files';
 import { rendezvousMemory } from './rendezvousMemory';
+import { contactsBench } from './contacts';
 import { rendezvousCluster } from './rendezvousCluster';
 import { directoryBench } from './directory';
 import { activation, extensionSize } from './extensionSize';
+import { mailbox } from './mailbox';
 import { webviewPerf } from './webviewPerf';
+import { fillAnalysis } from './lib/analysis';
 import { describeMachine } from './lib/machine';
 import { ROOT } from './lib/proc';
 import { fullReport, summaryTable } from './lib/report';
@@ -21,8 +25,11 @@ const BENCHMARKS: { id: string; title: string; run: Benchmark }[] = [
   { id: 'connect', title: 'Connect time', run: connectTime },
   { id: 'throughput', title: 'Encrypted messages per second and latency', run: throughput },
   { id: 'large', title: 'Large message (1 MiB snippet)', run: largeMessage },
+  { id: 'files', title: 'File transfer', run: files },
   { id: 'rendezvous', title: 'Rendezvous answers per CPU-second', run: rendezvousLoad },
   { id: 'memory', title: 'Rendezvous memory per member', run: rendezvousMemory },
+  { id: 'contacts', title: 'Contacts: presence cost and topic memory', run: contactsBench },
+  { id: 'mailbox', title: 'Mailbox deposits and fetches per CPU-second', run: mailbox },
   { id: 'cluster', title: 'Rendezvous with shared state (Redis)', run: rendezvousCluster },
   { id: 'directory', title: 'Directory lookups and sign-ups', run: directoryBench },
   { id: 'extension', title: 'Extension size', run: extensionSize },
@@ -73,7 +80,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${summaryTable(results)}\n\n`);
   if (args.write) {
     const analysisFile = path.join(__dirname, 'analysis.md');
-    const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
+    // Figures the findings quote from this run are filled in from it ({{name}} placeholders).
+    const analysis = existsSync(analysisFile) ? fillAnalysis(readFileSync(analysisFile, 'utf8'), results) : undefined;
     const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');
     writeFileSync(file, fullReport({ machine, command, quick: args.quick, results, totalSeconds, analysis }));
     process.stderr.write(`wrote ${path.relative(process.cwd(), file)} (${totalSeconds.toFixed(0)} s)\n`);

@@ -50,7 +50,7 @@ function isState(x: unknown): x is ConnectionState {
 }
 
 function isDelivery(x: unknown): boolean {
-  return x === 'queued' || x === 'sent' || x === 'delivered';
+  return x === 'queued' || x === 'sent' || x === 'delivered' || x === 'rejected';
 }
 
 function isEntry(x: unknown): x is TranscriptEntry {
@@ -137,7 +137,7 @@ export function reduce(model: ChatModel, msg: HostToWebview, now: number): Reduc
 }
 
 function rank(d: TranscriptEntry['delivery']): number {
-  return d === 'delivered' ? 2 : d === 'sent' ? 1 : 0;
+  return d === 'rejected' ? 3 : d === 'delivered' ? 2 : d === 'sent' ? 1 : 0;
 }
 
 /** Names of peers typing at `now`, in the order they started. */

@@ -106,6 +106,8 @@ export function deliveryView(d: DeliveryState): DeliveryView {
       return { icon: 'check', label: 'Sent' };
     case 'delivered':
       return { icon: 'check-all', label: 'Delivered' };
+    case 'rejected':
+      return { icon: 'error', label: 'Rejected: a member refused this message (too long or malformed)' };
   }
 }
 

@@ -75,10 +75,17 @@ export const FLAGS: Record<string, Flag> = {
   'http-port': { env: 'P2P_RENDEZVOUS_HTTP_PORT', help: 'TCP port for /healthz, /metrics and contact pages (0: off)', def: '0' },
   'http-host': { env: 'P2P_RENDEZVOUS_HTTP_HOST', help: 'bind address of the HTTP port', def: '127.0.0.1' },
   'public-name': { env: 'P2P_RENDEZVOUS_PUBLIC_NAME', help: 'host[:port] clients use for this server: shown on contact pages and put in their links' },
-  'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'keep accounts in DIR (crash-safe log); without it they last as long as the process' },
+  'data-dir': { env: 'P2P_RENDEZVOUS_DATA_DIR', help: 'keep accounts and mailboxes in DIR (crash-safe log); without it they last as long as the process' },
   'max-accounts': { env: 'P2P_RENDEZVOUS_MAX_ACCOUNTS', help: 'accounts the directory holds at most', def: '100000' },
   'no-signup': { env: 'P2P_RENDEZVOUS_NO_SIGNUP', help: 'refuse new sign-ups (invite-only); existing accounts still work', bool: true },
   'signup-rate': { env: 'P2P_RENDEZVOUS_SIGNUP_RATE', help: 'sign-ups per source IP address per hour', def: '10' },
+  'mailbox-ttl': { env: 'P2P_RENDEZVOUS_MAILBOX_TTL', help: 'seconds a mailbox envelope is kept', def: '1209600' },
+  'mailbox-max-items': { env: 'P2P_RENDEZVOUS_MAILBOX_MAX_ITEMS', help: 'envelopes per mailbox', def: '1000' },
+  'mailbox-max-bytes': { env: 'P2P_RENDEZVOUS_MAILBOX_MAX_BYTES', help: 'bytes per mailbox', def: '10000000' },
+  'mailbox-envelope-bytes': { env: 'P2P_RENDEZVOUS_MAILBOX_ENVELOPE_BYTES', help: 'largest envelope (256..1024); clients split larger messages', def: '1024' },
+  'mailbox-rate': { env: 'P2P_RENDEZVOUS_MAILBOX_RATE', help: 'mailbox requests per second per source (depositor)', def: '100' },
+  'mailbox-burst': { env: 'P2P_RENDEZVOUS_MAILBOX_BURST', help: 'mailbox request burst per source', def: '300' },
+  'no-mailbox': { env: 'P2P_RENDEZVOUS_NO_MAILBOX', help: 'refuse every mailbox request', bool: true },
   'lookup-rate': { env: 'P2P_RENDEZVOUS_LOOKUP_RATE', help: 'directory lookups per second per source (burst: twice that)', def: '10' },
   'stats-interval': { env: 'P2P_RENDEZVOUS_STATS_INTERVAL', help: 'log stats every N seconds (0: only at shutdown)', def: '0' },
   help: { env: '', help: 'show this help', bool: true },
@@ -185,6 +192,16 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     errors.push('--turn-secret needs --turn-server');
   }
   const statsIntervalSeconds = num('stats-interval', 0, 0, 86_400);
+  const noMailbox = values['no-mailbox'] === true || ['1', 'true', 'yes'].includes(env[FLAGS['no-mailbox'].env] ?? '');
+  server.mailbox = noMailbox
+    ? false
+    : {
+        ttlMs: num('mailbox-ttl', 1_209_600, 1, 365 * 86_400) * 1000,
+        maxItems: num('mailbox-max-items', 1000, 1, 10_000_000),
+        maxBytes: num('mailbox-max-bytes', 10_000_000, 1024, 10_000_000_000),
+        maxEnvelopeBytes: num('mailbox-envelope-bytes', 1024, 256, 1024),
+        rate: { perSecond: num('mailbox-rate', 100, 1, 1_000_000), burst: num('mailbox-burst', 300, 1, 1_000_000) },
+      };
   const redisUrl = get('redis');
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) errors.push(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
   if (redisUrl !== undefined && get('data-dir') !== undefined) errors.push('--redis and --data-dir exclude each other: with Redis, accounts and mailboxes live there');

@@ -114,7 +114,7 @@ async function main(): Promise<number | undefined> {
     signup: dir.signup,
     maxAccounts: dir.maxAccounts,
   });
-  const server = new RendezvousServer({ ...options, directory });
+  const server = new RendezvousServer({ ...options, directory, store });
   try {
     await server.start();
     await registry?.start(server);

@@ -17,6 +17,9 @@ import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
 import { decodeTopic, isTopicRequestType, isTopicType, MAX_TOPIC_REQUEST_BYTES } from '../extension/core/wire/topics';
 import { TopicOutgoing, TopicTable, TopicTableOptions, TopicTableStats } from './topics';
+import { decodeMailbox, encodeMailbox, isMailboxRequestType, isMailboxType, MailboxErrorCode, MAX_MAILBOX_REQUEST_BYTES, signedPart } from '../extension/core/wire/mailbox';
+import { MailboxLimits, MailboxService, MailboxStats } from './mailbox';
+import type { Store } from './store/store';
 import { decodeDirectory, DirectoryRequestMessage, encodeDirectory, isDirectoryRequestType, isDirectoryType } from '../extension/core/wire/directory';
 import { Directory, DirectoryStats } from './directory';
 import { MemoryStore } from './store/memoryStore';
@@ -65,6 +68,10 @@ export interface RendezvousServerOptions {
   cluster?: RoomObserver;
   /** Caps of the topic table (contacts' presence, DMs, request inboxes); refreshSeconds is shared. */
   topics?: Partial<Omit<TopicTableOptions, 'refreshSeconds'>>;
+  /** Where mailboxes are kept (a FileStore under --data-dir survives restarts); default: in memory. */
+  store?: Store;
+  /** Mailbox limits, or false to refuse every mailbox request. */
+  mailbox?: Partial<MailboxLimits> | false;
   /**
    * The account directory (opened by the caller on its store). Absent: the server keeps one in memory,
    * so accounts last as long as the process (the CLI opens a FileStore under --data-dir instead).
@@ -130,6 +137,7 @@ export interface ServerStats {
   drops: Record<DropReason, number>;
   /** Replies not sent: would have been larger than an unverified request, or too many errors. */
   suppressed: { wouldAmplify: number; errorRateLimited: number };
+  mailbox?: MailboxStats;
   directory?: DirectoryStats;
 }
 
@@ -201,6 +209,9 @@ export class RendezvousServer {
   private stoppedAt?: number;
   private bound?: BoundPorts;
   private counters = RendezvousServer.freshCounters();
+  /** Outlives restarts of this instance, like its store. */
+  readonly mailbox?: MailboxService;
+  private lastPurge = 0;
   private directory?: Directory;
 
   constructor(opts: RendezvousServerOptions = {}) {
@@ -208,6 +219,7 @@ export class RendezvousServer {
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.wallClock = opts.wallClock ?? Date.now;
     this.log = opts.logger ?? createLogger();
+    if (opts.mailbox !== false) this.mailbox = new MailboxService(opts.store ?? new MemoryStore(), opts.mailbox ?? {});
     this.reset();
   }
 
@@ -248,7 +260,11 @@ export class RendezvousServer {
       ...(turn ? { turn: (peerId: Buffer) => turnCredentials(turn, peerId, this.wallClock()) } : {}),
       ...(o.cluster ? { observer: o.cluster } : {}),
     });
-    this.topicTable = new TopicTable({ ...o.topics, refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds });
+    this.topicTable = new TopicTable({
+      ...o.topics,
+      refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds,
+      ...(turn ? { turn: (clientId: Buffer) => turnCredentials(turn, clientId, this.wallClock()) } : {}),
+    });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
       {
@@ -368,6 +384,7 @@ export class RendezvousServer {
       cookiesIssued: c.cookiesIssued,
       drops: { ...c.drops },
       suppressed: { wouldAmplify: c.wouldAmplify, errorRateLimited: c.errorRateLimited },
+      ...(this.mailbox ? { mailbox: { ...this.mailbox.stats, refused: { ...this.mailbox.stats.refused } } } : {}),
       ...(this.directory ? { directory: this.directory.stats() } : {}),
     };
   }
@@ -405,6 +422,10 @@ export class RendezvousServer {
     if (out.length && this.main) this.deliver(out, this.main);
     const gone = this.topicTable.expire(now);
     if (gone.length && this.main) this.deliverTopic(gone, this.main);
+    if (this.mailbox && now - this.lastPurge >= 60_000) {
+      this.lastPurge = now;
+      void this.mailbox.purge(this.wallClock());
+    }
   }
 
   private drop(reason: DropReason): void {
@@ -428,6 +449,7 @@ export class RendezvousServer {
     // server-to-client message or a peer packet could start an endless exchange between two
     // servers (or a server and a peer) that an attacker introduced to each other by spoofing.
     const type = buf[2];
+    if (buf[1] === VERSION && isMailboxType(type)) return this.onMailbox(role, sock, buf, source, key, now);
     if (buf[1] === VERSION) {
       if (isPeerType(type) || isContactPeerType(type)) return this.drop('peerPacket');
       if (!REQUEST_TYPES.has(type) && isRendezvousType(type)) return this.drop('unexpectedType');
@@ -548,6 +570,51 @@ export class RendezvousServer {
         : { sock: this.main ?? sock, requestBytes: 0, verified: true, source: o.to, key: sourceKey(o.to.address, o.to.port) };
       this.send(via, o.bytes, o.type);
     }
+  }
+
+  /**
+   * Mailbox requests: their own size cap (a deposit carries an envelope) and rate (in the service);
+   * answered with more than a cookie or a short error only once the cookie proves the source's address.
+   */
+  private onMailbox(role: Role, sock: dgram.Socket, buf: Buffer, source: Endpoint, key: SourceKey, now: number): void {
+    const c = this.counters;
+    const cause: Cause = { sock, requestBytes: buf.length, verified: false, source, key };
+    if (!isMailboxRequestType(buf[2])) return this.drop('unexpectedType');
+    if (role === 'probe') return this.drop('wrongPort');
+    if (buf.length > MAX_MAILBOX_REQUEST_BYTES) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      return this.drop('oversized');
+    }
+    const d = decodeMailbox(buf);
+    const typeName = d.ok ? d.value.type : 'invalid';
+    c.rxByType[typeName] = (c.rxByType[typeName] ?? 0) + 1;
+    if (!d.ok || (d.value.type !== 'deposit' && d.value.type !== 'fetch' && d.value.type !== 'delete')) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      this.drop('malformed');
+      return this.sendError(cause, now, ErrorCode.Malformed, d.ok ? 'not a request' : d.error);
+    }
+    const m = d.value;
+    if (!this.cookies.verify(now, source, m.cookie, key)) {
+      c.unverifiedRequests++;
+      c.unverifiedIn += buf.length;
+      c.cookiesIssued++;
+      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
+      return;
+    }
+    cause.verified = true;
+    if (!this.mailbox) {
+      this.send(cause, encodeMailbox({ type: 'mailboxError', nonce: m.nonce, code: MailboxErrorCode.Unavailable, detail: 0 }), 'mailboxError');
+      return;
+    }
+    this.mailbox.handle(m, signedPart(buf), key, now, this.wallClock()).then(
+      (reply) => {
+        // The answer may come after a stop(): a closed socket sends nothing.
+        if (reply && sock === this.main) this.send(cause, reply, reply[2] === 0x46 ? 'mailboxError' : m.type);
+      },
+      (err: Error) => this.log.warn('mailbox-error', { error: err.message }),
+    );
   }
 
   /**

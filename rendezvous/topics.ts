@@ -1,13 +1,13 @@
 // The topic table: which clients registered which 16-byte topics, and who must hear about whom. Pure:
 // no sockets, no timers, the clock comes in as `now`. Topics are opaque hashes (a pair's DM topic, a
-// user's contact-request inbox): this table pairs them and learns nothing else (PROTOCOL.md §7.3).
+// user's contact-request inbox): this table pairs them and learns nothing else (PROTOCOL.md §10.3).
 //
 // Memory is bounded by three caps: topics per client, memberships in total, members per topic. A client
 // is (client id, source endpoint): a partner who learned someone's client id cannot register under it
 // from another address and steal its notifications.
 import { owned } from '../extension/core/wire/bytes';
 import { Endpoint, endpointKey } from '../extension/core/wire/endpoint';
-import { encodeRendezvous, ErrorCode } from '../extension/core/wire/rendezvous';
+import { encodeRendezvous, ErrorCode, type TurnCredentials } from '../extension/core/wire/rendezvous';
 import { encodeTopic, TopicEntry, TopicErrorCode, TopicKind, TopicMessage, TopicOptions, topicSees } from '../extension/core/wire/topics';
 
 export interface TopicTableOptions {
@@ -21,6 +21,8 @@ export interface TopicTableOptions {
   refreshSeconds: number;
   /** Default 2.5 refresh periods: a crashed client is gone within 3 periods, one lost refresh is survived. */
   expiryMs?: number;
+  /** TURN credentials for a client's acks (a DM between two symmetric NATs needs the relay). */
+  turn?: (clientId: Buffer, now: number) => TurnCredentials | undefined;
 }
 
 export const DEFAULT_TOPIC_OPTIONS: TopicTableOptions = {
@@ -195,10 +197,11 @@ export class TopicTable {
       }
     }
     // The ack goes last: it carries the partner count, which the client checks against the pushes before it.
+    const turn = this.opts.turn?.(client.id, now);
     out.push({
       to: { ...from },
       type: 'topicAck',
-      bytes: encodeTopic({ type: 'topicAck', seq: req.seq, observed: { ...from }, refreshSeconds: this.opts.refreshSeconds, accepted: Math.min(accepted, 255), refused: Math.min(refused, 255), partners: Math.min(partners, 65535) }),
+      bytes: encodeTopic({ type: 'topicAck', seq: req.seq, observed: { ...from }, refreshSeconds: this.opts.refreshSeconds, accepted: Math.min(accepted, 255), refused: Math.min(refused, 255), partners: Math.min(partners, 65535), ...(turn ? { turn } : {}) }),
     });
     if (refusal) out.push(this.error(from, refusal.code, refusal.text));
     return out;

@@ -10,10 +10,14 @@ import { rankInstances } from '../core/room/instances';
 import type { Endpoint } from '../core/wire/endpoint';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
+import { BodyRejectedError } from '../core/room/appMessages';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
+import { mailboxOutput } from './mailboxOutput';
 import { parseArgs } from 'node:util';
+import { FileCli } from './fileCommands';
 import { ACCOUNT_COMMANDS, ACCOUNT_HELP, runAccountCommand } from './accountCommands';
+import { CONTACT_COMMANDS, CONTACT_HELP, runContactCommand } from './contactCommands';
 import { unsafeCharsRegExp } from '../shared/invisibleChars';
 
 declare const __VERSION__: string | undefined;
@@ -26,6 +30,7 @@ Usage:
                                                      (several instances: --rendezvous a:7000,b:7000)
   p2p-chat join INVITE [options]                     join with an invite (p2pchat:…@host:port or a vscode:// link)
   p2p-chat join --room NAME --rendezvous HOST:PORT   join a named room (low entropy: compare safety numbers)
+  p2p-chat send INVITE FILE…                         join, offer the files to every member, leave when sent
 
 Lines typed on stdin are sent to the room; received messages are printed.
 At the end of stdin the peer waits (up to --linger seconds) until everything was delivered, then leaves.
@@ -37,12 +42,28 @@ Options:
   --port N             local UDP port (default: any)
   --keepalive S        keepalive interval in seconds (default 15)
   --punch-timeout S    give up punching after S seconds (default 15)
-  --linger S           at end of input, wait this long for delivery (default 10)
+  --linger S           at end of input, wait this long for delivery or a mailbox deposit (default 10)
   --stay               keep running at the end of input (until SIGINT/SIGTERM or a "/quit" line)
   --probe-port N       the rendezvous's second port (default: its port + 1)
+  --send FILE          offer FILE to every member as they connect (repeatable)
+  --accept-files DIR   accept every file offered into DIR (else /accept ID [DIR], /cancel ID)
+  --max-file-bytes N   refuse offers larger than N bytes (default 2 GiB)
   -h, --help           this text
   -v, --version        the version
+
+Exit codes (create, join; the account commands have their own, below):
+  0    done: every line was delivered to every member, or waits for them in the mailbox (or a "/quit" line, or --help/--version)
+  1    error: the rendezvous host does not resolve, no UDP socket, an unreadable identity key
+  2    usage: an unknown option, a bad value, a missing command or invite
+  3    input ended but some lines were still undelivered after --linger (they stay in the outbox
+       and go out on the next run with the same --data-dir); wins over 4
+  4    a line was refused: over the size limit or malformed (not sent), or a member rejected it
+       (or a file transfer failed or was cancelled)
+  130  stopped by SIGINT (Ctrl-C); 143 stopped by SIGTERM
 `;
+
+/** The exit codes --help documents (tests hold the binary to them). */
+export const EXIT = { ok: 0, error: 1, usage: 2, undelivered: 3, refused: 4, sigint: 130, sigterm: 143 } as const;
 
 type Printer = (event: string, fields: Record<string, unknown>, human: string) => void;
 
@@ -99,6 +120,7 @@ async function resolve(server: ServerAddress): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   if (ACCOUNT_COMMANDS.has(argv[0])) return runAccountCommand(argv);
+  if (CONTACT_COMMANDS.has(argv[0])) return runContactCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -116,28 +138,31 @@ export async function main(argv: string[]): Promise<number> {
         linger: { type: 'string' },
         stay: { type: 'boolean', default: false },
         'probe-port': { type: 'string' },
+        send: { type: 'string', multiple: true },
+        'accept-files': { type: 'string' },
+        'max-file-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
     });
   } catch (e) {
     process.stderr.write(`p2p-chat: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   }
   const o = args.values;
   if (o.help) {
-    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}`);
+    process.stdout.write(`${HELP}\n${ACCOUNT_HELP}\n${CONTACT_HELP}`);
     return 0;
   }
   if (o.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const [command, inviteText] = args.positionals;
+  const [command, inviteText, ...sendFiles] = args.positionals;
   const out = printer(o.json === true);
   const usage = (msg: string) => {
     process.stderr.write(`p2p-chat: ${msg}\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   };
 
   let servers: ServerAddress[] = [];
@@ -155,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!servers.length) return usage('a named room needs --rendezvous HOST:PORT[,HOST:PORT…]');
     keys = namedRoomKeys(o.room);
     named = true;
-  } else if (command === 'join' && inviteText) {
+  } else if ((command === 'join' || command === 'send') && inviteText) {
     const p = parseInvite(inviteText);
     if (!p.ok) return usage(`bad invite: ${p.error}`);
     servers = inviteServers(p.invite);
@@ -175,14 +200,20 @@ export async function main(argv: string[]): Promise<number> {
   try {
     keepaliveS = num(o.keepalive, 15, '--keepalive');
     punchS = num(o['punch-timeout'], 15, '--punch-timeout');
-    lingerS = num(o.linger, 10, '--linger');
+    lingerS = num(o.linger, command === 'send' ? 86_400 : 10, '--linger');
     port = num(o.port, 0, '--port');
   } catch (e) {
     return usage((e as Error).message);
   }
 
   const dataDir = o['data-dir'] ?? join(homedir(), '.p2p-chat');
-  const identity = loadIdentity(dataDir);
+  let identity: KeyPair;
+  try {
+    identity = loadIdentity(dataDir);
+  } catch (e) {
+    process.stderr.write(`p2p-chat: ${(e as Error).message}\n`);
+    return EXIT.error;
+  }
   const name = o.name ?? process.env.USER ?? 'anonymous';
   // Every member ranks the instances the same way for this room (HRW), then each is resolved.
   const ranked: Endpoint[] = [];
@@ -191,7 +222,7 @@ export async function main(argv: string[]): Promise<number> {
       ranked.push({ address: await resolve(s), port: s.port });
     } catch (e) {
       process.stderr.write(`p2p-chat: cannot resolve ${s.host}: ${(e as Error).message}\n`);
-      return 1;
+      return EXIT.error;
     }
   }
 
@@ -213,6 +244,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   const room = host.room;
   const started = monotonicNow();
+  const mailbox = mailboxOutput(out);
+  let refused = false; // a line refused before sending, or rejected by a member: exit 4
   room.events = {
     state: (s) => {
       const human =
@@ -225,51 +258,79 @@ export async function main(argv: string[]): Promise<number> {
     },
     members: (members) => out('members', { members }, ''),
     message: (m) => out('message', { id: m.id, from: m.from, name: m.fromName, sentAt: m.sentAt, body: m.body, ms: Math.round(monotonicNow() - started) }, `<${terminalInert(m.fromName)}> ${terminalInert(text(m))}`),
-    delivery: (id, state) => out('delivery', { id, state }, ''),
+    delivery: (id, state, reason) => {
+      if (state === 'rejected') refused = true;
+      out('delivery', { id, state, ...(reason ? { reason } : {}) }, state === 'rejected' ? `[not delivered: ${terminalInert(reason ?? 'rejected')}]` : '');
+    },
     typing: () => undefined,
     nat: (mapping) => out('nat', { mapping }, ''),
     registered: (observed) => out('registered', { observed: `${observed.address}:${observed.port}`, ms: Math.round(monotonicNow() - started) }, ''),
     link: (info) => out('link', { ...info, ms: Math.round(monotonicNow() - started) }, ''),
+    mailbox: mailbox.events,
   };
 
   try {
     await host.start();
   } catch (e) {
     process.stderr.write(`p2p-chat: cannot open a UDP socket: ${(e as Error).message}\n`);
-    return 1;
+    return EXIT.error;
   }
-  out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(", ")}`);
-  for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
-
+  const files = new FileCli(host, {
+    stateDir: join(dataDir, 'transfers', keys.roomId.toString('hex').slice(0, 32)),
+    send: [...(o.send ?? []), ...(command === 'send' ? sendFiles : [])],
+    acceptDir: o['accept-files'],
+    maxBytes: o['max-file-bytes'] ? Number(o['max-file-bytes']) : undefined,
+    out,
+    inert: terminalInert,
+  });
+  files.start();
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
+      files.stop();
       await host.stop();
       out('left', {}, '[left the room]');
       resolveExit(code);
     };
-    process.once('SIGINT', () => void stop(130));
-    process.once('SIGTERM', () => void stop(143));
+    process.once('SIGINT', () => void stop(EXIT.sigint));
+    process.once('SIGTERM', () => void stop(EXIT.sigterm));
+    // Only now: whoever waits for "ready" may signal us at once, and must meet the handlers, not the default.
+    out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(', ')}`);
+    for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
     const rl = createInterface({ input: process.stdin, terminal: false });
     rl.on('line', (line) => {
       if (line === '/quit') {
-        void stop(0);
+        void stop(EXIT.ok);
         return;
       }
       if (!line.trim()) return;
-      const m = room.send({ kind: 'text', text: line }, monotonicNow());
+      if (files.handleLine(line)) return;
+      let m;
+      try {
+        m = room.send({ kind: 'text', text: line }, monotonicNow());
+      } catch (e) {
+        // What a member would refuse is refused here, before it is queued: said at once, never "sent".
+        if (!(e instanceof BodyRejectedError)) throw e;
+        refused = true;
+        process.stderr.write(`p2p-chat: not sent: ${e.message}\n`);
+        out('refused', { reason: e.message, chars: line.length }, '');
+        return;
+      }
       host.pump();
       out('sent', { id: m.id, text: line }, '');
     });
     rl.on('close', () => {
       if (o.stay) return;
-      // Linger until the outbox is empty, so `echo hi | p2p-chat join …` delivers before leaving.
+      // Linger until the outbox is empty (or all of it is in the mailbox), so `echo hi | p2p-chat join …`
+      // delivers before leaving.
       const deadline = monotonicNow() + lingerS * 1000;
       const check = () => {
         if (stopping) return;
-        if (room.pendingMessages().length === 0 || monotonicNow() >= deadline) void stop(room.pendingMessages().length === 0 ? 0 : 3);
+        // Done once nothing is owed that is not already waiting in the recipients' mailbox, and no file is moving.
+        const safe = room.pendingMessages().every((m) => mailbox.deposited.has(m.id)) && !files.busy();
+        if (safe || monotonicNow() >= deadline) void stop(!safe ? EXIT.undelivered : refused || files.failed ? EXIT.refused : EXIT.ok);
         else setTimeout(check, 50);
       };
       check();
@@ -282,7 +343,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (e) => {
       process.stderr.write(`p2p-chat: ${(e as Error).stack ?? e}\n`);
-      process.exit(1);
+      process.exit(EXIT.error);
     },
   );
 }

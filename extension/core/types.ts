@@ -52,7 +52,8 @@ export interface ChatMessage {
   body: ChatBody;
 }
 
-export type DeliveryState = 'queued' | 'sent' | 'delivered';
+/** 'rejected': a member refused the message (too long, malformed: §8.3 of PROTOCOL.md); final, never 'delivered'. */
+export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'rejected';
 
 /** One line of a room's transcript: what history keeps on disk and what the webview shows. */
 export interface TranscriptEntry {

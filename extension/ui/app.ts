@@ -18,6 +18,7 @@ import { ConnectFlow, type ConnectArgs } from './connectFlow';
 import { ContactBook } from './contacts';
 import { loadIdentity } from './identity';
 import { MessageNotifier, warnKeyChange } from './notifications';
+import { MailboxNotices } from './mailboxNotices';
 import { ChatPanel } from './panel';
 import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
@@ -32,6 +33,7 @@ import { conversationRow, mentions, orderConversations } from './sidebar/convers
 const RETRY = inert`Retry`;
 const SHOW_LOG = inert`Show Log`;
 const OPEN_SETTINGS = inert`Open Settings`;
+import { FileTransfersUi } from './files';
 
 export const COMMANDS = {
   connect: 'p2pChat.connect',
@@ -47,6 +49,7 @@ export const COMMANDS = {
   unmuteConversation: 'p2pChat.unmuteConversation',
   leaveConversation: 'p2pChat.leaveConversation',
   removeConversation: 'p2pChat.removeConversation',
+  sendFile: 'p2pChat.sendFile',
 } as const;
 
 /** What a background session last reported, to show it the moment its conversation is switched to. */
@@ -82,6 +85,7 @@ export class P2pChatApp implements vscode.Disposable {
   private userChanges = 0;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  readonly files: FileTransfersUi;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -91,6 +95,8 @@ export class P2pChatApp implements vscode.Disposable {
     this.contacts = new ContactBook(context.globalState);
     this.memory = new RoomMemory(context.workspaceState, context.secrets, log);
     this.conversations = new ConversationList(context.globalState, context.workspaceState, path.join(this.storageDir, 'history'));
+    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log);
+    this.disposables.push(this.files);
     this.notifier = new MessageNotifier(this.controller, () => this.settings.notifications, () => this.showChat());
     this.flows = new ConnectFlow({
       log,
@@ -305,6 +311,8 @@ export class P2pChatApp implements vscode.Disposable {
     }
   }
 
+  private readonly mailboxNotices = new MailboxNotices({ appendLine: (l) => this.log.info(l) });
+
   private wire(session: RoomSession): void {
     const id = session.roomIdHex;
     const mine = () => this.session === session;
@@ -323,6 +331,7 @@ export class P2pChatApp implements vscode.Disposable {
       message: (m) => this.onMessage(session, m),
       delivery: (mid, d) => (mine() ? this.controller.setDelivery(mid, d) : this.historyFor(id).updateDelivery(mid, d)),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
+      mailbox: (n) => mine() && this.mailboxNotices.handle(n),
     });
     // A room entered while the window has been away for a while starts out away, not present.
     if (this.awayTracker.isAway) session.setAway(true);

@@ -286,6 +286,7 @@ export class RoomSession {
       delivery: (id, d) => this.events.delivery?.(id, d),
       typing: (p, n, t) => this.events.typing?.(p, n, t),
       nat: (m) => this.events.nat?.(m),
+      mailbox: (n) => this.events.mailbox?.(n),
     };
   }
 

@@ -151,6 +151,8 @@ function mutateOnce(r: Rng, b: Buffer, corpus: Buffer[], dict: Buffer[], maxLen:
       return c;
     }
     case 5: {
+      // An input already at (or, from a crossover, past) the size limit gets no insertion.
+      if (b.length >= maxLen) return b;
       const at = pos();
       const n = 1 + r.int(Math.min(32, maxLen - b.length + 1));
       const ins = Buffer.alloc(n);

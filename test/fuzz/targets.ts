@@ -3,7 +3,7 @@
 // encoder (the encoders throw on values our own code could never produce, so a decoded value that
 // makes them throw is a value the decoder should have refused). A property violation throws.
 import assert from 'node:assert/strict';
-import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, validateBody, MAX_TEXT_CHARS, MAX_SNIPPET_BYTES } from '../../extension/core/room/appMessages';
+import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, validateBody, MAX_TEXT_CHARS, MAX_SNIPPET_BYTES } from '../../extension/core/room/appMessages';
 import { formatInvite, inviteLink, parseInvite } from '../../extension/core/invite';
 import { classify, MAGIC, VERSION } from '../../extension/core/wire/header';
 import { decodePeer, encodePeer, HELLO_MIN_BYTES } from '../../extension/core/wire/peer';
@@ -24,7 +24,12 @@ import {
   StunClass,
 } from '../../extension/core/relay/stunCodec';
 import { encodeBindingSuccess, parseBindingRequest } from '../../rendezvous/stun';
+import { decodeMailbox, encodeMailbox } from '../../extension/core/wire/mailbox';
+import { decodeContent, encodeContent } from '../../extension/core/mailbox/envelope';
 import { decodeDirectory, encodeDirectory } from '../../extension/core/wire/directory';
+import { decodeTopic, encodeTopic, TopicKind } from '../../extension/core/wire/topics';
+import { decodeContactPacket, decodeRequestPayload, encodeContactPacket, encodeRequestPayload } from '../../extension/core/wire/contactRequest';
+import { contactUri, formatContactLink, parseContactLink } from '../../extension/core/contacts/link';
 
 export interface Target {
   name: string;
@@ -108,6 +113,29 @@ function checkBody(b: unknown): void {
   assert.deepEqual(validateBody(JSON.parse(JSON.stringify(v))), v);
 }
 
+const mailboxSeeds = (): Buffer[] => {
+  const auth = { mailboxId: Buffer.alloc(16, 1), key: Buffer.alloc(32, 2), cookie: Buffer.alloc(16, 3), nonce: Buffer.alloc(8, 4), sig: Buffer.alloc(64, 5) };
+  return [
+    encodeMailbox({ type: 'deposit', ...auth, envelope: Buffer.from('sealed') }),
+    encodeMailbox({ type: 'fetch', ...auth, after: 7n }),
+    encodeMailbox({ type: 'delete', ...auth, upTo: 9n }),
+    encodeMailbox({ type: 'depositAck', nonce: auth.nonce, id: 1n, ttlSeconds: 60 }),
+    encodeMailbox({ type: 'items', nonce: auth.nonce, more: true, items: [{ id: 1n, expiresAt: 2, data: Buffer.from('env') }] }),
+    encodeMailbox({ type: 'deleted', nonce: auth.nonce, upTo: 3n }),
+    encodeMailbox({ type: 'mailboxError', nonce: auth.nonce, code: 24, detail: 5 }),
+    // Sealed-envelope plaintexts: a chat, a part and a receipt record.
+    encodeContent({
+      sender: Buffer.alloc(32, 6),
+      name: 'Ann',
+      records: [
+        { kind: 'chat', payload: Buffer.from([1, 0, 0, 0, 1]) },
+        { kind: 'part', epoch: 1, seq: 2, index: 0, count: 2, data: Buffer.from('xy') },
+        { kind: 'receipt', entries: [{ sender: Buffer.alloc(32, 7), epoch: 1, seq: 2 }] },
+      ],
+    }),
+  ];
+};
+
 function directorySeeds(): Buffer[] {
   const cookie = Buffer.alloc(16, 0xcc);
   const rec = Buffer.from('01000000000000000105616c69636505416c696365' + 'd0'.repeat(32) + '0f'.repeat(32) + 'ab'.repeat(16) + '3f'.repeat(64), 'hex');
@@ -122,7 +150,102 @@ function directorySeeds(): Buffer[] {
   ];
 }
 
+function topicSeeds(): Buffer[] {
+  const cookie = Buffer.alloc(16, 0xcc);
+  const id = Buffer.alloc(16, 1);
+  const t = Buffer.alloc(16, 0xaa);
+  const ep = { address: '192.0.2.1', port: 7000 };
+  return [
+    encodeTopic({ type: 'topicRegister', cookie, clientId: id, seq: 1, options: 1, flags: 9, candidates: [ep, { address: '2001:db8::1', port: 1 }], topics: [{ topic: t, kind: TopicKind.Peer }, { topic: t, kind: TopicKind.Watcher }] }),
+    encodeTopic({ type: 'topicLeave', cookie, clientId: id, topics: [t] }),
+    encodeTopic({ type: 'topicAck', seq: 2, observed: ep, refreshSeconds: 15, accepted: 1, refused: 0, partners: 1 }),
+    encodeTopic({ type: 'topicAck', seq: 2, observed: ep, refreshSeconds: 15, accepted: 1, refused: 0, partners: 1, turn: { server: ep, username: 'u', password: 'p', ttlSeconds: 60 } }),
+    encodeTopic({ type: 'topicPeer', topic: t, partner: { clientId: id, flags: 8, reflexive: ep, candidates: [ep] } }),
+    encodeTopic({ type: 'topicGone', topic: t, clientId: id }),
+  ];
+}
+
+function contactSeeds(): Buffer[] {
+  const payload = encodeRequestPayload({ signingKey: Buffer.alloc(32, 2), handle: 'alice@h:1', displayName: 'Alice', note: 'hi 👋' });
+  const link = formatContactLink({ signingKey: Buffer.alloc(32, 1), staticKey: Buffer.alloc(32, 2), requestToken: Buffer.alloc(16, 3), server: { host: 'chat.example.org', port: 7000 }, displayName: 'Zoë' });
+  return [
+    encodeContactPacket({ type: 'requestHello', sender: 7, noise: Buffer.alloc(96, 5) }),
+    encodeContactPacket({ type: 'requestReply', receiver: 7, noise: Buffer.alloc(49, 6) }),
+    encodeContactPacket({ type: 'requestPunch', nonce: Buffer.alloc(8, 7) }),
+    Buffer.concat([Buffer.from([0xff]), payload]), // 0xff: the payload decoder
+    Buffer.concat([Buffer.from([0xfe]), Buffer.from(link)]), // 0xfe: the link parser
+  ];
+}
+
 export const TARGETS: Target[] = [
+  {
+    name: 'topics',
+    maxLen: 1300,
+    seeds: topicSeeds,
+    dictionary: [Buffer.from([MAGIC, VERSION, 0x30]), Buffer.from([MAGIC, VERSION, 0x32]), Buffer.from([MAGIC, VERSION, 0x33]), Buffer.from([4]), Buffer.from([6])],
+    run(data) {
+      const r = decodeTopic(data);
+      isDecoded(r);
+      if (!r.ok) return label(r, '');
+      // Every field is fixed-size or counted: byte-exact.
+      assert.ok(encodeTopic(r.value).equals(data), 'byte-exact round trip');
+      return `ok:${r.value.type}`;
+    },
+  },
+  {
+    name: 'contacts',
+    maxLen: 1300,
+    seeds: contactSeeds,
+    dictionary: [Buffer.from([MAGIC, VERSION, 0x14]), Buffer.from([MAGIC, VERSION, 0x16]), Buffer.from('p2pchat:contact:'), Buffer.from('vscode://p2p-chat.p2p-chat/contact?link=')],
+    run(data) {
+      if (data[0] === 0xff) {
+        const r = decodeRequestPayload(data.subarray(1));
+        isDecoded(r);
+        if (!r.ok) return label(r, 'payload');
+        assert.ok(encodeRequestPayload(r.value).equals(data.subarray(1)), 'payload: byte-exact round trip');
+        return 'ok:payload';
+      }
+      if (data[0] === 0xfe) {
+        const text = data.subarray(1).toString('utf8');
+        const r = parseContactLink(text);
+        assert.ok(typeof r === 'object' && r !== null && 'ok' in r);
+        if (!r.ok) return 'err:link';
+        for (const again of [formatContactLink(r.link), contactUri(r.link)]) {
+          const p = parseContactLink(again);
+          assert.ok(p.ok, 'an accepted link re-formats and parses');
+          assert.deepEqual(p.link, r.link);
+        }
+        return 'ok:link';
+      }
+      const r = decodeContactPacket(data);
+      isDecoded(r);
+      if (!r.ok) return label(r, '');
+      assert.ok(encodeContactPacket(r.value).equals(data), 'packet: byte-exact round trip');
+      return `ok:${r.value.type}`;
+    },
+  },
+  {
+    name: 'mailbox',
+    maxLen: 1300,
+    seeds: mailboxSeeds,
+    dictionary: [Buffer.from([MAGIC, VERSION, 0x40]), Buffer.from([MAGIC, VERSION, 0x43]), Buffer.from([0x18]), Buffer.from([0x03, 0x00])],
+    run(data) {
+      // The same bytes as a datagram and as a sealed envelope's plaintext: both decoders are fed hostile input.
+      const c = decodeContent(data);
+      isDecoded(c);
+      if (c.ok) {
+        const again = decodeContent(encodeContent(c.value));
+        assert.ok(again.ok, 'decoded content re-encodes');
+      }
+      const r = decodeMailbox(data);
+      isDecoded(r);
+      if (!r.ok) return c.ok ? 'ok:content' : label(r, '');
+      const back = decodeMailbox(encodeMailbox(r.value));
+      assert.ok(back.ok, 'a decoded message re-encodes and decodes');
+      assert.deepEqual(back.value, r.value);
+      return `ok:${r.value.type}`;
+    },
+  },
   {
     name: 'directory',
     maxLen: 600,
@@ -196,6 +319,11 @@ export const TARGETS: Target[] = [
       const r = decodeApp(data);
       isDecoded(r);
       if (!r.ok) return `${e.ok ? 'eph' : ''}${label(r, '')}`;
+      if (r.value.type === 'reject') {
+        assert.ok(encodeReject(r.value).equals(data), 'a decoded reject re-encodes to the same bytes');
+        return 'reject';
+      }
+      if (r.value.type === 'refused') return `refused:${r.value.reason}`;
       checkBody(r.value.body);
       const again = decodeApp(encodeChat(r.value));
       assert.ok(again.ok, 'a decoded chat re-encodes and decodes');

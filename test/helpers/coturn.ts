@@ -1,7 +1,8 @@
-// A real coturn on loopback for integration tests: installed on demand (Debian, as root), run in
+// A real coturn on loopback for integration tests (installed by test/run-all.sh, checked here), run in
 // the foreground in its own process group with a throwaway userdb/pidfile, always stopped.
 import { freeUdpPort } from './freePort';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
+import { requireTools } from './tools';
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,20 +31,9 @@ process.on('exit', () => {
   for (const c of live) if (c.pid) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
 });
 
-function hasTurnserver(): boolean {
-  return spawnSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' }).status === 0;
-}
-
-/** Returns undefined when coturn is available, else why it is not. */
-export function ensureCoturn(): string | undefined {
-  if (hasTurnserver()) return undefined;
-  if (process.getuid?.() !== 0) return 'turnserver is not installed and installing it needs root';
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'coturn'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 });
-  if (install().status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', timeout: 300_000 });
-    install();
-  }
-  return hasTurnserver() ? undefined : 'apt-get install coturn failed';
+/** Throws, naming the package, when coturn's turnserver is not installed (test/run-all.sh installs it). */
+export function ensureCoturn(): void {
+  requireTools('the coturn tests', [{ bin: 'turnserver', pkg: 'coturn' }]);
 }
 
 /** One STUN Binding round trip; true when the server answered within `ms`. */

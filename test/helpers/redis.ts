@@ -2,11 +2,12 @@
 // persistence (fsync every second as in the compose file, or on every write), in the
 // foreground in its own process group. stop() is a clean shutdown, kill() is `kill -9`; start()
 // again reuses the port and the directory, so a restart finds what was written before.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireTools } from './tools';
 import { freeTcpPort } from './freePort';
 
 const live = new Set<ChildProcess>();
@@ -14,26 +15,17 @@ process.on('exit', () => {
   for (const c of live) if (c.pid) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
 });
 
-const hasRedis = () => spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
-let installTried = false;
-
 /**
- * Undefined when redis-server is on PATH, else why not (tests fail on it: no skipping). It is listed in
- * test/apt-packages.txt for the test runner; as root a missing one is installed here too, like coturn.
+ * Undefined when redis-server is on PATH, else why not (tests fail on it: no skipping). Nothing is installed
+ * here: test/run-all.sh installs every package of test/apt-packages.txt (redis-server among them) first.
  */
 export function redisMissing(): string | undefined {
-  if (hasRedis()) return undefined;
-  if (process.getuid?.() === 0 && !installTried) {
-    installTried = true;
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'redis-server'], { stdio: 'ignore', env, timeout: 300_000 });
-    if (install().status !== 0) {
-      spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', env, timeout: 300_000 });
-      install();
-    }
-    if (hasRedis()) return undefined;
+  try {
+    requireTools('the Redis tests', [{ bin: 'redis-server', pkg: 'redis-server' }]);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
-  return 'redis-server is not installed (apt-get install -y redis-server; listed in test/apt-packages.txt)';
 }
 
 function answersPing(port: number, host: string): Promise<boolean> {

@@ -7,7 +7,17 @@ import { Endpoint, endpointKey } from '../../extension/core/wire/endpoint';
 import { decodeRendezvous, encodeRendezvous, MemberRecord } from '../../extension/core/wire/rendezvous';
 import { generateKeyPair } from '../../extension/core/noise';
 
-export type NatKind = 'none' | 'cone' | 'symmetric';
+/**
+ * cone: endpoint-independent mapping (port-preserving), address-and-port-dependent filtering; fullcone: the same
+ * mapping, no filtering; symmetric: a random port per destination; open: Linux MASQUERADE with no filter, modelled
+ * per flow like conntrack: an unsolicited packet is taken by the router itself and that flow is remembered (for
+ * 30 s after its last packet), so the host's own flow to that address later clashes and gets another port.
+ */
+export type NatKind = 'none' | 'cone' | 'fullcone' | 'symmetric' | 'open';
+
+/** Router hops between any two sites, beyond the sender's own NAT: a packet needs a TTL above this to arrive. */
+export const INTERNET_HOPS = 2;
+const CONNTRACK_UNREPLIED_MS = 30_000;
 
 export interface SimNat {
   publicIp: string;
@@ -19,6 +29,11 @@ export interface SimNat {
   /** public port -> set of remote "ip:port" it has sent to (address-and-port-dependent filtering) */
   allowed: Map<number, Set<string>>;
   nextPort: number;
+  /** open: "ip:port>dst" -> public port, and "dst|public port" -> private endpoint (the reply direction). */
+  flows: Map<string, number>;
+  replies: Map<string, Endpoint>;
+  /** open: "remote|public port" of unsolicited flows the router took for itself -> when last refreshed. */
+  poisoned: Map<string, number>;
 }
 
 interface Packet {
@@ -51,7 +66,7 @@ export class SimNet {
 
   constructor(seed = 1) {
     this.seed = seed;
-    this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data) => this.inject(from, to, data));
+    this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data, extra) => this.inject(from, to, data, extra));
   }
 
   random(): number {
@@ -60,7 +75,45 @@ export class SimNet {
   }
 
   nat(publicIp: string, kind: NatKind): SimNat {
-    return { publicIp, kind, map: new Map(), back: new Map(), allowed: new Map(), nextPort: 20000 + Math.floor(this.random() * 1000) };
+    return {
+      publicIp,
+      kind,
+      map: new Map(),
+      back: new Map(),
+      allowed: new Map(),
+      nextPort: 20000 + Math.floor(this.random() * 1000),
+      flows: new Map(),
+      replies: new Map(),
+      poisoned: new Map(),
+    };
+  }
+
+  /** Extra one-way delay for some packets (e.g. a rendezvous far from one host): added to delayMs. */
+  extraDelay: (from: Endpoint, to: Endpoint) => number = () => 0;
+  /** Datagrams sent with a TTL too small to arrive (they still opened their sender's NAT mapping). */
+  ttlExpired = 0;
+
+  private isPoisoned(n: SimNat, key: string): boolean {
+    const at = n.poisoned.get(key);
+    if (at === undefined) return false;
+    if (this.now - at > CONNTRACK_UNREPLIED_MS) {
+      n.poisoned.delete(key);
+      return false;
+    }
+    return true;
+  }
+
+  /** Linux MASQUERADE without --random: keep the source port unless that flow's reply tuple is taken. */
+  private openOutbound(n: SimNat, src: Endpoint, to: Endpoint): number {
+    const key = `${endpointKey(src)}>${endpointKey(to)}`;
+    const known = n.flows.get(key);
+    if (known !== undefined) return known;
+    const taken = (port: number) => this.isPoisoned(n, `${endpointKey(to)}|${port}`) || n.replies.has(`${endpointKey(to)}|${port}`);
+    let port = src.port;
+    while (taken(port)) port = 1024 + Math.floor(this.random() * 64000);
+    n.flows.set(key, port);
+    n.replies.set(`${endpointKey(to)}|${port}`, src);
+    return port;
   }
 
   addHost(name: string, local: Endpoint, nat: SimNat | undefined, opts: Partial<RoomOptions> & { roomId: Buffer; psk: Buffer }): SimHost {
@@ -94,7 +147,9 @@ export class SimNet {
       // Extra (birthday) sockets are modelled as extra private ports.
       const src: Endpoint = { address: h.local.address, port: h.local.port + (o.via ?? 0) };
       let from = src;
-      if (h.nat) {
+      if (h.nat?.kind === 'open') {
+        from = { address: h.nat.publicIp, port: this.openOutbound(h.nat, src, o.to) };
+      } else if (h.nat) {
         const n = h.nat;
         const key = n.kind === 'symmetric' ? `${endpointKey(src)}>${endpointKey(o.to)}` : endpointKey(src);
         let port = n.map.get(key);
@@ -109,17 +164,25 @@ export class SimNet {
         n.allowed.set(port, allowed);
         from = { address: n.publicIp, port };
       }
+      // The mapping is made; whether the datagram gets further depends on its TTL.
+      if (o.ttl !== undefined && o.ttl - (h.nat ? 1 : 0) <= INTERNET_HOPS) {
+        this.ttlExpired++;
+        continue;
+      }
       this.inject(from, o.to, o.data);
     }
   }
 
-  inject(from: Endpoint, to: Endpoint, data: Buffer): void {
+  /** Drops chosen datagrams (a lost push, say), on top of the random loss. */
+  dropIf: (from: Endpoint, to: Endpoint, data: Buffer) => boolean = () => false;
+
+  inject(from: Endpoint, to: Endpoint, data: Buffer, extraDelayMs = 0): void {
     this.sent++;
-    if (this.random() < this.loss) {
+    if (this.dropIf(from, to, data) || this.random() < this.loss) {
       this.dropped++;
       return;
     }
-    this.queue.push({ at: this.now + this.delayMs, from, to, data: Buffer.from(data) });
+    this.queue.push({ at: this.now + this.delayMs + this.extraDelay(from, to) + extraDelayMs, from, to, data: Buffer.from(data) });
   }
 
   private deliver(p: Packet): void {
@@ -130,12 +193,23 @@ export class SimNet {
     for (const h of this.hosts) {
       if (h.down) continue;
       let via: number | undefined;
-      if (h.nat) {
+      if (h.nat?.kind === 'open') {
+        if (p.to.address !== h.nat.publicIp) continue;
+        const priv = h.nat.replies.get(`${endpointKey(p.from)}|${p.to.port}`);
+        if (!priv) {
+          // No flow of ours answers this: the router's own stack takes it, and conntrack keeps the flow.
+          h.nat.poisoned.set(`${endpointKey(p.from)}|${p.to.port}`, this.now);
+          this.dropped++;
+          return;
+        }
+        if (priv.address !== h.local.address) continue;
+        via = priv.port - h.local.port;
+      } else if (h.nat) {
         if (p.to.address !== h.nat.publicIp) continue;
         const priv = h.nat.back.get(p.to.port);
         if (!priv || priv.address !== h.local.address) continue;
         // Address-and-port-dependent filtering: only replies from where this mapping has sent.
-        if (!h.nat.allowed.get(p.to.port)?.has(endpointKey(p.from))) {
+        if (h.nat.kind !== 'fullcone' && !h.nat.allowed.get(p.to.port)?.has(endpointKey(p.from))) {
           this.dropped++;
           return;
         }
@@ -185,15 +259,27 @@ export class FakeRendezvous {
   readonly probe: Endpoint;
   private members = new Map<string, { from: Endpoint; record: MemberRecord }>();
   turn?: { server: Endpoint; username: string; password: string; ttlSeconds: number };
+  /** Mailbox requests (types 0x40-0x4F) go here when set; `reply` answers the requester. */
+  mailbox?: (data: Buffer, from: Endpoint, reply: (data: Buffer) => void) => void;
+  /** The one cookie this rendezvous hands out. */
+  static readonly COOKIE = Buffer.alloc(16, 7);
+
+  /** Members the welcome carries; the rest follow as `peer` (joined = 0) messages, `overflowDelayMs` later. */
+  maxKnown = Infinity;
+  overflowDelayMs = 0;
 
   constructor(
     readonly main: Endpoint,
-    private readonly send: (from: Endpoint, to: Endpoint, data: Buffer) => void,
+    private readonly send: (from: Endpoint, to: Endpoint, data: Buffer, extraDelayMs?: number) => void,
   ) {
     this.probe = { address: main.address, port: main.port + 1 };
   }
 
   receive(data: Buffer, from: Endpoint, to: Endpoint): void {
+    if (this.mailbox && data.length >= 3 && data[2] >= 0x40 && data[2] <= 0x4f) {
+      this.mailbox(data, from, (bytes) => this.sendFrom(to, from, bytes));
+      return;
+    }
     const m = decodeRendezvous(data);
     if (!m.ok) return;
     const reply = (msg: Parameters<typeof encodeRendezvous>[0]) => this.sendFrom(to, from, encodeRendezvous(msg));
@@ -204,7 +290,7 @@ export class FakeRendezvous {
     if (m.value.type !== 'register') return;
     const r = m.value;
     if (r.cookie.every((b) => b === 0)) {
-      reply({ type: 'cookie', cookie: Buffer.alloc(16, 7) });
+      reply({ type: 'cookie', cookie: FakeRendezvous.COOKIE });
       return;
     }
     const key = `${r.roomId.toString('hex')}/${r.peerId.toString('hex')}`;
@@ -213,7 +299,9 @@ export class FakeRendezvous {
     const changed = !prev || JSON.stringify(prev.record) !== JSON.stringify(record);
     this.members.set(key, { from, record });
     const others = [...this.members.entries()].filter(([k]) => k.startsWith(r.roomId.toString('hex')) && k !== key);
-    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}), known: others.map(([, o]) => o.record) });
+    const known = others.slice(0, this.maxKnown).map(([, o]) => o.record);
+    reply({ type: 'welcome', observed: from, refreshSeconds: 15, members: others.length + 1, ...(this.turn ? { turn: this.turn } : {}), known });
+    for (const [, o] of others.slice(known.length)) this.send(to, from, encodeRendezvous({ type: 'peer', joined: false, member: o.record }), this.overflowDelayMs);
     if (changed) for (const [, o] of others) this.sendFrom(this.main, o.from, encodeRendezvous({ type: 'peer', joined: true, member: record }));
   }
 

@@ -11,6 +11,7 @@ import { encodePeer, HELLO_MIN_BYTES } from '../../extension/core/wire/peer';
 import { encodeRendezvous, ErrorCode, type RendezvousMessage } from '../../extension/core/wire/rendezvous';
 import { encodeStun, Method, StunClass } from '../../extension/core/relay/stunCodec';
 import { newRoomKeys } from '../helpers/peers';
+import { untilQuiet } from '../helpers/quiet';
 import { UDP_MAX_IPV4 } from './lib/corpus';
 import { fakeRendezvous, record } from './lib/fakeRendezvous';
 import { Cleanup, connectedPair, hintOf, rawSocket, roles, say, session, sleep, startPeer, startServer, texts, until, type Peer } from './lib/rig';
@@ -22,14 +23,12 @@ interface Row {
 }
 const factor = (r: Row) => (r.sent ? r.back / r.sent : 0);
 
-async function measure(target: number, datagrams: Buffer[], windowMs: number, spacingMs = 0): Promise<Row & { replies: number }> {
+/** Sends, then counts what comes back until the socket has been quiet for 400 ms (not a fixed window), after `minMs` if given. */
+async function measure(target: number, datagrams: Buffer[], watch: { minMs?: number } = {}): Promise<Row & { replies: number }> {
   const s = await rawSocket();
   try {
-    for (const d of datagrams) {
-      s.send(d, target);
-      if (spacingMs) await sleep(spacingMs);
-    }
-    await sleep(windowMs);
+    for (const d of datagrams) s.send(d, target);
+    await untilQuiet(() => s.replies.length, { quietMs: 400, maxMs: 15_000, ...watch });
     return { what: '', sent: s.bytesOut, back: s.bytesIn, replies: s.replies.length };
   } finally {
     await s.close();
@@ -91,15 +90,15 @@ describe('hostile: amplification (reply bytes ÷ request bytes, unverified sourc
     ];
     for (const c of cases) {
       for (const n of [1, 50]) {
-        const r = await measure(c.to ?? port, Array.from({ length: n }, c.d), 120);
+        const r = await measure(c.to ?? port, Array.from({ length: n }, c.d));
         const row = { what: `rendezvous: ${c.what}${n > 1 ? ` ×${n}` : ''}`, sent: r.sent, back: r.back };
         note(row, ` (${r.replies} replies)`);
         assert.ok(factor(row) <= 1, `${row.what}: factor ${factor(row)}`);
       }
     }
-    const stun = await measure(port, [encodeStun({ method: Method.Binding, cls: StunClass.Request, txid: randomBytes(12), attrs: [] })], 120);
+    const stun = await measure(port, [encodeStun({ method: Method.Binding, cls: StunClass.Request, txid: randomBytes(12), attrs: [] })]);
     note({ ...stun, what: 'rendezvous: STUN Binding request (the documented exception)' }, ' (exception)');
-    const stunBurst = await measure(port, Array.from({ length: 50 }, () => encodeStun({ method: Method.Binding, cls: StunClass.Request, txid: randomBytes(12), attrs: [] })), 120);
+    const stunBurst = await measure(port, Array.from({ length: 50 }, () => encodeStun({ method: Method.Binding, cls: StunClass.Request, txid: randomBytes(12), attrs: [] })));
     note({ ...stunBurst, what: 'rendezvous: STUN Binding ×50 (per-source lane)' }, ` (exception, ${stunBurst.replies} answered)`);
     assert.ok(stun.back / stun.sent <= 1.6 + 1e-9, 'a Binding answer stays minimal (20 B -> 32 B)');
     const st = server.stats();
@@ -148,7 +147,6 @@ describe('hostile: amplification (reply bytes ÷ request bytes, unverified sourc
             encodePeer({ type: 'data', receiver: 12345, counter: 0n, ciphertext: randomBytes(100) }),
             encodePeer({ type: 'data', receiver: session(to, to === a ? b : a)!.localIndex, counter: 99n, ciphertext: randomBytes(100) }),
           ],
-          300,
         );
         const row = { what: `peer (${to === initiator ? 'initiator' : 'responder'}): foreign hints / unknown or live indices`, sent: r.sent, back: r.back };
         note(row);
@@ -157,7 +155,7 @@ describe('hostile: amplification (reply bytes ÷ request bytes, unverified sourc
     });
 
     it("a forged Noise message 1 to the live session's responder: the Reply is smaller than the Hello", async () => {
-      const r = await measure(responder.port, [hello(initiator, responder, 777, message1())], 1500);
+      const r = await measure(responder.port, [hello(initiator, responder, 777, message1())], { minMs: 1500 });
       const row = { what: 'peer (responder): forged message 1 with the right hints', sent: r.sent, back: r.back };
       note(row, ` (${r.replies} replies)`);
       assert.ok(factor(row) <= 1, `factor ${factor(row)}`);
@@ -165,7 +163,7 @@ describe('hostile: amplification (reply bytes ÷ request bytes, unverified sourc
 
     it("a forged punch to the live session's initiator: nothing larger comes back, and the session is not re-keyed", async () => {
       const before = session(initiator, responder)!.localIndex;
-      const r = await measure(initiator.port, [hello(responder, initiator, 0, randomBytes(HELLO_MIN_BYTES - HEADER_BYTES - 20))], 1500);
+      const r = await measure(initiator.port, [hello(responder, initiator, 0, randomBytes(HELLO_MIN_BYTES - HEADER_BYTES - 20))], { minMs: 1500 });
       const row = { what: 'peer (initiator, live session): forged punch with the right hints', sent: r.sent, back: r.back };
       const reset = session(initiator, responder)!.localIndex !== before;
       note(row, ` (${r.replies} replies${reset ? ', and the session was re-keyed' : ''})`);
@@ -190,7 +188,7 @@ describe('hostile: amplification (reply bytes ÷ request bytes, unverified sourc
           : new HandshakeState({ pattern: 'XXpsk3', initiator: true, prologue: Buffer.concat([Buffer.from('p2p-chat/1 '), keys.roomId]), s: generateKeyPair(), psk: randomBytes(32) }).writeMessage(
               Buffer.alloc(HELLO_MIN_BYTES - HEADER_BYTES - 20 - 32 - 16),
             );
-      const r = await measure(p.port, [encodePeer({ type: 'hello', sender: ourRole === 'initiator' ? 0 : 4242, ...hints, noise })], 3000);
+      const r = await measure(p.port, [encodePeer({ type: 'hello', sender: ourRole === 'initiator' ? 0 : 4242, ...hints, noise })], { minMs: 3000 });
       const row = { what: `peer (${ourRole}, punching): one forged Hello, 3 s window`, sent: r.sent, back: r.back };
       note(row, ` (${r.replies} datagrams back)`);
       assert.ok(factor(row) <= 1, `factor ${factor(row).toFixed(2)}: ${r.replies} datagrams to an address that never proved anything`);

@@ -30,6 +30,7 @@ import {
   until,
   type Peer,
 } from './lib/rig';
+import { untilQuiet } from '../helpers/quiet';
 
 const PATTERN = 'XXpsk3' as const;
 const prologue = (roomId: Buffer) => Buffer.concat([Buffer.from('p2p-chat/1 '), roomId]);
@@ -84,7 +85,8 @@ describe('hostile: spoofed and forged traffic', function () {
       forged++;
       if (i % 200 === 0) await sleep(2);
     }
-    await sleep(300);
+    // Until B has stopped counting drops and nothing has come back for 400 ms: not a fixed window.
+    await untilQuiet(() => link(b, a).stats.dropped + atk.replies.length, { quietMs: 400, maxMs: 15_000 });
     const after = session(b, a)!;
     const authDrops = after.transport.dropped.auth - authBefore;
     const dropped = link(b, a).stats.dropped - droppedBefore;

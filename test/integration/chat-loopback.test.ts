@@ -3,6 +3,8 @@ import { RendezvousServer } from '../../rendezvous/server';
 import { createLogger } from '../../rendezvous/log';
 import { impairedSocket, ImpairedSocket } from '../helpers/impairedSocket';
 import { newRoomKeys, startPeer, TestPeer, until } from '../helpers/peers';
+import { BodyRejectedError, MAX_TEXT_CHARS } from '../../extension/core/room/appMessages';
+import { freshRoomState, MemoryRoomStore } from '../../extension/core/store/roomStore';
 
 const texts = (p: TestPeer, from?: string) =>
   p.received.filter((m) => !from || m.fromName === from).map((m) => (m.body.kind === 'text' ? m.body.text : `[snippet ${m.body.snippet.path}]`));
@@ -84,6 +86,36 @@ describe('chat over loopback through a real rendezvous', function () {
     await until(() => texts(b).length === 1, 10000, 'early message');
     assert.deepEqual(texts(b), ['anyone there?']);
     await until(() => a.delivery.get(m.id) === 'delivered', 5000, 'delivered');
+  });
+
+  it('a message the receivers refuse is reported rejected (with the reason), never delivered; the sender refuses up front', async () => {
+    const keys = newRoomKeys();
+    // An outbox written under looser limits (an older or buggy sender): the receivers' rule decides.
+    const store = new MemoryRoomStore();
+    const state = freshRoomState();
+    state.outbox.push({ seq: 1, sentAt: Date.now(), body: { kind: 'text', text: 'z'.repeat(MAX_TEXT_CHARS + 1) }, pending: ['?'] });
+    state.nextSeq = 2;
+    store.record({ op: 'add', entry: state.outbox[0] }, state);
+    const b = await startPeer({ name: 'Bob', port, probePort, keys });
+    const c = await startPeer({ name: 'Cat', port, probePort, keys });
+    peers.push(b, c);
+    const reasons: string[] = [];
+    const a = await startPeer({ name: 'Alice', port, probePort, keys, store });
+    peers.push(a);
+    const id = a.host.room.pendingMessages()[0].id;
+    const track = a.host.room.events.delivery!;
+    a.host.room.events.delivery = (i, s, reason) => {
+      track(i, s, reason);
+      if (reason) reasons.push(reason);
+    };
+    await until(() => a.host.room.pendingMessages().length === 0, 10000, 'the refused message settles');
+    assert.equal(a.delivery.get(id), 'rejected');
+    assert.match(reasons[0], /^(Bob|Cat) refused it: the text is longer than 65,536 characters$/);
+    assert.equal(b.received.length + c.received.length, 0);
+    assert.throws(() => a.host.room.send({ kind: 'text', text: 'z'.repeat(MAX_TEXT_CHARS + 1) }, now()), BodyRejectedError);
+    const ok = send(a, 'fits');
+    await until(() => a.delivery.get(ok.id) === 'delivered', 5000, 'the next one is delivered');
+    assert.deepEqual([texts(b), texts(c)], [['fits'], ['fits']]);
   });
 
   it('survives 10 % loss, 20±10 ms delay and duplication both ways, including a 1 MiB snippet', async () => {

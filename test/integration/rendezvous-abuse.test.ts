@@ -9,6 +9,7 @@ import { decodeRendezvous, encodeRendezvous, ErrorCode, RendezvousMessage } from
 import { HELLO_MIN_BYTES } from '../../extension/core/wire/peer';
 import { silentLogger } from '../../rendezvous/log';
 import { BoundPorts, RendezvousServer } from '../../rendezvous/server';
+import { untilQuiet } from '../helpers/quiet';
 import { RendezvousTestClient, stunLib } from '../helpers/rendezvousClient';
 
 const stun = stunLib();
@@ -51,7 +52,7 @@ interface Exchange {
 }
 
 /** Send `datagrams` from one fresh socket (one unverified source) and collect everything that comes back. */
-async function exchange(target: { address: string; port: number }, datagrams: Buffer[], settleMs = 120): Promise<Exchange> {
+async function exchange(target: { address: string; port: number }, datagrams: Buffer[]): Promise<Exchange> {
   const v6 = target.address.includes(':');
   const sock = dgram.createSocket(v6 ? 'udp6' : 'udp4');
   await new Promise<void>((r) => sock.bind(0, v6 ? '::1' : '127.0.0.1', r));
@@ -62,7 +63,8 @@ async function exchange(target: { address: string; port: number }, datagrams: Bu
     bytesIn += d.length;
     sock.send(d, target.port, target.address);
   }
-  await sleep(settleMs);
+  // Until no reply for 400 ms (bounded): a fixed window can end before a slow server answers.
+  await untilQuiet(() => replies.length, { quietMs: 400, maxMs: 10_000 });
   sock.close();
   return { bytesIn, bytesOut: replies.reduce((n, b) => n + b.length, 0), replies };
 }

@@ -1,5 +1,5 @@
 // Brings a lab up by hand and keeps it until Ctrl-C or stdin closes:
-//   sudo node -r tsx/cjs test/nat/lab-cli.ts [--natA cone|cone-reject|fullcone|symmetric] [--natB ...]
+//   sudo node -r tsx/cjs test/nat/lab-cli.ts [--natA cone|cone-reject|fullcone|symmetric|open] [--natB ...]
 //        [--delay MS] [--loss P] [--turn] [--second-pub]
 // Prints one JSON line {"ev":"ready","prefix":...,"ns":{role: namespace},...}; then e.g.
 //   ip netns exec <ns.hostA> ping 203.0.113.1

@@ -10,7 +10,6 @@ import {
   ADDR,
   cleanupStaleLabs,
   ensureLabTools,
-  isRoot,
   listLabNamespaces,
   ownNamespaces,
   pidGone,
@@ -18,6 +17,7 @@ import {
   type Lab,
   type NatKind,
 } from './lab';
+import { needRoot } from '../helpers/tools';
 import { useLab } from './mocha-lab';
 import { spawnManaged, where, type JsonEvent, type ManagedProcess } from '../helpers/proc';
 
@@ -180,6 +180,38 @@ describe('NAT lab (network namespaces + iptables)', function () {
     assert.deepEqual([mixed.a, mixed.b], [false, false], 'cone<->symmetric must not punch naively');
   });
 
+  it('open routers (no inbound filter): an early punch blocks the far port; TTL-2 primes the mappings and then it punches', async function () {
+    lab.setNat('natA', 'open');
+    lab.setNat('natB', 'open');
+    const port = 42000;
+    const punch = { op: 'send', data: 'punch', count: 40, intervalMs: 20, untilReply: true };
+    const natA = `${ADDR.natA}:${port}`;
+    const natB = `${ADDR.natB}:${port}`;
+    {
+      const [A, B] = await Promise.all([udpSocket(lab, 'hostA', port), udpSocket(lab, 'hostB', port)]);
+      // B's packet reaches natA before A has sent anything to B: natA takes it for itself and keeps the flow.
+      await op(B.p, { op: 'send', to: natA, data: 'early', count: 1 }, 'sendDone');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(A.p.eventsWhere((e) => e.ev === 'recv' && e.data === 'early').length, 0, 'not delivered to hostA');
+      assert.match(lab.run('natA', 'conntrack', ['-L', '-p', 'udp'], { allowFail: true }), new RegExp(`src=${ADDR.natB} dst=${ADDR.natA} sport=${port} dport=${port}`));
+      const [ra, rb] = await Promise.all([op(A.p, { ...punch, to: natB }, 'sendDone'), op(B.p, { ...punch, to: natA }, 'sendDone')]);
+      assert.deepEqual([ra.replied, rb.replied], [false, false], 'the early packet blocked the punch both ways');
+      await Promise.all([A.p.kill(), B.p.kill()]);
+    }
+    lab.flushConntrack();
+    {
+      const [A, B] = await Promise.all([udpSocket(lab, 'hostA', port), udpSocket(lab, 'hostB', port)]);
+      // TTL 2 crosses the sender's own NAT (mapping made) and dies at the simulated hop before the other NAT.
+      await op(B.p, { op: 'send', to: natA, data: 'prime', count: 1, ttl: 2 }, 'sendDone');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.doesNotMatch(lab.run('natA', 'conntrack', ['-L', '-p', 'udp'], { allowFail: true }), new RegExp(`sport=${port} dport=${port}`), 'the primer never reached natA');
+      await op(A.p, { op: 'send', to: natB, data: 'prime', count: 1, ttl: 2 }, 'sendDone');
+      const [ra, rb] = await Promise.all([op(A.p, { ...punch, to: natB }, 'sendDone'), op(B.p, { ...punch, to: natA }, 'sendDone')]);
+      assert.deepEqual([ra.replied, rb.replied], [true, true], 'primed mappings punch');
+      await Promise.all([A.p.kill(), B.p.kill()]);
+    }
+  });
+
   it('coturn in pub answers STUN through a NAT and relays with secret-derived credentials only', async function () {
     const turn = await lab.startTurn({ secret: 'lab-secret' });
     const A = await udpSocket(lab, 'hostA');
@@ -289,12 +321,8 @@ describe('NAT lab hygiene when its owner dies', function () {
   let owner: ManagedProcess | undefined;
 
   before(function () {
-    if (!isRoot()) {
-      console.warn('    test/nat: SKIPPED — the NAT lab needs root. CI runs as root.');
-      this.skip();
-    }
-    this.timeout(300_000);
-    ensureLabTools(); // so the child's 30 s start budget is not spent in apt-get
+    needRoot(this, 'NAT lab hygiene');
+    ensureLabTools(); // a missing tool fails here, with its package named, not in the child
   });
 
   afterEach(async function () {

@@ -19,14 +19,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ManagedProcess, spawnManaged, type SpawnOptions } from '../helpers/proc';
+import { requireTools } from '../helpers/tools';
 import { coturnArgs } from '../helpers/coturn';
 
-export type NatKind = 'cone' | 'cone-reject' | 'fullcone' | 'symmetric';
+/**
+ * cone: MASQUERADE (port-preserving, endpoint-independent mapping) with an INPUT/FORWARD filter that drops
+ * unsolicited packets; cone-reject: the same, rejecting with ICMP; fullcone: every inbound UDP packet goes
+ * to one host; symmetric: MASQUERADE --random-fully (a new port per destination); open: MASQUERADE with no
+ * filter at all (policy ACCEPT), like a Docker host or a VM's NAT gateway: an unsolicited packet is taken
+ * by the router's own stack, and conntrack keeps that flow.
+ */
+export type NatKind = 'cone' | 'cone-reject' | 'fullcone' | 'symmetric' | 'open';
 export type RouterRole = 'natA' | 'natB';
 export type HostRole = 'hostA' | 'hostA2' | 'hostB';
 export type Role = 'pub' | RouterRole | HostRole;
 
-export const NAT_KINDS: readonly NatKind[] = ['cone', 'cone-reject', 'fullcone', 'symmetric'];
+export const NAT_KINDS: readonly NatKind[] = ['cone', 'cone-reject', 'fullcone', 'symmetric', 'open'];
 export const ROLES: readonly Role[] = ['pub', 'natA', 'natB', 'hostA', 'hostA2', 'hostB'];
 
 /** Every address in the lab. Documentation (RFC 5737) and private ranges only. */
@@ -35,6 +43,8 @@ export const ADDR = {
   pub2: '203.0.113.2',
   natA: '203.0.113.10',
   natB: '203.0.113.20',
+  /** natA's public address after renumber() (a new public address: DHCP renewal, a reboot, a new uplink). */
+  natARenumbered: '203.0.113.11',
   natALan: '10.0.1.1',
   natBLan: '10.0.2.1',
   hostA: '10.0.1.2',
@@ -136,31 +146,12 @@ const TOOLS: ReadonlyArray<{ bin: string; pkg: string }> = [
 let toolsChecked = false;
 
 /**
- * Installs the lab's Debian packages when something is missing (root only).
- * A no-op after the first successful call, and a few stat() calls when all is present.
+ * Checks the lab's tools once per process. Nothing is installed here: test/run-all.sh installs every
+ * package of test/apt-packages.txt before the first suite; a missing tool fails, naming its package.
  */
-export function ensureLabTools(log: (m: string) => void = () => undefined): void {
+export function ensureLabTools(_log: (m: string) => void = () => undefined): void {
   if (toolsChecked) return;
-  const missing = TOOLS.filter((t) => !which(t.bin));
-  if (missing.length > 0) {
-    const pkgs = [...new Set(missing.map((t) => t.pkg))];
-    if (!isRoot()) throw new Error(`NAT lab needs root to install: ${pkgs.join(' ')}`);
-    log(`installing ${pkgs.join(' ')}`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const apt = (args: string[]) =>
-      spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { encoding: 'utf8', env, timeout: 600_000 });
-    const all = [...new Set(TOOLS.map((t) => t.pkg))];
-    let r = apt(['install', '-y', ...all]);
-    if (r.status !== 0) {
-      // Package lists absent or stale: refresh once and retry.
-      apt(['update']);
-      r = apt(['install', '-y', ...all]);
-    }
-    const still = TOOLS.filter((t) => !which(t.bin));
-    if (r.status !== 0 || still.length > 0) {
-      throw new Error(`apt-get install ${all.join(' ')} failed: ${(r.stderr || r.stdout || '').slice(-2000)}`);
-    }
-  }
+  requireTools('the NAT lab', TOOLS);
   toolsChecked = true;
 }
 
@@ -461,7 +452,8 @@ export class Lab {
       this.ip(r, 'link', 'add', 'wan0', 'type', 'veth', 'peer', 'name', spec.pubPort, 'netns', this.ns.pub);
     }
     this.ip(r, 'link', 'set', 'wan0', 'address', macFor(spec.wan));
-    this.ip(r, 'addr', 'add', `${spec.wan}/24`, 'dev', 'wan0');
+    const wan = r === 'natA' && this.renumbered ? ADDR.natARenumbered : spec.wan;
+    this.ip(r, 'addr', 'add', `${wan}/24`, 'dev', 'wan0');
     this.ip(r, 'link', 'set', 'wan0', 'up');
     this.ip('pub', 'link', 'set', spec.pubPort, 'master', 'br0');
     this.ip('pub', 'link', 'set', spec.pubPort, 'up');
@@ -489,6 +481,10 @@ export class Lab {
       '*raw',
       ':PREROUTING ACCEPT [0:0]',
       ':OUTPUT ACCEPT [0:0]',
+      // The WAN is a bridge, which does not decrement TTL; on the Internet at least one router lies
+      // between two NATs. A packet that arrives with TTL 1 would have expired at that router: drop it
+      // here, so a low-TTL packet opens its sender's NAT mapping without reaching the far NAT.
+      '-A PREROUTING -i wan0 -m ttl --ttl-lt 2 -j DROP',
       ...lossRule('PREROUTING -i wan0'),
       'COMMIT',
       '*mangle',
@@ -511,11 +507,16 @@ export class Lab {
       ':INPUT ACCEPT [0:0]',
       ':FORWARD ACCEPT [0:0]',
       ':OUTPUT ACCEPT [0:0]',
-      '-A INPUT -i wan0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
-      `-A INPUT -i wan0 -j ${verdict}`,
-      '-A FORWARD -i wan0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
-      ...(st.nat === 'fullcone' ? ['-A FORWARD -i wan0 -m conntrack --ctstate DNAT -j ACCEPT'] : []),
-      `-A FORWARD -i wan0 -j ${verdict}`,
+      // No filter at all for 'open': what arrives unsolicited is delivered to the router itself.
+      ...(st.nat === 'open'
+        ? []
+        : [
+            '-A INPUT -i wan0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+            `-A INPUT -i wan0 -j ${verdict}`,
+            '-A FORWARD -i wan0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+            ...(st.nat === 'fullcone' ? ['-A FORWARD -i wan0 -m conntrack --ctstate DNAT -j ACCEPT'] : []),
+            `-A FORWARD -i wan0 -j ${verdict}`,
+          ]),
       'COMMIT',
       '',
     ].join('\n');
@@ -616,6 +617,7 @@ export class Lab {
       const forwarders = new Set(Object.values(this.routers).map((st) => st.forwarder));
       await Promise.all([...this.procs].filter((p) => !forwarders.has(p)).map((p) => p.kill(500)));
     }
+    this.renumber('original');
     for (const r of ['natA', 'natB'] as const) {
       const want = this.initial.impair?.[r];
       const target = { loss: want?.loss ?? 0, delayMs: want?.delayMs ?? 0, delayInMs: want?.delayInMs ?? want?.delayMs ?? 0 };
@@ -629,6 +631,21 @@ export class Lab {
     }
     this.flushConntrack();
   }
+
+  /**
+   * Gives natA a new public address (203.0.113.11) or its own back, and forgets its flows: every mapping
+   * changes while the NAT stays endpoint-independent (a DHCP renewal, a reboot with a new address).
+   */
+  renumber(to: 'new' | 'original'): void {
+    const [from, next] = to === 'new' ? [ADDR.natA, ADDR.natARenumbered] : [ADDR.natARenumbered, ADDR.natA];
+    if (this.renumbered === (to === 'new')) return;
+    this.ip('natA', 'addr', 'del', `${from}/24`, 'dev', 'wan0');
+    this.ip('natA', 'addr', 'add', `${next}/24`, 'dev', 'wan0');
+    this.renumbered = to === 'new';
+    this.flushConntrack('natA');
+  }
+
+  private renumbered = false;
 
   /** Resolves once something in the namespace listens on UDP ip:port (polls `ss`). */
   async waitForUdpListener(role: Role, ip: string, port: number, timeoutMs = 10_000, proc?: ManagedProcess): Promise<void> {

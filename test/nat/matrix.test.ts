@@ -39,6 +39,12 @@ const CASES: Case[] = [
   { name: 'cone ↔ cone (ICMP reject), 10 % loss + 50 ms delay', natA: 'cone-reject', natB: 'cone-reject', b: 'hostB', expect: 'direct', impair: { loss: 0.1, delayMs: 50 } },
   { name: 'full cone ↔ symmetric, 10 % loss + 50 ms delay', natA: 'fullcone', natB: 'symmetric', b: 'hostB', expect: 'direct', impair: { loss: 0.1, delayMs: 50 } },
   { name: 'symmetric ↔ symmetric (TURN relay), 10 % loss + 50 ms delay', natA: 'symmetric', natB: 'symmetric', b: 'hostB', expect: 'relayed', impair: { loss: 0.1, delayMs: 50 } },
+  // Routers with no inbound filter (Docker hosts, VM gateways): the first packet to arrive unsolicited is taken by the
+  // router itself and blocks the mapping. Zero added delay is the hard case: punches cannot cross in flight.
+  { name: 'open ↔ open (MASQUERADE, no filter)', natA: 'open', natB: 'open', b: 'hostB', expect: 'direct' },
+  { name: 'open ↔ open (MASQUERADE, no filter), 50 ms delay', natA: 'open', natB: 'open', b: 'hostB', expect: 'direct', impair: { loss: 0, delayMs: 50 } },
+  { name: 'open ↔ cone', natA: 'open', natB: 'cone', b: 'hostB', expect: 'direct' },
+  { name: 'open ↔ open, TURN server down', natA: 'open', natB: 'open', b: 'hostB', expect: 'direct', turnDown: true },
   { name: 'TURN server down, cone ↔ cone', natA: 'cone', natB: 'cone', b: 'hostB', expect: 'direct', turnDown: true },
 ];
 

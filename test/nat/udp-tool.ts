@@ -169,8 +169,16 @@ async function runSocket(): Promise<void> {
         const waiter = { from: key, resolve: () => (replied = true) };
         if (op.untilReply === true) replyWaiters.push(waiter);
         let sent = 0;
+        // `ttl`: these datagrams leave with that IP TTL (the option is put back once each has been sent).
+        const ttl = typeof op.ttl === 'number' ? op.ttl : undefined;
         for (; sent < count && !replied; sent++) {
-          sock.send(String(op.data ?? ''), to.port, to.address);
+          if (ttl !== undefined) {
+            sock.setTTL(ttl);
+            await new Promise<void>((r) => sock.send(String(op.data ?? ''), to.port, to.address, () => r()));
+            sock.setTTL(64);
+          } else {
+            sock.send(String(op.data ?? ''), to.port, to.address);
+          }
           if (sent + 1 < count) await sleep(interval);
         }
         if (op.untilReply === true && !replied) await sleep(interval);

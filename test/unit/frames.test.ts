@@ -178,7 +178,7 @@ describe('frames: encoder rejects values that do not fit (programming errors)', 
 describe('frames: hostile input is rejected without throwing', () => {
   const rejects: [string, string, RegExp][] = [
     ['empty packet', '', /empty/],
-    ['unknown frame type', '07 00', /unknown frame type 0x7/],
+    ['unknown frame type', '0f 00', /unknown frame type 0xf/],
     ['reserved type 0', '00', /unknown frame type 0x0/],
     ['unknown DATA flags', '01 04 00000001 0000', /unknown DATA flags/],
     ['DATA length past the end', '01 02 00000001 0005 6162', /truncated DATA payload/],

@@ -35,6 +35,24 @@ describe('FileRoomStore: snapshot + journal', () => {
     assert.deepEqual(again.delivered, { p: { epoch: 7, seq: 41 } });
   });
 
+  it('an open entry (? marker) and a rejection survive a reopen', () => {
+    const file = join(dir, 'room.json');
+    const s1 = new FileRoomStore(file);
+    const state = s1.load();
+    drive(s1, state, [
+      { op: 'add', entry: { seq: 1, sentAt: 1, body: text('early'), pending: ['?'] } },
+      { op: 'pending', seq: 1, pending: ['?', 'p'] },
+      { op: 'add', entry: { seq: 2, sentAt: 2, body: text('refused'), pending: ['p', 'q'] } },
+      { op: 'rejected', seq: 2, reason: 'Pat refused it: the text is longer than 65,536 characters' },
+      { op: 'pending', seq: 2, pending: ['q'] },
+    ]);
+    const again = new FileRoomStore(file).load();
+    assert.deepEqual(again.outbox, [
+      { seq: 1, sentAt: 1, body: text('early'), pending: ['?', 'p'] },
+      { seq: 2, sentAt: 2, body: text('refused'), pending: ['q'], rejected: 'Pat refused it: the text is longer than 65,536 characters' },
+    ]);
+  });
+
   it('a torn last journal line (a crash mid-append) loses only that change', () => {
     const file = join(dir, 'room.json');
     const s1 = new FileRoomStore(file);

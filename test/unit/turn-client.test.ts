@@ -401,6 +401,30 @@ describe('turn client: permissions, channels and data', () => {
     assert.equal(h.client.sendTo(PEER, Buffer.from('x'), 2), false);
   });
 
+  it('a Data indication from a peer whose CreatePermission answer is still missing makes the permission usable', () => {
+    const h = new Harness();
+    h.allocate(0);
+    h.take();
+    h.client.permit(PEER, 100);
+    const perm = h.take().find((m) => m.method === Method.CreatePermission)!;
+    assert.equal(h.client.sendTo(PEER, Buffer.from('x'), 150), false, 'pending');
+    // The success answer is lost; the peer's first packet arrives through the relay.
+    const txid = Buffer.alloc(12, 5);
+    const ind = encodeStun({ method: Method.Data, cls: StunClass.Indication, txid, attrs: [attr(Attr.XorPeerAddress, encodeXorAddress(PEER, txid)!), attr(Attr.Data, 'hello')] }, { fingerprint: true });
+    assert.deepEqual(h.client.handle(ind, SERVER, 200), { peer: PEER, data: Buffer.from('hello') });
+    assert.equal(h.client.sendTo(PEER, Buffer.from('answer'), 210), true, 'the answer can go back at once');
+    assert.equal(h.takeOne(Method.Send).cls, StunClass.Indication);
+    // Dated from the request, not from the indication: never believed longer than the server grants it.
+    assert.equal(h.client.isPermitted(PEER, 100 + 300_000 - 1), true);
+    assert.equal(h.client.isPermitted(PEER, 100 + 300_000), false);
+    // The retransmitted CreatePermission still completes normally.
+    h.client.tick(600);
+    const again = h.take().find((m) => m.method === Method.CreatePermission)!;
+    assert.deepEqual(again.txid, perm.txid);
+    h.reply(again, StunClass.Success, [], 650);
+    assert.equal(h.client.isPermitted(PEER, 650 + 300_000 - 1), true);
+  });
+
   it('hands back the payload of Data indications and ChannelData, and drops what it cannot vouch for', () => {
     const h = new Harness();
     h.allocate(0);

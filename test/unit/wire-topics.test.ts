@@ -13,7 +13,11 @@ const GOLDEN: [TopicMessage, string][] = [
   ],
   [{ type: 'topicLeave', cookie: COOKIE, clientId: ID, topics: [] }, 'c50131' + 'cc'.repeat(16) + '01'.repeat(16) + '00'],
   [{ type: 'topicLeave', cookie: COOKIE, clientId: ID, topics: [T1] }, 'c50131' + 'cc'.repeat(16) + '01'.repeat(16) + '01' + 'aa'.repeat(16)],
-  [{ type: 'topicAck', seq: 7, observed: { address: '203.0.113.5', port: 40000 }, refreshSeconds: 15, accepted: 56, refused: 0, partners: 258 }, 'c50132' + '0007' + '04' + '9c40' + 'cb007105' + '000f' + '38' + '00' + '0102'],
+  [{ type: 'topicAck', seq: 7, observed: { address: '203.0.113.5', port: 40000 }, refreshSeconds: 15, accepted: 56, refused: 0, partners: 258 }, 'c50132' + '0007' + '04' + '9c40' + 'cb007105' + '000f' + '38' + '00' + '0102' + '00'],
+  [
+    { type: 'topicAck', seq: 7, observed: { address: '203.0.113.5', port: 40000 }, refreshSeconds: 15, accepted: 1, refused: 0, partners: 0, turn: { server: { address: '192.0.2.9', port: 3478 }, username: 'u', password: 'pw', ttlSeconds: 600 } },
+    'c50132' + '0007' + '04' + '9c40' + 'cb007105' + '000f' + '01' + '00' + '0000' + '01' + '04' + '0d96' + 'c0000209' + '01' + '75' + '02' + '7077' + '00000258',
+  ],
   [
     { type: 'topicPeer', topic: T1, partner: { clientId: ID, flags: 8, reflexive: { address: '198.51.100.1', port: 5000 }, candidates: [] } },
     'c50133' + 'aa'.repeat(16) + '01'.repeat(16) + '08' + '04' + '1388' + 'c6336401' + '00',
@@ -39,7 +43,7 @@ describe('wire: topic messages', () => {
     assert.throws(() => encodeTopic({ type: 'topicRegister', cookie: COOKIE, clientId: ID, seq: 1, options: 0, flags: 0, candidates: [], topics: [...topics, topics[0]] }), RangeError);
   });
 
-  it('an ack is never larger than the smallest register (no amplification even before the cookie)', () => {
+  it('an ack without TURN is never larger than the smallest register (one with TURN goes only to a verified source)', () => {
     const smallest = encodeTopic({ type: 'topicRegister', cookie: COOKIE, clientId: ID, seq: 0, options: 0, flags: 0, candidates: [], topics: [] });
     const largestAck = encodeTopic({ type: 'topicAck', seq: 0, observed: { address: '2001:db8::1', port: 1 }, refreshSeconds: 1, accepted: 0, refused: 0, partners: 0 });
     assert.ok(largestAck.length <= smallest.length, `${largestAck.length} > ${smallest.length}`);

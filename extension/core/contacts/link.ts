@@ -1,7 +1,7 @@
 // Contact links: everything needed to send someone a contact request, with no directory involved.
 //   p2pchat:contact:<base64url(payload)>
 //   vscode://p2p-chat.p2p-chat/contact?link=<the same, URI-encoded>
-// Payload (PROTOCOL.md §7.1): version u8 = 1 | Ed25519 public key (32) | X25519 public key (32) |
+// Payload (PROTOCOL.md §10.1): version u8 = 1 | Ed25519 public key (32) | X25519 public key (32) |
 // request token (16) | rendezvous host str8 (≤ 253) | port u16 | suggested display name str8 (≤ 64 bytes UTF-8).
 // The request token is the secret half of the link: the inbox topic and the request psk are derived from
 // it (topics.ts), so rotating it revokes every link given out before, without changing identity.

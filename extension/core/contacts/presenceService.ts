@@ -4,7 +4,7 @@
 import type { KeyPair } from '../noise';
 import { classify } from '../wire/header';
 import { Endpoint } from '../wire/endpoint';
-import { decodeRendezvous } from '../wire/rendezvous';
+import { decodeRendezvous, type TurnCredentials } from '../wire/rendezvous';
 import { decodeTopic, isTopicType, TopicFlags, type TopicEntry, type TopicPartner } from '../wire/topics';
 import { PresenceTracker, type PresenceContact, type PresenceStatus } from './presence';
 import { TopicClient } from './topicClient';
@@ -20,10 +20,12 @@ export interface PresenceServiceOptions {
 
 export interface PresenceServiceEvents {
   presence?(contactId: string, status: PresenceStatus, partner: TopicPartner | undefined, now: number): void;
+  /** Every announcement of a contact's client on our pairwise topic (where to open a direct link). */
+  contactPartner?(contactId: string, partner: TopicPartner, now: number): void;
   /** A topic that is not a contact's (an inbox) has a partner: the contact-request layer takes it from here. */
   topicPartner?(topic: Buffer, partner: TopicPartner, now: number): void;
   topicGone?(topic: Buffer, clientId: Buffer, now: number): void;
-  registered?(observed: Endpoint, now: number): void;
+  registered?(observed: Endpoint, now: number, turn?: TurnCredentials): void;
   error?(code: number, message: string): void;
   unreachable?(sinceMs: number): void;
 }
@@ -52,13 +54,15 @@ export class PresenceService {
       },
       {
         partner: (topic, partner, now) => {
-          if (!this.tracker.onPartner(topic, partner, now)) this.events.topicPartner?.(topic, partner, now);
+          const contact = this.tracker.onPartner(topic, partner, now);
+          if (contact) this.events.contactPartner?.(contact.id, partner, now);
+          else this.events.topicPartner?.(topic, partner, now);
         },
         gone: (topic, clientId, now) => {
           if (this.tracker.contactForTopic(topic)) this.tracker.onGone(topic, clientId, now);
           else this.events.topicGone?.(topic, clientId, now);
         },
-        registered: (observed, now) => this.events.registered?.(observed, now),
+        registered: (observed, now, turn) => this.events.registered?.(observed, now, turn),
         error: (code, message) => this.events.error?.(code, message),
         unreachable: (since) => this.events.unreachable?.(since),
       },

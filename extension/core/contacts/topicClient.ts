@@ -5,7 +5,7 @@
 // 15 s: 4 datagrams, 0.27/s), plus one leave on a graceful quit.
 import { randomBytes } from 'node:crypto';
 import { Endpoint, sameEndpoint } from '../wire/endpoint';
-import { COOKIE_BYTES, ErrorCode, type RendezvousMessage } from '../wire/rendezvous';
+import { COOKIE_BYTES, ErrorCode, type RendezvousMessage, type TurnCredentials } from '../wire/rendezvous';
 import { CLIENT_ID_BYTES, encodeTopic, MAX_TOPICS_PER_REGISTER, TopicOptions, type TopicEntry, type TopicMessage, type TopicPartner } from '../wire/topics';
 
 export interface TopicClientOptions {
@@ -21,7 +21,7 @@ export interface TopicClientOptions {
 export interface TopicClientEvents {
   partner?(topic: Buffer, partner: TopicPartner, now: number): void;
   gone?(topic: Buffer, clientId: Buffer, now: number): void;
-  registered?(observed: Endpoint, now: number): void;
+  registered?(observed: Endpoint, now: number, turn?: TurnCredentials): void;
   error?(code: number, message: string, now: number): void;
   unreachable?(sinceMs: number, now: number): void;
 }
@@ -70,6 +70,11 @@ export class TopicClient {
 
   isServer(from: Endpoint): boolean {
     return sameEndpoint(from, this.opts.server);
+  }
+
+  /** The cookie proving our address, once the server gave one (the mailbox of a direct message reuses it). */
+  get currentCookie(): Buffer | undefined {
+    return this.haveCookie && !this.stopped ? this.cookie : undefined;
   }
 
   get topicCount(): number {
@@ -138,7 +143,7 @@ export class TopicClient {
           this.registered = true;
           this.nextRefreshAt = now + this.refreshMs;
         }
-        this.events.registered?.(m.observed, now);
+        this.events.registered?.(m.observed, now, m.turn);
         if (b.replay) {
           for (const k of b.keys) {
             for (const [id, clientId] of [...(this.partners.get(k) ?? [])]) {

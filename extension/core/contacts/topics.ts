@@ -41,6 +41,8 @@ export class PairKeys {
   private readonly secret: Buffer;
   private readonly keys: Buffer;
   readonly psk: Buffer;
+  /** A stable 32-byte id for the pair's conversation: link hints and the local store's file name, never sent to a server. */
+  readonly conversationId: Buffer;
 
   constructor(me: KeyPair, theirStatic: Buffer) {
     if (theirStatic.length !== 32) throw new RangeError('static key must be 32 bytes');
@@ -48,6 +50,7 @@ export class PairKeys {
     this.secret = dh(me.privateKey, theirStatic, me.publicKey);
     this.keys = orderedKeys(me.publicKey, theirStatic);
     this.psk = hkdf(this.secret, DM_SALT, Buffer.concat([Buffer.from('dm psk'), this.keys]), 32);
+    this.conversationId = hkdf(this.secret, DM_SALT, Buffer.concat([Buffer.from('dm conversation'), this.keys]), 32);
   }
 
   topic(day: number): Buffer {

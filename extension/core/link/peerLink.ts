@@ -7,7 +7,7 @@ import { ReliableChannel } from '../reliable';
 import { Reader, Writer } from '../wire/bytes';
 import { Endpoint, endpointKey, Route, sameEndpoint, sameRoute } from '../wire/endpoint';
 import type { PathKind } from '../types';
-import { decodePacket, type LinkFrame } from '../wire/frames';
+import { decodePacket, encodePacket, frameSize, type FileFrame, type LinkFrame } from '../wire/frames';
 import { HEADER_BYTES } from '../wire/header';
 import { encodePeer, HELLO_MIN_BYTES, HINT_BYTES, type PeerPacket } from '../wire/peer';
 import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
@@ -17,6 +17,9 @@ import { randomInt } from 'node:crypto';
 
 export const PATTERN = 'XXpsk3' as const;
 export const INNER_MTU = 1100;
+/** Inner packet sizes a path probe tries (core/wire/fileFrames FILE_PROBE); the largest echoed is used. */
+const PROBE_SIZES = [16 * 1024, 8 * 1024];
+const PROBE_DELAYS_MS = [50, 300, 1500];
 
 export interface LinkContext {
   self: KeyPair;
@@ -29,7 +32,10 @@ export interface LinkContext {
   punchTimeoutMs: number;
   allocIndex(link: PeerLink): number;
   releaseIndex(index: number): void;
-  send(to: Route, data: Buffer): void;
+  /** `ttl`: send this datagram with that IP TTL (the shell sets it on the socket for this one send). */
+  send(to: Route, data: Buffer, ttl?: number): void;
+  /** Whether a TURN relay can be had (the rendezvous handed out credentials, or one is allocated). */
+  relayAvailable(): boolean;
   /** Our own NatFlags, as classified with the rendezvous's two ports. */
   selfNat(): number;
   /** Extra sockets the shell has opened so far (route indices 1..n). */
@@ -46,8 +52,12 @@ export interface LinkEvents {
   message(link: PeerLink, payload: Buffer, now: number): void;
   acked(link: PeerLink, handle: number): void;
   ephemeral(link: PeerLink, payload: Buffer, now: number): void;
+  /** A file-transfer frame (core/transfer); optional so rooms without transfers ignore them. */
+  file?(link: PeerLink, frame: FileFrame, now: number): void;
   lost(link: PeerLink, reason: string): void;
   failed(link: PeerLink, reason: string): void;
+  /** The session may be broken (unanswered data or pings, a changed address): fresh addresses would help. */
+  suspect?(link: PeerLink, why: string): void;
 }
 
 export type LinkPhase = 'idle' | 'punching' | 'established' | 'failed' | 'closed';
@@ -77,6 +87,18 @@ export interface Session {
   confirm?: Buffer;
   confirmAttempt: number;
   confirmNextAt: number;
+  /** Since when we have sent something that wants an answer (data, a ping) with nothing received after it. */
+  awaitingSince?: number;
+  /** While the path is suspected broken: when that started, and when the next probe of every candidate goes out. */
+  suspectSince?: number;
+  suspectProbeAt: number;
+  suspectProbes: number;
+  suspectWhy?: string;
+  /** Reliable messages handed to the channel and not yet acknowledged. */
+  unacked: number;
+  /** Largest inner packet this path was shown to carry (a probe came back); INNER_MTU until then. */
+  pathInner: number;
+  probe: { token: number; attempts: number; nextAt: number };
 }
 
 interface Pending {
@@ -98,6 +120,24 @@ const DIRECT_PROBE_INTERVAL_MS = 5000;
 /** After a failed punch, retry at 5 s, 10 s, 20 s … at most every 2 minutes. */
 const RETRY_BASE_MS = 5000;
 const RETRY_MAX_MS = 120_000;
+/**
+ * The first punches of an attempt leave with this IP TTL: enough to cross our own NAT (opening our mapping
+ * towards the peer) but not to reach the peer's. A router with no inbound filter (a Docker host, a VM gateway)
+ * takes an unsolicited packet for itself and conntrack keeps that flow: the peer's own mapping then clashes and
+ * gets another port. Once both sides have primed their mappings, full-TTL punches find them open.
+ */
+export const PRIME_TTL = 2;
+/** Punch attempts 0 and 1 (at 0 and 40 ms) prime; full-TTL punches start at the third (120 ms). */
+export const PRIME_ATTEMPTS = 2;
+/** Data or a ping unanswered for this long (and at least 4 round trips) makes the path suspect: cheap to be wrong. */
+const SUSPECT_AFTER_MS = 600;
+/**
+ * Probes of every candidate while suspect: at 0, 250, 500, 750, 1000, 1500, 2000, 2500 ms; no answer to any
+ * within SUSPECT_LOST_MS means lost. Eight round trips: a live path at 20 % loss each way answers one of them
+ * all but about once in 10^4.
+ */
+const SUSPECT_PROBE_DELAYS_MS = [250, 250, 250, 250, 500, 500, 500];
+const SUSPECT_LOST_MS = 3000;
 
 function namePayload(name: string): Buffer {
   return new Writer(MAX_NAME_BYTES + 1).str8(name, MAX_NAME_BYTES).finish();
@@ -201,7 +241,15 @@ export class PeerLink {
    * comes with its next registration): restart the strategy-specific part and give it a full timeout.
    */
   strategyChanged(now: number): void {
+    if (this.phase === 'failed' && this.failedForMissingRelay && !this.needsMissingRelay) {
+      this.startPunching(now); // e.g. our NAT was re-classified: a direct path is possible again
+      return;
+    }
     if (this.phase !== 'punching') return;
+    if (this.needsMissingRelay) {
+      this.failForMissingRelay(now);
+      return;
+    }
     this.sprayStart = now;
     this.sprayed = 0;
     this.sprayedPorts.clear();
@@ -222,10 +270,35 @@ export class PeerLink {
     }
     // A failed link waits for its backoff unless there is somewhere new to try.
     if (this.phase === 'idle' || (this.phase === 'failed' && fresh)) this.startPunching(now);
+    // Punching already: start the schedule over, so the new address is primed (low TTL) before full punches reach it.
+    else if (this.phase === 'punching' && fresh && !this.session) this.reprime(now);
+  }
+
+  /** Both NATs symmetric: only a relay can help. True when there is none to be had. */
+  get needsMissingRelay(): boolean {
+    return this.strategy === 'relay' && !this.session && !this.remoteRelay && !this.ctx.relayAvailable();
+  }
+
+  private failedForMissingRelay = false;
+
+  private failForMissingRelay(now: number): void {
+    const who = this.remoteName || this.remoteHex.slice(0, 8);
+    this.fail(
+      now,
+      `no direct path to ${who} is possible and the rendezvous server offers no relay: both of you are behind NATs that use a new port for every destination (symmetric NATs), so only a TURN relay on the rendezvous server could connect you`,
+    );
+    this.failedForMissingRelay = true;
+  }
+
+  private reprime(now: number): void {
+    this.punchAttempt = 0;
+    this.nextPunchAt = now;
+    this.punchDeadline = Math.max(this.punchDeadline, now + this.ctx.punchTimeoutMs);
   }
 
   startPunching(now: number): void {
     if (this.phase === 'closed') return;
+    this.failedForMissingRelay = false;
     this.phase = this.session ? 'established' : 'punching';
     this.failure = undefined;
     this.retryAt = Infinity;
@@ -237,6 +310,11 @@ export class PeerLink {
     this.sprayed = 0;
     this.sprayedPorts.clear();
     this.nextSprayAt = now;
+    if (this.needsMissingRelay) {
+      // Known from both NAT classes at registration: say so now rather than after a punch timeout.
+      this.failForMissingRelay(now);
+      return;
+    }
     if (this.initiator) this.newHandshake();
     this.tick(now);
   }
@@ -253,11 +331,11 @@ export class PeerLink {
     return encodePeer({ type: 'hello', sender, senderHint: this.ctx.selfHint, receiverHint: this.remoteHint, noise });
   }
 
-  private sendPunches(): void {
+  private sendPunches(ttl: number | undefined): void {
     // The responder's punches only open its own NAT; they carry no handshake (index 0, random bytes).
     const packet = this.punchPacket();
     for (const c of this.candidates.values()) {
-      this.ctx.send(c, packet);
+      this.ctx.send(c, packet, ttl);
       this.stats.helloSent++;
     }
     if (this.strategy === 'sockets' && this.reflexive) {
@@ -412,6 +490,12 @@ export class PeerLink {
     }
     this.stats.dataIn++;
     s.lastRecv = now;
+    // The path works from the peer to us; data still unacknowledged starts its clock again, and if the path was
+    // in doubt, what waits for an ack is resent now rather than at its backed-off timer.
+    s.awaitingSince = s.unacked > 0 ? now : undefined;
+    if (s.suspectSince !== undefined && s.unacked > 0) s.channel.retransmitNow(now);
+    s.suspectSince = undefined;
+    s.suspectProbeAt = Infinity;
     if (s === this.session) {
       if (s.confirm) {
         s.confirm = undefined;
@@ -419,9 +503,12 @@ export class PeerLink {
       }
       if (this.previous) this.retire(this.previous);
       if (!sameRoute(from, s.endpoint)) {
-        // Only an authenticated packet may move the session: NAT rebinding, a new network.
+        // Only an authenticated packet may move the session: NAT rebinding, a new network. What is still
+        // unacknowledged went to the old address: resend it now, not at the backed-off retransmission timer.
         s.endpoint = from;
+        this.candidates.set(endpointKey(from), from);
         this.stats.moved++;
+        s.channel.retransmitNow(now);
       }
     }
     const frames = decodePacket(plain);
@@ -452,7 +539,44 @@ export class PeerLink {
       case 'close':
         this.close(now, `peer closed: ${f.reason}`, false);
         break;
+      case 'file-probe':
+        this.onPathProbe(f, s, now);
+        break;
+      default:
+        this.events.file?.(this, f, now);
     }
+  }
+
+  /**
+   * Path probes: a padded FILE_PROBE is answered by a small echo naming its size; an echo of our own
+   * probe proves this path carries datagrams that large (loopback, most LANs; fragments that get
+   * through). Chat then packs many messages per datagram and files use big pieces. Unconfirmed sizes
+   * are never used, so a path that drops fragments simply keeps the default.
+   */
+  private onPathProbe(f: Extract<LinkFrame, { type: 'file-probe' }>, s: Session, now: number): void {
+    if (!f.echo) {
+      this.sendFramesOn(s, [{ type: 'file-probe', token: f.token, echo: true, size: f.size }], now);
+      return;
+    }
+    if (f.token !== s.probe.token || f.size <= s.pathInner) return;
+    s.pathInner = f.size;
+    s.channel.setMtu(f.size);
+  }
+
+  private sendProbes(s: Session, now: number): void {
+    s.probe.attempts++;
+    s.probe.nextAt = s.probe.attempts < PROBE_DELAYS_MS.length ? now + PROBE_DELAYS_MS[s.probe.attempts] : Infinity;
+    // A relayed path pays the relay per byte and TURN servers cap datagram sizes: keep the default there.
+    if (this.path === 'relayed') return;
+    for (const size of PROBE_SIZES) {
+      if (size <= s.pathInner) continue;
+      this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size }]), now);
+    }
+  }
+
+  /** Largest inner packet the current path carries (INNER_MTU until a probe showed more). */
+  get pathInnerBytes(): number {
+    return this.session?.pathInner ?? INNER_MTU;
   }
 
   // ---- session -------------------------------------------------------------------------------
@@ -475,9 +599,30 @@ export class PeerLink {
     // blind 1 s, so a first message lost on a lossy link is resent in a few round trips.
     const rtt = handshakeRttMs !== undefined && handshakeRttMs > 0 ? handshakeRttMs : undefined;
     const channel = new ReliableChannel({ mtu: INNER_MTU, ...(rtt ? { initialRto: Math.min(1000, Math.max(200, 3 * rtt)) } : {}) });
-    const session: Session = { transport, channel, localIndex, remoteIndex, endpoint, establishedAt: now, lastRecv: now, lastSend: now, confirm, confirmAttempt: 0, confirmNextAt: confirm ? now + punchDelay(2) : Infinity };
+    const session: Session = {
+      transport,
+      channel,
+      localIndex,
+      remoteIndex,
+      endpoint,
+      establishedAt: now,
+      lastRecv: now,
+      lastSend: now,
+      confirm,
+      confirmAttempt: 0,
+      confirmNextAt: confirm ? now + punchDelay(2) : Infinity,
+      unacked: 0,
+      suspectProbeAt: Infinity,
+      suspectProbes: 0,
+      pathInner: INNER_MTU,
+      probe: { token: randomInt(2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] },
+    };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
-    channel.onAcked = (h: number) => this.events.acked(this, h);
+    channel.onAcked = (h: number) => {
+      session.unacked = Math.max(0, session.unacked - 1);
+      if (session.unacked === 0) session.awaitingSince = undefined; // acks arrive inside a received packet
+      this.events.acked(this, h);
+    };
     channel.onLinkFrame = (f: LinkFrame, t: number) => this.onLinkFrame(f, session, t);
     // A peer that breaks the stream's rules gets a fresh session, not a crash.
     channel.onError = (e) => {
@@ -511,6 +656,8 @@ export class PeerLink {
     const s = this.session;
     if (!s) return undefined;
     const handle = s.channel.send(payload, now);
+    s.unacked++;
+    s.awaitingSince ??= now; // unacknowledged data is a liveness question (see tick)
     // Not flushed here: the room flushes once per batch, so messages sent together share datagrams.
     this.ctx.markDirty(this);
     return handle;
@@ -518,6 +665,29 @@ export class PeerLink {
 
   sendEphemeral(payload: Buffer, now: number): void {
     if (this.session) this.sendFrames([{ type: 'ephemeral', payload }], now);
+  }
+
+  /**
+   * File frames, outside the reliable channel (so a lost piece never delays a chat message), packed
+   * into inner packets of at most `maxInner` bytes. False when there is no session to carry them.
+   */
+  sendFileFrames(frames: readonly FileFrame[], maxInner: number, now: number): boolean {
+    const s = this.session;
+    if (!s) return false;
+    let batch: FileFrame[] = [];
+    let size = 0;
+    for (const f of frames) {
+      const n = frameSize(f);
+      if (size + n > maxInner && batch.length) {
+        this.transmit(s, encodePacket(batch), now);
+        batch = [];
+        size = 0;
+      }
+      batch.push(f);
+      size += n;
+    }
+    if (batch.length) this.transmit(s, encodePacket(batch), now);
+    return this.session === s;
   }
 
   private checkRestart(now: number): void {
@@ -583,7 +753,8 @@ export class PeerLink {
       } else {
         if (now >= this.nextPunchAt) {
           this.lastHelloAt = now;
-          this.sendPunches();
+          // The first punches only prime our own NAT (see PRIME_TTL); the rest go all the way.
+          this.sendPunches(this.punchAttempt < PRIME_ATTEMPTS ? PRIME_TTL : undefined);
           this.punchAttempt++;
           this.nextPunchAt = now + punchDelay(this.punchAttempt);
         }
@@ -604,17 +775,65 @@ export class PeerLink {
       s.confirmAttempt++;
       s.confirmNextAt = now + punchDelay(2 + s.confirmAttempt);
     }
+    if (now >= s.probe.nextAt && !s.confirm) this.sendProbes(s, now);
     this.flush(now);
     if (now - s.lastRecv >= this.ctx.lostAfterMs) {
       this.lose(now, `no packets for ${Math.round((now - s.lastRecv) / 1000)} s`);
       return;
+    }
+    if (s.suspectSince === undefined && s.awaitingSince !== undefined && now >= s.awaitingSince + this.suspectAfterMs()) {
+      this.suspect(now, s.unacked > 0 ? 'messages unacknowledged' : 'a ping unanswered');
+    }
+    if (s.suspectSince !== undefined) {
+      if (now - s.suspectSince >= SUSPECT_LOST_MS) {
+        // Not the keepalive loss timeout: a path that stopped answering while we waited for it is gone now.
+        this.lose(now, `the path stopped answering (${s.suspectWhy}; ${s.suspectProbes} probes of every known address unanswered)`);
+        return;
+      }
+      if (now >= s.suspectProbeAt) this.probeCandidates(s, now);
     }
     if (this.path === 'relayed' && now >= this.nextDirectProbeAt) this.probeDirect(s, now);
     // Keep NAT mappings and the peer's loss timer alive; probe faster once the peer has gone quiet.
     const quiet = now - s.lastRecv >= this.ctx.keepaliveMs; // ">=": the same instant nextWakeup() promised
     if (now - s.lastSend >= this.ctx.keepaliveMs || (quiet && now - s.lastSend >= this.ctx.keepaliveMs / 4)) {
       this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
+      s.awaitingSince ??= now; // a keepalive is answered by a pong: its silence is news
     }
+  }
+
+  private suspectAfterMs(): number {
+    return Math.max(SUSPECT_AFTER_MS, 4 * (this.rttMs ?? 0));
+  }
+
+  /**
+   * The path may be broken (a NAT mapping changed: ours, or the peer's). Probe the session's address and every
+   * candidate with authenticated pings (any answer moves the session there), and ask the room for fresh
+   * addresses. `news`: a new address to try arrived, which restarts the window. No answer within
+   * SUSPECT_LOST_MS means lost: re-punch from scratch, with whatever strategy the NATs need now.
+   */
+  suspect(now: number, why: string, news = false): void {
+    const s = this.session;
+    if (!s || this.phase === 'closed') return;
+    if (s.suspectSince !== undefined && !news) return;
+    s.suspectSince = now;
+    s.suspectWhy = why;
+    s.suspectProbes = 0;
+    this.probeCandidates(s, now);
+    this.events.suspect?.(this, why);
+  }
+
+  private probeCandidates(s: Session, now: number): void {
+    const targets = new Map<string, Route>([[endpointKey(s.endpoint), s.endpoint]]);
+    for (const c of this.candidates.values()) targets.set(endpointKey(c), c);
+    for (const to of targets.values()) {
+      for (const packet of s.channel.poll(now, [{ type: 'ping', token: this.nextPing(now) }])) {
+        const sealed = s.transport.seal(packet);
+        this.ctx.send(to, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+      }
+    }
+    s.lastSend = now;
+    s.suspectProbeAt = s.suspectProbes < SUSPECT_PROBE_DELAYS_MS.length ? now + SUSPECT_PROBE_DELAYS_MS[s.suspectProbes] : Infinity;
+    s.suspectProbes++;
   }
 
   private nextDirectProbeAt = 0;
@@ -640,7 +859,9 @@ export class PeerLink {
     if (this.phase === 'failed') t = Math.min(t, this.retryAt);
     const s = this.session;
     if (s) {
-      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs);
+      t = Math.min(t, s.confirm ? s.confirmNextAt : Infinity, s.lastRecv + this.ctx.lostAfterMs, s.lastSend + this.ctx.keepaliveMs, s.probe.nextAt);
+      if (s.suspectSince !== undefined) t = Math.min(t, s.suspectProbeAt, s.suspectSince + SUSPECT_LOST_MS);
+      else if (s.awaitingSince !== undefined) t = Math.min(t, s.awaitingSince + this.suspectAfterMs());
       if (this.path === 'relayed') t = Math.min(t, this.nextDirectProbeAt);
       if (s.lastRecv + this.ctx.keepaliveMs < t) t = Math.min(t, Math.max(s.lastRecv + this.ctx.keepaliveMs, s.lastSend + this.ctx.keepaliveMs / 4));
       const w = s.channel.nextWakeup();
@@ -665,6 +886,7 @@ export class PeerLink {
 
   private fail(now: number, why?: string): void {
     this.phase = 'failed';
+    this.failedForMissingRelay = false;
     // Try again later on our own, backing off: the peer may come back without the rendezvous telling us.
     this.failures++;
     this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1));

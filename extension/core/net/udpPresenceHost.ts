@@ -8,6 +8,8 @@ import { monotonicNow } from './udpRoomHost';
 export interface UdpPresenceHostOptions extends Omit<PresenceServiceOptions, 'hostCandidates'> {
   socket?: dgram.Socket;
   bindAddress?: string;
+  /** Addresses to announce beside the host candidates (a DM's TURN relay address goes last). */
+  extraCandidates?: () => Endpoint[];
   /** Datagrams that are not the rendezvous's (peer packets) go here. */
   onOther?(data: Buffer, from: Endpoint): void;
 }
@@ -33,7 +35,9 @@ export class UdpPresenceHost {
 
   private candidates(): Endpoint[] {
     const port = this.socket?.address().port;
-    return port ? hostCandidates(port, this.family()) : [];
+    const host = port ? hostCandidates(port, this.family()) : [];
+    const extra = this.opts.extraCandidates?.() ?? [];
+    return [...host.slice(0, 8 - extra.length), ...extra];
   }
 
   async start(): Promise<void> {

@@ -13,6 +13,9 @@ export interface UdpRoomHostOptions extends Omit<RoomOptions, 'hostCandidates'> 
   bindAddress?: string;
 }
 
+/** Linux's default IP TTL (net.ipv4.ip_default_ttl), restored after a priming send. */
+const DEFAULT_TTL = 64;
+
 export function monotonicNow(): number {
   return performance.now();
 }
@@ -75,9 +78,15 @@ export class UdpRoomHost {
       const socket = o.via === 0 ? this.socket : this.extras[o.via - 1];
       if (!socket) continue; // its socket was closed meanwhile
       this.counters.datagramsOut++;
-      socket.send(o.data, o.to.port, o.to.address, (err) => {
+      const onSent = (err: Error | null) => {
         if (err) this.counters.sendErrors++;
-      });
+      };
+      if (o.ttl !== undefined && o.via === 0) {
+        // A priming punch (see PRIME_TTL): the TTL is a socket option, so it is set for this one send and put back.
+        this.sendWithTtl(socket, o.data, o.to, o.ttl, onSent);
+        continue;
+      }
+      socket.send(o.data, o.to.port, o.to.address, onSent);
     }
     const at = this.room.nextWakeup();
     if (at === this.timerAt && this.timer) return;
@@ -91,6 +100,21 @@ export class UdpRoomHost {
       this.room.tick(monotonicNow());
       this.pump();
     }, Math.max(0, Math.ceil(at - monotonicNow())));
+  }
+
+  private sendWithTtl(socket: dgram.Socket, data: Buffer, to: Endpoint, ttl: number, onSent: (err: Error | null) => void): void {
+    // dgram resolves even a literal address through dns.lookup, which answers on the next tick, and only then
+    // sends: so the TTL is set and restored on the same tick queue, around this datagram and no other.
+    const setTtl = (v: number) => () => {
+      try {
+        socket.setTTL(v);
+      } catch {
+        this.counters.sendErrors++; // a closed socket: nothing more will be sent on it anyway
+      }
+    };
+    process.nextTick(setTtl(ttl));
+    socket.send(data, to.port, to.address, onSent);
+    process.nextTick(setTtl(DEFAULT_TTL));
   }
 
   /** Open or close the extra (birthday) sockets the room asks for. */

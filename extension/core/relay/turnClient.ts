@@ -90,6 +90,8 @@ interface Permission {
   refreshAt: number;
   expiresAt: number;
   pending: boolean;
+  /** When the CreatePermission now pending was first sent: the server's grant can be no older. */
+  requestedAt: number;
 }
 
 interface Channel {
@@ -202,7 +204,7 @@ export class TurnClient {
       return;
     }
     if (!this.permissions.has(p.address)) {
-      this.permissions.set(p.address, { peer: p, active: false, refreshAt: Infinity, expiresAt: 0, pending: false });
+      this.permissions.set(p.address, { peer: p, active: false, refreshAt: Infinity, expiresAt: 0, pending: false, requestedAt: now });
       this.sendPermission(p.address, now);
     }
     const key = endpointKey(p);
@@ -325,6 +327,7 @@ export class TurnClient {
   private sendPermission(ip: string, now: number): void {
     const p = this.permissions.get(ip)!;
     p.pending = true;
+    p.requestedAt = now;
     this.request('permission', Method.CreatePermission, [], now, true, ip, p.peer);
   }
 
@@ -488,7 +491,17 @@ export class TurnClient {
     const data = getAttr(msg, Attr.Data);
     if (!peer || !data) return this.drop('Data indication without peer or data');
     // The server only relays from permitted IPs; anything else is spoofed or stale.
-    if (!this.permissions.has(peer.address)) return this.drop('Data indication from a peer without permission');
+    const perm = this.permissions.get(peer.address);
+    if (!perm) return this.drop('Data indication from a peer without permission');
+    if (!perm.active) {
+      // The server relays only from permitted addresses, so it has our CreatePermission even though its answer is
+      // still on its way (or was lost and is being retransmitted). Without this, the peer's first packets through the
+      // relay could not be answered until then: each lost answer cost the handshake a retransmission round.
+      // A forged indication gains nothing: at worst our Send indications are dropped by the server, as before.
+      perm.active = true;
+      perm.expiresAt = perm.requestedAt + this.permissionMs;
+      this.onPermitted?.(perm.peer);
+    }
     this.stats.dataIndicationsIn++;
     return { peer, data };
   }

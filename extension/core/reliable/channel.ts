@@ -123,7 +123,8 @@ export class ReliableChannel {
   /** PING, PONG, EPHEMERAL and CLOSE frames found in received packets: the link layer's business. */
   onLinkFrame?: (frame: LinkFrame, now: number) => void;
 
-  readonly mtu: number;
+  /** Raised by setMtu() once the path is known to carry bigger datagrams. */
+  mtu: number;
   readonly maxMessageBytes: number;
   private readonly sender: Sender;
   private readonly receiver: Receiver;
@@ -181,6 +182,16 @@ export class ReliableChannel {
     );
   }
 
+  /**
+   * Bigger inner packets from now on (never smaller): the link proved with a probe that the path
+   * carries them, so many small messages share one datagram, one seal and one syscall.
+   */
+  setMtu(mtu: number): void {
+    if (!Number.isInteger(mtu) || mtu <= this.mtu || mtu > 0xffff) return;
+    this.mtu = mtu;
+    this.sender.setMtu(mtu);
+  }
+
   /** Set once the channel has failed; it then ignores input and produces nothing. */
   get error(): ChannelError | undefined {
     return this.failure;
@@ -189,6 +200,16 @@ export class ReliableChannel {
   /** Nothing queued, nothing unacknowledged, no ACK owed. */
   get idle(): boolean {
     return this.sender.idle && !this.receiver.ackOwed;
+  }
+
+  /**
+   * The path under the channel changed (the peer's address moved): what is in flight went to an address that
+   * no longer works. Resend the earliest outstanding packet at the next poll instead of at a backed-off timer.
+   */
+  retransmitNow(now: number): void {
+    if (this.failure) return;
+    this.touch(now);
+    this.sender.retransmitNow(now);
   }
 
   /** Enqueues a message (copied); returns the handle later passed to onAcked. */

@@ -13,15 +13,25 @@ export class CongestionWindow {
   ssthresh = Infinity;
   private recoveryStart = -Infinity;
   private prior: { cwnd: number; ssthresh: number; recoveryStart: number } | undefined;
-  private readonly minWindow: number;
+  private minWindow: number;
 
   constructor(
-    private readonly packetBytes: number,
+    private packetBytes: number,
     initialPackets: number,
-    private readonly maxWindow: number,
+    private maxWindow: number,
   ) {
     this.minWindow = 2 * packetBytes;
     this.cwnd = Math.min(initialPackets * packetBytes, maxWindow);
+  }
+
+  /** The path carries bigger packets now: keep the window's size in packets. */
+  setPacketBytes(bytes: number, maxWindow: number): void {
+    const scale = bytes / this.packetBytes;
+    this.packetBytes = bytes;
+    this.maxWindow = maxWindow;
+    this.minWindow = 2 * bytes;
+    this.cwnd = Math.min(maxWindow, this.cwnd * scale);
+    if (this.ssthresh !== Infinity) this.ssthresh *= scale;
   }
 
   onAcked(bytes: number, sentAt: number): void {

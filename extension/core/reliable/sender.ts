@@ -96,6 +96,13 @@ export class Sender {
   lossesDetected = 0;
   spuriousLosses = 0;
 
+  /** Only ever raised (retransmissions keep the size they were cut at, which must still fit). */
+  setMtu(mtu: number): void {
+    if (mtu <= this.opts.mtu) return;
+    this.opts.mtu = mtu;
+    this.cc.setPacketBytes(mtu, this.opts.sendWindow * mtu);
+  }
+
   constructor(private readonly opts: SenderOptions) {
     this.sndUna = opts.initialSeq;
     this.nextSeq = opts.initialSeq;
@@ -132,6 +139,13 @@ export class Sender {
     if (this.rtoDeadline === undefined) return this.lossTime;
     if (this.lossTime === undefined) return this.rtoDeadline;
     return Math.min(this.rtoDeadline, this.lossTime);
+  }
+
+  /** Moves the retransmission timer to now, without its backoff (see ReliableChannel.retransmitNow). */
+  retransmitNow(now: number): void {
+    if (this.inFlight === 0) return;
+    this.rtt.backoff = 0;
+    this.rtoDeadline = now;
   }
 
   /**

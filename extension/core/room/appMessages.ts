@@ -7,9 +7,48 @@ import { Decoded, Reader, Writer, fail } from '../wire/bytes';
 export const MAX_TEXT_CHARS = 64 * 1024;
 export const MAX_SNIPPET_BYTES = 1024 * 1024 + 64 * 1024; // a 1 MiB snippet plus its metadata
 const MAX_PATH_CHARS = 1024;
+/** The reliable channel's message limit (core/reliable/channel.ts default): a longer message breaks the link. */
+export const MAX_APP_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export const enum AppType {
   Chat = 0x01,
+  /** Receiver → sender: that chat message was refused and not shown (§8.3). */
+  Reject = 0x02,
+}
+
+/** Why a receiver refused a chat message. The sender words it; a peer cannot put its own text in our UI. */
+export const enum RejectReason {
+  Other = 0,
+  NotJson = 1,
+  TextTooLong = 2,
+  BadSnippet = 3,
+  UnknownKind = 4,
+  TooLarge = 5,
+}
+
+export function rejectText(r: RejectReason): string {
+  switch (r) {
+    case RejectReason.NotJson:
+      return 'the message body is not JSON';
+    case RejectReason.TextTooLong:
+      return `the text is longer than ${MAX_TEXT_CHARS.toLocaleString('en-US')} characters`;
+    case RejectReason.BadSnippet:
+      return `the snippet is malformed (path ≤ ${MAX_PATH_CHARS} characters, language ≤ 64, lines 1–10,000,000 in order, code ≤ ${MAX_SNIPPET_BYTES.toLocaleString('en-US')} characters)`;
+    case RejectReason.UnknownKind:
+      return 'the message is of a kind this version does not know';
+    case RejectReason.TooLarge:
+      return `the message is larger than ${MAX_APP_MESSAGE_BYTES.toLocaleString('en-US')} bytes once encoded`;
+    default:
+      return 'the message was refused';
+  }
+}
+
+/** A message the sender refuses before queuing it: exactly what a receiver would refuse. */
+export class BodyRejectedError extends Error {
+  constructor(readonly reason: RejectReason) {
+    super(rejectText(reason));
+    this.name = 'BodyRejectedError';
+  }
 }
 
 export const enum EphemeralType {
@@ -38,31 +77,86 @@ function line(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 10_000_000;
 }
 
-export function validateBody(v: unknown): ChatBody | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
+/**
+ * The one definition of an acceptable chat body, used by receivers (what they show) and by senders
+ * (what they agree to queue): a body or the reason it is refused.
+ */
+export function checkBody(v: unknown): { ok: true; body: ChatBody } | { ok: false; reason: RejectReason } {
+  if (typeof v !== 'object' || v === null) return { ok: false, reason: RejectReason.UnknownKind };
   const o = v as Record<string, unknown>;
-  if (o.kind === 'text' && str(o.text, MAX_TEXT_CHARS)) return { kind: 'text', text: o.text };
-  if (o.kind === 'snippet' && typeof o.snippet === 'object' && o.snippet !== null) {
-    const s = o.snippet as Record<string, unknown>;
-    if (
-      str(s.path, MAX_PATH_CHARS) &&
-      str(s.language, 64) &&
-      line(s.startLine) &&
-      line(s.endLine) &&
-      (s.endLine as number) >= (s.startLine as number) &&
-      str(s.code, MAX_SNIPPET_BYTES)
-    ) {
-      const snippet: SnippetPayload = { path: s.path, language: s.language, startLine: s.startLine, endLine: s.endLine, code: s.code };
-      if (o.text !== undefined && !str(o.text, MAX_TEXT_CHARS)) return undefined;
-      return o.text === undefined ? { kind: 'snippet', snippet } : { kind: 'snippet', snippet, text: o.text as string };
-    }
+  if (o.kind === 'text') {
+    if (typeof o.text !== 'string') return { ok: false, reason: RejectReason.Other };
+    if (!str(o.text, MAX_TEXT_CHARS)) return { ok: false, reason: RejectReason.TextTooLong };
+    return { ok: true, body: { kind: 'text', text: o.text } };
   }
-  return undefined;
+  if (o.kind !== 'snippet') return { ok: false, reason: RejectReason.UnknownKind };
+  if (typeof o.snippet !== 'object' || o.snippet === null) return { ok: false, reason: RejectReason.BadSnippet };
+  const s = o.snippet as Record<string, unknown>;
+  if (
+    !(str(s.path, MAX_PATH_CHARS) && str(s.language, 64) && line(s.startLine) && line(s.endLine) && (s.endLine as number) >= (s.startLine as number) && str(s.code, MAX_SNIPPET_BYTES))
+  ) {
+    return { ok: false, reason: RejectReason.BadSnippet };
+  }
+  const snippet: SnippetPayload = { path: s.path, language: s.language, startLine: s.startLine, endLine: s.endLine, code: s.code };
+  if (o.text === undefined) return { ok: true, body: { kind: 'snippet', snippet } };
+  if (typeof o.text !== 'string') return { ok: false, reason: RejectReason.Other };
+  if (!str(o.text, MAX_TEXT_CHARS)) return { ok: false, reason: RejectReason.TextTooLong };
+  return { ok: true, body: { kind: 'snippet', snippet, text: o.text } };
 }
 
-export function decodeApp(buf: Buffer): Decoded<ChatEnvelope> {
+export function validateBody(v: unknown): ChatBody | undefined {
+  const c = checkBody(v);
+  return c.ok ? c.body : undefined;
+}
+
+/**
+ * The sender's side of the same rule: the encoded message a receiver would accept, or a BodyRejectedError.
+ * Also bounds the encoded size by the channel's limit (JSON escaping can grow a body up to six times).
+ */
+export function encodeAcceptableChat(m: ChatEnvelope): Buffer {
+  assertSendable(m.body);
+  return encodeChat(m);
+}
+
+/**
+ * Throws BodyRejectedError for a body a receiver would refuse or that would not fit the channel. Cheap on the
+ * send path: the body is encoded only when its characters could exceed the limit (a UTF-16 unit becomes at
+ * most 6 bytes of JSON), which takes a snippet of several hundred KiB.
+ */
+export function assertSendable(body: ChatBody): void {
+  const c = checkBody(body);
+  if (!c.ok) throw new BodyRejectedError(c.reason);
+  const b = c.body;
+  const chars = b.kind === 'text' ? b.text.length : b.snippet.code.length + b.snippet.path.length + b.snippet.language.length + (b.text?.length ?? 0);
+  if (17 + 256 + 6 * chars <= MAX_APP_MESSAGE_BYTES) return;
+  if (encodeChat({ epoch: 0, seq: 0, sentAt: 0, body }).length > MAX_APP_MESSAGE_BYTES) throw new BodyRejectedError(RejectReason.TooLarge);
+}
+
+export interface RejectMessage {
+  epoch: number;
+  seq: number;
+  reason: RejectReason;
+}
+
+export type AppMessage =
+  | ({ type: 'chat' } & ChatEnvelope)
+  /** A chat message whose header is intact but whose body is refused: answered with a Reject. */
+  | { type: 'refused'; epoch: number; seq: number; reason: RejectReason }
+  | ({ type: 'reject' } & RejectMessage);
+
+export function encodeReject(m: RejectMessage): Buffer {
+  return new Writer(10).u8(AppType.Reject).u32(m.epoch).u32(m.seq).u8(m.reason).finish();
+}
+
+export function decodeApp(buf: Buffer): Decoded<AppMessage> {
   const r = new Reader(buf);
   const type = r.u8('type');
+  if (type === AppType.Reject) {
+    const epoch = r.u32('epoch');
+    const seq = r.u32('seq');
+    const reason = r.u8('reason') as RejectReason;
+    return r.end({ type: 'reject', epoch, seq, reason });
+  }
   if (type !== AppType.Chat) return fail(`unknown app message type ${type}`);
   const epoch = r.u32('epoch');
   const seq = r.u32('seq');
@@ -73,11 +167,11 @@ export function decodeApp(buf: Buffer): Decoded<ChatEnvelope> {
   try {
     parsed = JSON.parse(json.toString('utf8'));
   } catch {
-    return fail('chat body is not JSON');
+    return { ok: true, value: { type: 'refused', epoch, seq, reason: RejectReason.NotJson } };
   }
-  const body = validateBody(parsed);
-  if (!body) return fail('chat body has the wrong shape');
-  return { ok: true, value: { epoch, seq, sentAt, body } };
+  const c = checkBody(parsed);
+  if (!c.ok) return { ok: true, value: { type: 'refused', epoch, seq, reason: c.reason } };
+  return { ok: true, value: { type: 'chat', epoch, seq, sentAt, body: c.body } };
 }
 
 export type EphemeralMessage = { type: 'typing'; typing: boolean } | { type: 'presence'; away: boolean };

@@ -50,6 +50,7 @@ export interface RendezvousClientOptions {
 
 const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15000];
 const DEFAULT_REFRESH_S = 15;
+const MAX_PROBE_ATTEMPTS = 30;
 /** Unanswered registrations before moving to the next instance (with the schedule above: 750 ms). */
 export const FAILOVER_AFTER_ATTEMPTS = 2;
 
@@ -76,6 +77,11 @@ export class RendezvousClient {
     private readonly events: RendezvousClientEvents,
   ) {
     this.cursor = new InstanceCursor(opts.servers && opts.servers.length > 0 ? opts.servers : [opts.server]);
+  }
+
+  /** The cookie that proves our address to the server (mailbox requests carry it); undefined until registered. */
+  get currentCookie(): Buffer | undefined {
+    return this.registered && !this.stopped ? this.cookie : undefined;
   }
 
   /** The instance we register with now. */
@@ -267,7 +273,11 @@ export class RendezvousClient {
         if (!p.observed) this.opts.send(p.to, encodeRendezvous({ type: 'probe', txid: Buffer.from(txid, 'hex') }));
       }
       this.probeAttempt++;
-      this.nextProbeAt = this.probeAttempt >= 5 ? Infinity : now + RETRY_MS[this.probeAttempt];
+      // Both answers are needed, and until both are in, the class is unknown and peers pick the wrong strategy (no
+      // relay for two symmetric NATs until a punch times out). The old schedule (0.5, 1, 2, 4 s, then give up) turned
+      // a few lost datagrams into 7.5 s of that, or 20. So: every second after the first retries, for half a minute
+      // (a server whose probe port is blocked costs two small datagrams a second, then nothing).
+      this.nextProbeAt = this.probeAttempt >= MAX_PROBE_ATTEMPTS ? Infinity : now + RETRY_MS[Math.min(this.probeAttempt, 2)];
     }
   }
 

@@ -13,8 +13,12 @@ import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
-import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral } from './appMessages';
+import type { FileFrame } from '../wire/fileFrames';
+import { assertSendable, decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
+import { isMailboxType } from '../wire/mailbox';
+import { attachRoomMailbox, MailboxHook } from '../mailbox/roomHook';
+import { dmScheme, roomScheme, type MailboxNotice, type RoomMailboxOptions } from '../mailbox/roomMailbox';
 import { rendezvousRefusal, rendezvousSilence, type Trouble } from '../rendezvousTrouble';
 
 export interface RoomOptions {
@@ -32,6 +36,20 @@ export interface RoomOptions {
   keepaliveMs?: number;
   lostAfterMs?: number;
   punchTimeoutMs?: number;
+  /** Offline delivery through the rendezvous's blind mailbox (on unless false). */
+  mailbox?: boolean | Partial<RoomMailboxOptions>;
+  /**
+   * The cookie mailbox requests carry when the room does not register at the rendezvous itself
+   * (discovery 'external': a direct message uses the presence client's cookie for the same socket).
+   */
+  mailboxCookie?: () => Buffer | undefined;
+  /**
+   * 'external': no room registration at the rendezvous (which would show it our static key); members are
+   * introduced with `meet` instead (a direct message: the contacts' pairwise topic did the introducing).
+   */
+  discovery?: 'rendezvous' | 'external';
+  /** Only this static key may be a member (a direct message): any other is refused, loudly. */
+  onlyPeer?: Buffer;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -39,13 +57,16 @@ export interface RoomEvents {
   state?(state: ConnectionState): void;
   members?(members: MemberInfo[]): void;
   message?(message: ChatMessage): void;
-  delivery?(id: string, state: DeliveryState): void;
+  /** `reason` with 'rejected': who refused it and why, in our words (the member's name is peer text). */
+  delivery?(id: string, state: DeliveryState, reason?: string): void;
   typing?(peerId: string, name: string, typing: boolean): void;
   nat?(mapping: NatMapping): void;
   /** Registered (or re-registered) with the rendezvous; `observed` is our public address as it saw it. */
   registered?(observed: Endpoint): void;
   /** A link's session is verified: who, where, and how we got there. */
   link?(info: { peerId: string; name: string; endpoint: string; path: PathKind; strategy: string; handshakes: number }): void;
+  /** The mailbox: messages deposited, waiting (e.g. "the recipient's mailbox is full"), trouble. Ids are message ids. */
+  mailbox?(notice: MailboxNotice & { ids?: string[] }): void;
 }
 
 export interface Outgoing {
@@ -53,6 +74,8 @@ export interface Outgoing {
   data: Buffer;
   /** Which local socket: 0 is the main one, others are the birthday sockets. */
   via: number;
+  /** Send with this IP TTL (punches that only prime our own NAT); absent: the socket's default. */
+  ttl?: number;
 }
 
 export interface RoomStats {
@@ -61,6 +84,8 @@ export interface RoomStats {
   droppedUnknownPeer: number;
   duplicatesSuppressed: number;
   relayUnavailable: number;
+  /** Chat messages we refused (and answered with a Reject). */
+  refused: number;
 }
 
 const TYPING_TTL_MS = 6000;
@@ -68,6 +93,20 @@ const SAFETY_DELAY_MS = 250;
 /** A room holds at most 255 members (the welcome's count is one byte): a rendezvous announcing more is lying. */
 export const MAX_ROOM_LINKS = 254;
 const ANYONE = '*';
+/**
+ * In an outbox entry's pending list: "and every member the rendezvous still has to name as already in the
+ * room". A message written before the welcome (or while the welcome's member list is still arriving) owes
+ * itself to everyone who was there, not only to the members we happened to know; it is never delivered
+ * while this marker stands.
+ */
+const ROSTER = '?';
+const SUSPECT_REFRESH_GAP_MS = 1000;
+/**
+ * While a link punches without success, register again this often: the rendezvous pushes a member's changed record
+ * (a relay address, a NAT class) once and does not retransmit it, and the welcome carries every member's current
+ * record. Without this a lost push (say, of the peer's relay address) waited for the next refresh, up to 15 s.
+ */
+const PUNCH_REFRESH_MS = 3000;
 
 export function messageId(senderHex: string, epoch: number, seq: number): string {
   return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
@@ -76,7 +115,7 @@ export function messageId(senderHex: string, epoch: number, seq: number): string
 export class Room {
   readonly selfId: string;
   readonly outgoing: Outgoing[] = [];
-  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0 };
+  readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0, refused: 0 };
   events: RoomEvents = {};
   state: ConnectionState = { kind: 'idle' };
   natMapping: NatMapping = 'unknown';
@@ -110,19 +149,37 @@ export class Room {
   private tooManyMembersLogged = false;
   private rawSend: (to: Route, data: Buffer) => void;
   private turnCreds?: TurnCredentials;
+  /** Our public address as the rendezvous last saw it: a change means our NAT mapping changed. */
+  private observed?: Endpoint;
+  private lastSuspectRefresh = -Infinity;
+  private suspectRefreshAt = Infinity;
+  private punchRefreshAt = Infinity;
   private turn?: TurnClient;
   private relayTrouble?: string;
+  private readonly mailbox?: MailboxHook;
+  /**
+   * Until the rendezvous has named every member its welcome counted, new messages stay open (ROSTER). A room
+   * found elsewhere (discovery 'external': a DM, whose one other member is known) has no roster to wait for.
+   */
+  private rosterOpen: boolean;
+  /** Other members the latest welcome counted (-1: no welcome yet). */
+  private rosterExpected = -1;
+  /** Members named since that welcome (its own records, then `peer` records that did not fit). */
+  private readonly rosterNamed = new Set<string>();
+  /** Every member seen while the roster was open: each is added to open entries once, never again after it acked. */
+  private readonly rosterSeen = new Set<string>();
 
   constructor(private readonly opts: RoomOptions) {
+    this.rosterOpen = opts.discovery !== 'external';
     this.selfId = opts.identity.publicKey.toString('hex');
     this.selfHint = peerHint(opts.roomId, opts.identity.publicKey);
     this.persisted = opts.store.load();
-    const send = (to: Route, data: Buffer) => {
+    const send = (to: Route, data: Buffer, ttl?: number) => {
       if (to.relay) {
         if (!this.turn?.sendTo(to, data, this.lastNow)) this.stats.relayUnavailable++;
         return;
       }
-      this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0 });
+      this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0, ...(ttl !== undefined ? { ttl } : {}) });
     };
     this.rawSend = send;
     this.ctx = {
@@ -144,6 +201,7 @@ export class Room {
       },
       releaseIndex: (i) => void this.byIndex.delete(i),
       send,
+      relayAvailable: () => this.turnCreds !== undefined || this.turn?.relayedAddress !== undefined,
       selfNat: () =>
         this.natMapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.natMapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
       extraSockets: () => this.extraSocketCount,
@@ -176,11 +234,27 @@ export class Room {
         send,
       },
       {
-        welcome: (observed, members, turn) => {
+        welcome: (observed, members, turn, now) => {
           this.rendezvousTrouble = undefined;
           if (turn) this.turnCreds = turn;
+          const before = this.observed;
+          this.observed = observed;
+          if (before && endpointKey(before) !== endpointKey(observed)) {
+            // Our NAT mapping changed under us (a flushed or rebooted NAT, a new address): every session still
+            // aimed at the old one is broken. Probe now, and re-check whether the NAT still maps the same way.
+            this.log('info', `our public address changed: ${endpointKey(before)} → ${endpointKey(observed)}`);
+            for (const link of this.links.values()) link.suspect(now, 'our public address changed', true);
+            this.rendezvous.reclassify(now);
+          }
           this.events.registered?.(observed);
           this.log('debug', `registered as ${endpointKey(observed)}; ${members} member(s) in the room`);
+          if (this.rosterOpen) {
+            // Each welcome lists the whole room again, so counting restarts: a lost `peer` record is made good
+            // by the next refresh, and a member who left meanwhile is no longer counted.
+            this.rosterExpected = Math.max(0, members - 1);
+            this.rosterNamed.clear();
+            this.checkRoster(this.lastNow);
+          }
           this.update();
         },
         peer: (m, joined, now) => this.onMemberRecord(m, joined, now),
@@ -218,6 +292,26 @@ export class Room {
         },
       },
     );
+    if (opts.mailbox !== false) this.mailbox = attachRoomMailbox(this, this.mailboxAccess(), opts.mailbox === true ? {} : (opts.mailbox ?? {}));
+  }
+
+  /** What the mailbox hook (core/mailbox/roomHook.ts) may see and do: the outbox, links, the two delivery paths' shared rules. */
+  private mailboxAccess() {
+    return {
+      identity: this.opts.identity,
+      // A direct message (one pinned peer) has the pair's mailboxes, sealed to the contact's key.
+      scheme: this.opts.onlyPeer ? dmScheme(this.opts.identity, this.opts.onlyPeer) : roomScheme(this.opts.psk),
+      server: this.opts.server,
+      wall: () => this.wall(),
+      cookie: () => this.opts.mailboxCookie?.() ?? this.rendezvous.currentCookie,
+      // To the instance we are registered with: the cookie is its own (several instances share the store).
+      send: (data: Buffer) => this.outgoing.push({ to: this.rendezvous.server, data, via: 0 }),
+      state: () => this.persisted,
+      accept: (hex: string, name: string, payload: Buffer) => this.acceptChat(hex, name, payload, true),
+      received: (hex: string, epoch: number, seq: number) => this.memberReceived(hex, epoch, seq),
+      events: () => this.events,
+      log: (level: 'debug' | 'info' | 'warn', message: string) => this.log(level, message),
+    };
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
@@ -234,14 +328,39 @@ export class Room {
 
   start(now: number): void {
     this.state = { kind: 'registering', server: endpointKey(this.rendezvous.server) };
-    this.rendezvous.start(now);
+    if (this.opts.discovery !== 'external') this.rendezvous.start(now);
     this.update();
+  }
+
+  /** Introduce a member found elsewhere (discovery 'external'): as if the rendezvous had announced it. */
+  meet(m: MemberRecord, now: number): void {
+    this.lastNow = now;
+    if (!this.closed) this.onMemberRecord(m, true, now);
   }
 
   // ---- members and links -----------------------------------------------------------------------
 
   private onMemberRecord(m: MemberRecord, joined: boolean, now: number): void {
     if (m.peerId.equals(this.opts.identity.publicKey)) return;
+    if (this.opts.onlyPeer && !m.peerId.equals(this.opts.onlyPeer)) {
+      this.log('error', `refused a member with key ${fingerprint(m.peerId)}: this conversation is only with ${fingerprint(this.opts.onlyPeer)}`);
+      return;
+    }
+    const hex = m.peerId.toString('hex');
+    if (this.rosterOpen && !joined) this.rosterNamed.add(hex);
+    this.addMember(m, joined, now);
+    // After the link exists: a message owed to this member can go out on it as soon as it is up.
+    if (this.rosterOpen) {
+      const first = !this.rosterSeen.has(hex);
+      this.rosterSeen.add(hex);
+      // Already in the room when we registered (joined = 0): open messages are owed to it too. A member
+      // announced as joining came after our registration, hence after any message still open.
+      if (first && !joined) this.oweOpenEntries(hex, now);
+      this.checkRoster(now);
+    }
+  }
+
+  private addMember(m: MemberRecord, joined: boolean, now: number): void {
     const hex = m.peerId.toString('hex');
     let link = this.links.get(hex);
     if (!link && this.links.size >= MAX_ROOM_LINKS) {
@@ -259,13 +378,51 @@ export class Room {
     } else if (!link.established && !link.remoteName) {
       link.remoteName = m.name;
     }
+    const moved = link.reflexive !== undefined && endpointKey(link.reflexive) !== endpointKey(m.reflexive);
     link.setRemoteNat(m.flags ?? 0, m.reflexive, m.candidates, now);
     this.turn?.permit(m.reflexive, now);
     if (link.strategy === 'relay') this.ensureRelay(now);
     // The reflexive address first: it is the one that works across NATs; host addresses cover hairpin-less NATs.
     link.addCandidates([m.reflexive, ...m.candidates], now);
+    // The member's NAT mapping changed: our session may point at its old address. Probe the new one now.
+    if (moved) link.suspect(now, `${link.remoteName}'s public address changed`, true);
     if (joined && link.phase === 'failed') link.startPunching(now);
     this.update();
+  }
+
+  /** Add `hex` to every open outbox entry, and send at once if its link is already up. */
+  private oweOpenEntries(hex: string, now: number): void {
+    const link = this.links.get(hex);
+    for (const entry of this.persisted.outbox) {
+      if (!entry.pending.includes(ROSTER) || entry.pending.includes(hex)) continue;
+      entry.pending = [...entry.pending, hex];
+      this.record({ op: 'pending', seq: entry.seq, pending: entry.pending });
+      if (link && this.transmit(link, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
+    }
+  }
+
+  /** The rendezvous has named everyone its welcome counted: open entries now owe exactly the members they list. */
+  private checkRoster(now: number): void {
+    if (!this.rosterOpen || this.rosterExpected < 0 || this.rosterNamed.size < this.rosterExpected) return;
+    this.rosterOpen = false;
+    const alone = this.rosterExpected === 0;
+    for (const entry of [...this.persisted.outbox]) {
+      if (!entry.pending.includes(ROSTER)) continue;
+      const rest = entry.pending.filter((p) => p !== ROSTER);
+      if (rest.length > 0) {
+        entry.pending = rest;
+        this.record({ op: 'pending', seq: entry.seq, pending: rest });
+      } else if (alone) {
+        // The rendezvous said the room was empty: written while alone, it goes to whoever comes first.
+        const up = [...this.links.values()].find((l) => this.inFlight.has(l));
+        entry.pending = [up ? up.remoteHex : ANYONE];
+        this.record({ op: 'pending', seq: entry.seq, pending: entry.pending });
+        if (up && this.transmit(up, entry, now)) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, entry.seq), 'sent');
+      } else {
+        // Everyone it was owed to has acknowledged it already.
+        this.finish(entry.seq, 'delivered');
+      }
+    }
   }
 
   private dropLink(link: PeerLink): void {
@@ -297,6 +454,7 @@ export class Room {
       this.update();
     },
     message: (link, payload) => this.onAppMessage(link, payload),
+    file: (link, frame, now) => this.files?.frame(link.remoteHex, frame, now),
     acked: (link, handle) => this.onAcked(link, handle),
     ephemeral: (link, payload, now) => {
       const d = decodeEphemeral(payload);
@@ -319,6 +477,13 @@ export class Room {
       this.rendezvous.refreshNow(this.lastNow);
       this.rendezvous.reclassify(this.lastNow);
       this.update();
+    },
+    suspect: (link, why) => {
+      this.log('debug', `checking the path to ${link.remoteName}: ${why}`);
+      // Fresh addresses (ours as the rendezvous sees it, the member's) are what a changed mapping needs. At most
+      // one refresh a second for all links; one asked for sooner is deferred, not dropped.
+      this.suspectRefreshAt = Math.min(this.suspectRefreshAt, Math.max(this.lastNow, this.lastSuspectRefresh + SUSPECT_REFRESH_GAP_MS));
+      this.refreshIfDue(this.lastNow);
     },
     failed: (link, reason) => {
       this.log('warn', `could not reach ${link.remoteName}: ${reason} (our NAT mapping: ${this.natMapping})`);
@@ -348,6 +513,11 @@ export class Room {
       return;
     }
     const type = data[2];
+    if (isMailboxType(type)) {
+      if (this.rendezvous.isServer(from) && (from.via ?? 0) === 0 && !from.relay) this.mailbox?.receive(data, now);
+      else this.stats.droppedForeign++;
+      return;
+    }
     if (type < MsgType.Hello) {
       if (!this.rendezvous.isServer(from) || (from.via ?? 0) !== 0 || from.relay) {
         this.stats.droppedForeign++; // rendezvous messages count only from the rendezvous
@@ -397,9 +567,29 @@ export class Room {
     this.update(false); // the hot path: member changes arrive through link events, which update fully
   }
 
+  private refreshIfDue(now: number): void {
+    if (now < this.suspectRefreshAt) return;
+    this.suspectRefreshAt = Infinity;
+    this.lastSuspectRefresh = now;
+    this.rendezvous.refreshNow(now);
+  }
+
+  private refreshWhilePunching(now: number): void {
+    let punching = false;
+    for (const link of this.links.values()) if (link.phase === 'punching' && !link.established) punching = true;
+    if (!punching) this.punchRefreshAt = Infinity;
+    else if (this.punchRefreshAt === Infinity) this.punchRefreshAt = now + PUNCH_REFRESH_MS;
+    else if (now >= this.punchRefreshAt) {
+      this.punchRefreshAt = now + PUNCH_REFRESH_MS;
+      this.rendezvous.refreshNow(now);
+    }
+  }
+
   tick(now: number): void {
     this.lastNow = now;
     if (this.closed) return;
+    this.refreshIfDue(now);
+    this.refreshWhilePunching(now);
     this.rendezvous.tick(now);
     this.turn?.tick(now);
     for (const link of this.links.values()) link.tick(now);
@@ -410,14 +600,15 @@ export class Room {
       }
     }
     if (now >= this.safetyDueAt) this.computeSafetyNumbers();
+    this.mailbox?.tick(now);
     this.update(this.membersDirty);
   }
 
   nextWakeup(): number {
-    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity);
+    let t = Math.min(this.rendezvous.nextWakeup(), this.turn?.nextWakeup() ?? Infinity, this.suspectRefreshAt, this.punchRefreshAt);
     for (const link of this.links.values()) t = Math.min(t, link.nextWakeup());
     for (const until of this.typingUntil.values()) t = Math.min(t, until);
-    return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity);
+    return Math.min(t, this.safetyDueAt, this.dirty.size ? this.lastNow : Infinity, this.mailbox?.nextWakeup() ?? Infinity);
   }
 
   /**
@@ -452,6 +643,11 @@ export class Room {
     this.log('info', `allocating a relay on ${endpointKey(creds.server)}`);
     turn.start(now);
     return true;
+  }
+
+  /** Relay credentials from elsewhere (discovery 'external': the topic ack carries them, not a welcome). */
+  setTurnCredentials(creds: TurnCredentials): void {
+    this.turnCreds = creds;
   }
 
   get relayedAddress(): Endpoint | undefined {
@@ -493,13 +689,20 @@ export class Room {
     this.opts.store.record(op, this.persisted);
   }
 
-  /** Queue a message for every member, persist it, and send it on every live link. */
+  /**
+   * Queue a message for every member, persist it, and send it on every live link. Throws a
+   * BodyRejectedError, before queuing anything, for a body a receiver would refuse (one rule: checkBody).
+   */
   send(body: ChatBody, now: number): ChatMessage {
     this.lastNow = now;
+    assertSendable(body);
     const members = [...this.links.keys()];
-    const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending: members.length ? members : [ANYONE] };
+    // Alone only if the rendezvous said so; before that, owed to whoever it will name as already here.
+    const pending = this.rosterOpen ? [...members, ROSTER] : members.length ? members : [ANYONE];
+    const entry: OutboxEntry = { seq: this.persisted.nextSeq++, sentAt: this.wall(), body, pending };
     this.persisted.outbox.push(entry);
     this.record({ op: 'add', entry });
+    this.mailbox?.sent(entry);
     const id = messageId(this.selfId, this.persisted.epoch, entry.seq);
     this.events.delivery?.(id, 'queued');
     let sent = false;
@@ -538,36 +741,122 @@ export class Room {
     // Acks mostly arrive in order, for the oldest entry: check it before searching.
     const i = outbox.length && outbox[0].seq === seq ? 0 : outbox.findIndex((e) => e.seq === seq);
     if (i < 0) return;
-    const entry = this.persisted.outbox[i];
-    entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
-    if (entry.pending.length === 0) {
-      this.persisted.outbox.splice(i, 1);
-      this.record({ op: 'remove', seq });
-      this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'delivered');
-    } else {
-      this.record({ op: 'pending', seq, pending: entry.pending });
+    this.settle(i, link.remoteHex);
+  }
+
+  /**
+   * A receipt through the mailbox: `member` has shown every message of ours up to `seq` (this epoch).
+   * "Whoever connects first" counts as that member, as it would for the first link.
+   */
+  private memberReceived(member: string, epoch: number, seq: number): void {
+    if (epoch !== this.persisted.epoch) return;
+    for (let i = 0; i < this.persisted.outbox.length; ) {
+      const e = this.persisted.outbox[i];
+      if (e.seq > seq) break;
+      const before = this.persisted.outbox.length;
+      if (e.pending.includes(member) || (e.pending.length === 1 && e.pending[0] === ANYONE)) this.settle(i, e.pending.includes(member) ? member : ANYONE);
+      if (this.persisted.outbox.length === before) i++;
     }
   }
 
+  /** `member` has the outbox entry at index `i`: drop it from the pending set; delivered when none is left. */
+  private settle(i: number, member: string): void {
+    const entry = this.persisted.outbox[i];
+    const seq = entry.seq;
+    entry.pending = entry.pending.filter((p) => p !== member);
+    if (entry.pending.length === 0) this.finish(seq, 'delivered');
+    else this.record({ op: 'pending', seq, pending: entry.pending });
+  }
+
+  /** Take an entry out of the outbox for good and tell the UI how it ended: refused by anyone is 'rejected'. */
+  private finish(seq: number, state: DeliveryState): void {
+    const i = this.persisted.outbox.findIndex((e) => e.seq === seq);
+    if (i < 0) return;
+    const [entry] = this.persisted.outbox.splice(i, 1);
+    this.record({ op: 'remove', seq });
+    if (entry.rejected) this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), 'rejected', entry.rejected);
+    else this.events.delivery?.(messageId(this.selfId, this.persisted.epoch, seq), state);
+  }
+
+  /** A member refused one of our messages. Its Reject precedes the transport ack covering the message. */
+  private onRejected(link: PeerLink, r: RejectMessage): void {
+    if (r.epoch !== this.persisted.epoch || r.seq >= this.persisted.nextSeq) return; // not a message of ours
+    const reason = `${link.remoteName || link.remoteHex.slice(0, 8)} refused it: ${rejectText(r.reason)}`;
+    const id = messageId(this.selfId, this.persisted.epoch, r.seq);
+    this.log('warn', `message ${id}: ${reason}`);
+    const entry = this.persisted.outbox.find((e) => e.seq === r.seq);
+    if (!entry) {
+      // Already settled (its ack overtook the Reject): the mark is corrected, never left at 'delivered'.
+      this.events.delivery?.(id, 'rejected', reason);
+      return;
+    }
+    if (!entry.rejected) {
+      entry.rejected = reason;
+      this.record({ op: 'rejected', seq: r.seq, reason });
+      this.events.delivery?.(id, 'rejected', reason);
+    }
+    entry.pending = entry.pending.filter((p) => p !== link.remoteHex);
+    if (entry.pending.length === 0) this.finish(r.seq, 'rejected');
+    else this.record({ op: 'pending', seq: r.seq, pending: entry.pending });
+  }
+
+  /** We refuse a message from `link`: tell its sender (reliably, in order, before our ack), never show it. */
+  private refuse(link: PeerLink, epoch: number, seq: number, reason: RejectReason, now: number): void {
+    this.stats.refused++;
+    this.log('warn', `refused a message from ${link.remoteName}: ${rejectText(reason)}`);
+    link.send(encodeReject({ epoch, seq, reason }), now);
+  }
+
   private onAppMessage(link: PeerLink, payload: Buffer): void {
+    this.acceptChat(link.remoteHex, link.remoteName, payload, false);
+  }
+
+  /**
+   * One chat message from either path: a direct link (in order, reliable) or the mailbox. The same
+   * watermark decides for both, so each message id is shown once whichever path (or both) brought it.
+   */
+  private acceptChat(sender: string, senderName: string, payload: Buffer, viaMailbox: boolean): boolean {
     const d = decodeApp(payload);
     if (!d.ok) {
       this.stats.droppedMalformed++;
-      this.log('debug', `dropped a malformed message from ${link.remoteName}: ${d.error}`);
-      return;
+      this.log('debug', `dropped a malformed message from ${senderName}: ${d.error}`);
+      return false;
     }
-    const { epoch, seq, sentAt, body } = d.value;
-    const mark = this.persisted.delivered[link.remoteHex];
+    if (d.value.type === 'reject') {
+      // Rejects travel only on a direct link (see refuse()); one out of a mailbox is nobody's to act on.
+      const from = this.links.get(sender);
+      if (from && !viaMailbox) this.onRejected(from, d.value);
+      return false;
+    }
+    const { epoch, seq } = d.value;
+    const mark = this.persisted.delivered[sender];
     if (mark && mark.epoch === epoch && seq <= mark.seq) {
-      this.stats.duplicatesSuppressed++; // resent after a reconnect: already shown once
-      return;
+      this.stats.duplicatesSuppressed++; // resent after a reconnect, or brought by both paths: already shown (or refused) once
+      return false;
     }
-    this.typingUntil.delete(link.remoteHex);
+    // While a verified link to the sender is up, it brings everything in order: a mailbox copy that would skip
+    // ahead of it waits for the link (moving the watermark past a message still in flight would lose it).
+    if (viaMailbox && mark && mark.epoch === epoch && seq !== mark.seq + 1 && this.links.get(sender)?.verified) return false;
+    if (d.value.type === 'refused') {
+      // Told on the direct link when there is one; a refusal out of the mailbox is only logged (known limit:
+      // a later mailbox receipt covers it, docs/PROTOCOL.md §8.3).
+      const from = this.links.get(sender);
+      if (from) this.refuse(from, epoch, seq, d.value.reason, this.lastNow);
+      else this.log('warn', `refused a message from ${senderName} that came through the mailbox: ${rejectText(d.value.reason)}`);
+      // Handled for good: a copy resent after a reconnect is a duplicate, not a second refusal.
+      this.persisted.delivered[sender] = { epoch, seq };
+      this.record({ op: 'delivered', sender, epoch, seq });
+      return false;
+    }
+    const { sentAt, body } = d.value;
+    this.typingUntil.delete(sender);
     // The app stores the message first, then the watermark, and both before the ack this return allows:
     // a crash in between can at worst show a message twice (the UI's history dedupes by id), never lose one.
-    this.events.message?.({ id: messageId(link.remoteHex, epoch, seq), from: link.remoteHex, fromName: link.remoteName, sentAt, body });
-    this.persisted.delivered[link.remoteHex] = { epoch, seq };
-    this.record({ op: 'delivered', sender: link.remoteHex, epoch, seq });
+    const link = this.links.get(sender);
+    this.events.message?.({ id: messageId(sender, epoch, seq), from: sender, fromName: link?.remoteName || senderName, sentAt, body });
+    this.persisted.delivered[sender] = { epoch, seq };
+    this.record({ op: 'delivered', sender, epoch, seq });
+    return true;
   }
 
   /** Messages we still owe someone, oldest first: for the UI's delivery marks after a restart. */
@@ -631,6 +920,23 @@ export class Room {
     }
   }
 
+  /** File transfers hook in here (core/transfer/transferHost.ts); the room only routes their frames. */
+  files?: { frame(peerHex: string, frame: FileFrame, now: number): void };
+
+  /** Members whose link is verified right now (hex ids). */
+  verifiedPeers(): string[] {
+    const out: string[] = [];
+    for (const [hex, link] of this.links) if (link.verified) out.push(hex);
+    return out;
+  }
+
+  /** File frames to one member over its verified link; false when it has none. */
+  sendFileFrames(peerHex: string, frames: readonly FileFrame[], maxInner: number, now: number): boolean {
+    const link = this.links.get(peerHex);
+    if (!link || !link.verified) return false;
+    return link.sendFileFrames(frames, maxInner, now);
+  }
+
   linkFor(peerHex: string): PeerLink | undefined {
     return this.links.get(peerHex);
   }
@@ -649,21 +955,25 @@ export class Room {
     }
     const failed = links.find((l) => l.phase === 'failed');
     if (failed) {
-      return {
-        kind: 'failed',
-        reason: failed.failure ?? 'could not reach the other members',
-        hint: this.relayTrouble
-          ? `A relay was needed: ${this.relayTrouble}. Ask the rendezvous operator to configure TURN, or try another network.`
-          : this.natMapping === 'endpoint-dependent'
-            ? 'Your NAT changes ports per destination (symmetric); a relay is needed, or try another network.'
-            : 'The other side may be offline or behind a strict firewall. Retry, or check that UDP is allowed.',
-      };
+      return { kind: 'failed', reason: failed.failure ?? 'could not reach the other members', hint: this.failureHint(failed) };
     }
     if (this.rendezvousTrouble && !this.rendezvous.registered) {
       return { kind: 'failed', reason: this.rendezvousTrouble.reason, hint: this.rendezvousTrouble.hint };
     }
-    if (this.rendezvous.registered) return { kind: 'waiting', roomMembers: links.length + 1 };
+    if (this.rendezvous.registered || this.opts.discovery === 'external') return { kind: 'waiting', roomMembers: links.length + 1 };
     return { kind: 'registering', server: endpointKey(this.rendezvous.server) };
+  }
+
+  /** Blame a relay only when one was needed (both NATs symmetric) or was actually used and failed. */
+  private failureHint(link: PeerLink): string {
+    if (link.strategy === 'relay') {
+      return this.relayTrouble && !this.turnCreds
+        ? 'Ask the rendezvous operator to enable a TURN relay (the server\'s --turn-server and --turn-secret options), or connect one of you from another network.'
+        : `Only a relay can connect these two NATs${this.relayTrouble ? `, and ${this.relayTrouble}` : ''}. Retrying; or connect one of you from another network.`;
+    }
+    if (this.turn && this.relayTrouble) return `No direct path worked, and then ${this.relayTrouble}. Retrying; check that UDP is allowed.`;
+    if (this.natMapping === 'endpoint-dependent') return 'Your NAT changes ports per destination (symmetric), which makes a direct path unlikely; a relay on the rendezvous server would help, or try another network.';
+    return 'The other side may be offline or behind a strict firewall. Retrying; check that UDP is allowed.';
   }
 
   private update(members = true): void {

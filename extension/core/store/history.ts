@@ -19,14 +19,15 @@ export interface HistoryOptions {
 
 export const DEFAULT_MAX_ENTRIES = 2000;
 
-const DELIVERY_RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, delivered: 2 };
+// 'rejected' outranks 'delivered': a Reject that arrives after the ack still corrects the mark.
+const DELIVERY_RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, delivered: 2, rejected: 3 };
 
 export function deliveryRank(d: DeliveryState | undefined): number {
   return d === undefined ? -1 : DELIVERY_RANK[d];
 }
 
 function isDelivery(v: unknown): v is DeliveryState {
-  return v === 'queued' || v === 'sent' || v === 'delivered';
+  return v === 'queued' || v === 'sent' || v === 'delivered' || v === 'rejected';
 }
 
 function isPositiveLine(v: unknown): v is number {

@@ -12,8 +12,14 @@ export interface OutboxEntry {
   seq: number;
   sentAt: number;
   body: ChatBody;
-  /** Peer ids (hex) that have not acknowledged it yet ('*': whoever connects first). */
+  /**
+   * Peer ids (hex) that have not acknowledged it yet. '*': written while the rendezvous said the room was
+   * empty, owed to whoever connects first. '?' beside ids: written before the rendezvous had named every
+   * member already in the room; those are added as they are named, and it is never delivered meanwhile.
+   */
   pending: string[];
+  /** Set once a member refused it (who and why, in words): it ends as 'rejected', never 'delivered'. */
+  rejected?: string;
 }
 
 export interface RoomState {
@@ -28,6 +34,7 @@ export type RoomOp =
   | { op: 'add'; entry: OutboxEntry }
   | { op: 'pending'; seq: number; pending: string[] }
   | { op: 'remove'; seq: number }
+  | { op: 'rejected'; seq: number; reason: string }
   | { op: 'delivered'; sender: string; epoch: number; seq: number };
 
 export interface RoomStore {
@@ -52,6 +59,11 @@ export function applyOp(state: RoomState, op: RoomOp): void {
     case 'pending': {
       const e = state.outbox.find((x) => x.seq === op.seq);
       if (e) e.pending = op.pending;
+      break;
+    }
+    case 'rejected': {
+      const e = state.outbox.find((x) => x.seq === op.seq);
+      if (e) e.rejected = op.reason;
       break;
     }
     case 'remove':

@@ -78,6 +78,15 @@ export class Reader {
     return out;
   }
 
+  /** `n` bytes as a view (no copy); the caller checked `remaining`. */
+  viewBytes(n: number): Buffer {
+    if (!this.take(n, 'bytes')) return Buffer.alloc(0);
+    const b = this.buf;
+    const out = Buffer.from(b.buffer, b.byteOffset + this.pos, n);
+    this.pos += n;
+    return out;
+  }
+
   /** The rest of the buffer, as a view (no copy): for ciphertexts handed straight to crypto. */
   rest(): Buffer {
     if (this.failed) return Buffer.alloc(0);

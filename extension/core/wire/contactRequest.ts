@@ -1,4 +1,4 @@
-// Peer <-> peer packets of contact requests (types 0x14..0x1F belong to contacts; PROTOCOL.md §7.4).
+// Peer <-> peer packets of contact requests (types 0x14..0x1F belong to contacts; PROTOCOL.md §10.4).
 //
 //   requestHello  0x14: sender index u32 | Noise IKpsk1 message 1 (e, es, s, ss, psk; payload = RequestPayload)
 //   requestReply  0x15: receiver index u32 | Noise IKpsk1 message 2 (e, ee, se; payload = status u8)

@@ -4,6 +4,9 @@
 // Unknown types are rejected rather than skipped: frames carry no generic length, and the
 // session version (negotiated in the handshake) is what changes the frame set.
 import { Decoded, Reader, Writer, fail } from './bytes';
+import { fileFrameSize, isFileFrameType, readFileFrame, writeFileFrame, type FileFrame } from './fileFrames';
+
+export type { FileFrame } from './fileFrames';
 
 export const FrameType = {
   Data: 0x01,
@@ -86,9 +89,9 @@ export interface CloseFrame {
   reason: string;
 }
 
-export type Frame = DataFrame | AckFrame | PingFrame | PongFrame | EphemeralFrame | CloseFrame;
-/** Frames the reliable channel does not consume; the link layer handles them. */
-export type LinkFrame = PingFrame | PongFrame | EphemeralFrame | CloseFrame;
+export type Frame = DataFrame | AckFrame | PingFrame | PongFrame | EphemeralFrame | CloseFrame | FileFrame;
+/** Frames the reliable channel does not consume; the link layer handles them (file frames: core/transfer). */
+export type LinkFrame = PingFrame | PongFrame | EphemeralFrame | CloseFrame | FileFrame;
 
 function isUint(v: number, max: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= max;
@@ -117,6 +120,8 @@ export function frameSize(f: Frame): number {
       return EPHEMERAL_HEADER_BYTES + f.payload.length;
     case 'close':
       return CLOSE_HEADER_BYTES + closeReasonBytes(f.reason).length;
+    default:
+      return fileFrameSize(f);
   }
 }
 
@@ -172,6 +177,8 @@ function writeFrame(w: Writer, f: Frame): void {
       w.u8(FrameType.Close).u16(f.code).u8(reason.length).bytes(reason);
       return;
     }
+    default:
+      writeFileFrame(w, f);
   }
 }
 
@@ -252,7 +259,9 @@ function readFrame(r: Reader): Frame | undefined {
       return { type: 'close', code, reason };
     }
     default:
-      if (!r.failed) r.fail(`unknown frame type 0x${type.toString(16)}`);
+      if (r.failed) return undefined;
+      if (isFileFrameType(type)) return readFileFrame(r, type);
+      r.fail(`unknown frame type 0x${type.toString(16)}`);
       return undefined;
   }
 }

@@ -16,6 +16,14 @@ export const enum MsgType {
   Error = 0x07,
   Probe = 0x08,
   ProbeReply = 0x09,
+  // client <-> rendezvous: the blind mailbox (wire/mailbox.ts; 0x40-0x4F are reserved for it)
+  MailboxDeposit = 0x40,
+  MailboxDepositAck = 0x41,
+  MailboxFetch = 0x42,
+  MailboxItems = 0x43,
+  MailboxDelete = 0x44,
+  MailboxDeleted = 0x45,
+  MailboxError = 0x46,
   // peer <-> peer
   Hello = 0x10, // Noise message 1, doubles as the punch packet
   Reply = 0x11, // Noise message 2

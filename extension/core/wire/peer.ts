@@ -16,6 +16,11 @@ export const HELLO_MIN_BYTES = 192;
 export const HINT_BYTES = 8;
 export const MAX_DATAGRAM_BYTES = 1200;
 export const DATA_OVERHEAD = HEADER_BYTES + 4 + 8 + 16;
+/**
+ * File pieces may travel in larger data packets once a probe showed the path carries them
+ * (core/transfer/probe: loopback, LANs); everything else stays under MAX_DATAGRAM_BYTES.
+ */
+export const MAX_BULK_INNER_BYTES = 16 * 1024;
 
 export type PeerPacket =
   | { type: 'hello'; sender: number; senderHint: Buffer; receiverHint: Buffer; noise: Buffer }
@@ -51,7 +56,8 @@ export function isPeerType(type: number): boolean {
 
 /** Never throws; the Noise/transport layer authenticates what this only frames. */
 export function decodePeer(buf: Uint8Array): Decoded<PeerPacket> {
-  if (buf.length > MAX_DATAGRAM_BYTES + 300) return fail('oversized datagram');
+  const max = buf.length >= 3 && buf[2] === MsgType.Data ? MAX_BULK_INNER_BYTES + DATA_OVERHEAD : MAX_DATAGRAM_BYTES + 300;
+  if (buf.length > max) return fail('oversized datagram');
   const r = new Reader(buf);
   if (r.u8() !== MAGIC) return fail('bad magic');
   if (r.u8() !== VERSION) return fail('unsupported version');

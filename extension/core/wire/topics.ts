@@ -1,5 +1,5 @@
 // Client <-> rendezvous messages for topics: contacts' presence, DMs and contact-request inboxes meet
-// here instead of in rooms. Layouts: docs/PROTOCOL.md §7.3; keep them in step. Types 0x30..0x3F belong
+// here instead of in rooms. Layouts: docs/PROTOCOL.md §10.3; keep them in step. Types 0x30..0x3F belong
 // to this file (the room messages live in rendezvous.ts).
 //
 // One `topicRegister` datagram carries up to MAX_TOPICS_PER_REGISTER topics, so a client with 200
@@ -9,7 +9,7 @@
 import { Decoded, Reader, Writer, fail } from './bytes';
 import { Endpoint, ENDPOINT_MAX_BYTES, readEndpoint, writeEndpoint } from './endpoint';
 import { HEADER_BYTES, MAGIC, VERSION } from './header';
-import { COOKIE_BYTES, MAX_CANDIDATES } from './rendezvous';
+import { COOKIE_BYTES, MAX_CANDIDATES, type TurnCredentials } from './rendezvous';
 
 export const enum TopicMsgType {
   Register = 0x30,
@@ -95,6 +95,8 @@ export type TopicMessage =
       refused: number;
       /** Partners the client should know of on this batch's topics: a mismatch means a lost topicPeer/topicGone. */
       partners: number;
+      /** TURN credentials, when the server has a relay (only ever sent after the cookie: verified sources). */
+      turn?: TurnCredentials;
     }
   | { type: 'topicPeer'; topic: Buffer; partner: TopicPartner }
   | { type: 'topicGone'; topic: Buffer; clientId: Buffer };
@@ -164,6 +166,13 @@ export function encodeTopic(m: TopicMessage): Buffer {
       w.u8(TopicMsgType.Ack).u16(m.seq);
       writeEndpoint(w, m.observed);
       w.u16(m.refreshSeconds).u8(m.accepted).u8(m.refused).u16(m.partners);
+      if (m.turn) {
+        w.u8(1);
+        writeEndpoint(w, m.turn.server);
+        w.str8(m.turn.username, 255).str8(m.turn.password, 255).u32(m.turn.ttlSeconds);
+      } else {
+        w.u8(0);
+      }
       break;
     case 'topicPeer':
       w.u8(TopicMsgType.Peer);
@@ -223,7 +232,17 @@ export function decodeTopic(buf: Uint8Array): Decoded<TopicMessage> {
       const accepted = r.u8('accepted');
       const refused = r.u8('refused');
       const partners = r.u16('partners');
-      return r.end({ type: 'topicAck', seq, observed, refreshSeconds, accepted, refused, partners });
+      const hasTurn = r.u8('turn flag');
+      let turn: TurnCredentials | undefined;
+      if (hasTurn === 1) {
+        const server = readEndpoint(r);
+        const username = r.str8(255, 'turn username');
+        const password = r.str8(255, 'turn password');
+        turn = { server, username, password, ttlSeconds: r.u32('ttl') };
+      } else if (hasTurn !== 0) {
+        r.fail('bad turn flag');
+      }
+      return r.end({ type: 'topicAck', seq, observed, refreshSeconds, accepted, refused, partners, ...(turn ? { turn } : {}) });
     }
     case TopicMsgType.Peer: {
       const topic = r.bytes(TOPIC_BYTES, 'topic');

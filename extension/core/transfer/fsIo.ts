@@ -1,0 +1,181 @@
+// The disk side of file transfers (the I/O shell; the decisions are in manager.ts): partial files in
+// the folder the user chose, named `.NAME.ID.part` until the whole file is verified, then renamed to
+// a free name; resume state as one small JSON file per transfer, replaced atomically.
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import * as path from 'node:path';
+import type { PartFile } from './incoming';
+import { chunkSizeFor, ManifestBuilder, type Manifest } from './manifest';
+import type { StoredTransfer, TransferIo } from './manager';
+import { insideFolder, safeFileName, uniqueName } from './names';
+
+const SOURCE_BLOCK = 1024 * 1024;
+
+export class FsTransferIo implements TransferIo {
+  private readonly fds = new Map<string, number>();
+
+  constructor(private readonly stateDir: string) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  }
+
+  load(): StoredTransfer[] {
+    const out: StoredTransfer[] = [];
+    for (const f of readdirSync(this.stateDir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        out.push(JSON.parse(readFileSync(path.join(this.stateDir, f), 'utf8')) as StoredTransfer);
+      } catch {
+        // a torn or foreign file: ignore it
+      }
+    }
+    return out;
+  }
+
+  save(key: string, value: StoredTransfer | undefined): void {
+    const file = path.join(this.stateDir, `${key.replace(/[^a-z0-9-]/gi, '_')}.json`);
+    if (value === undefined) {
+      if (existsSync(file)) unlinkSync(file);
+      return;
+    }
+    writeFileSync(`${file}.tmp`, JSON.stringify(value));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  private part(partPath: string, create: boolean): PartFile | undefined {
+    let fd = this.fds.get(partPath);
+    if (fd === undefined) {
+      if (!create && !existsSync(partPath)) return undefined;
+      fd = openSync(partPath, existsSync(partPath) ? 'r+' : 'w+', 0o600);
+      this.fds.set(partPath, fd);
+    }
+    const f = fd;
+    return {
+      write: (offset, data) => {
+        let done = 0;
+        while (done < data.length) done += writeSync(f, data, done, data.length - done, offset + done);
+      },
+      read: (offset, length) => {
+        const b = Buffer.alloc(length);
+        let got = 0;
+        while (got < length) {
+          const n = readSync(f, b, got, length - got, offset + got);
+          if (n === 0) break;
+          got += n;
+        }
+        return b;
+      },
+    };
+  }
+
+  createPart(dir: string, idHex: string, safeName: string): { part: PartFile; partPath: string } {
+    mkdirSync(dir, { recursive: true });
+    const partPath = insideFolder(dir, `.${safeName.slice(0, 180)}.${idHex}.part`);
+    return { part: this.part(partPath, true)!, partPath };
+  }
+
+  reopenPart(partPath: string): PartFile | undefined {
+    return this.part(partPath, false);
+  }
+
+  freeBytes(dir: string): number | undefined {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const s = statfsSync(dir);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private close(partPath: string): void {
+    const fd = this.fds.get(partPath);
+    if (fd !== undefined) closeSync(fd);
+    this.fds.delete(partPath);
+  }
+
+  complete(partPath: string, dir: string, safeName: string): string {
+    this.close(partPath);
+    const name = uniqueName(safeName, (c) => existsSync(path.join(dir, c)));
+    const final = insideFolder(dir, name);
+    renameSync(partPath, final);
+    return final;
+  }
+
+  discard(partPath: string): void {
+    this.close(partPath);
+    try {
+      unlinkSync(partPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  openSource(file: string, size: number, mtimeMs: number): ((offset: number, length: number) => Buffer) | undefined {
+    try {
+      const st = statSync(file);
+      if (st.size !== size || Math.trunc(st.mtimeMs) !== Math.trunc(mtimeMs)) return undefined;
+      return sourceReader(file);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Reads a file in 1 MiB blocks; pieces are slices of the block (no copy per piece). */
+export function sourceReader(file: string): (offset: number, length: number) => Buffer {
+  const fd = openSync(file, 'r');
+  const size = fstatSync(fd).size;
+  let block = Buffer.alloc(0);
+  let blockAt = -1;
+  return (offset, length) => {
+    if (blockAt < 0 || offset < blockAt || offset + length > blockAt + block.length) {
+      blockAt = offset;
+      const n = Math.min(Math.max(SOURCE_BLOCK, length), size - offset);
+      block = Buffer.allocUnsafe(Math.max(0, n));
+      let got = 0;
+      while (got < block.length) {
+        const r = readSync(fd, block, got, block.length - got, offset + got);
+        if (r === 0) break;
+        got += r;
+      }
+      block = block.subarray(0, got);
+    }
+    return block.subarray(offset - blockAt, offset - blockAt + length);
+  };
+}
+
+const MIME: Record<string, string> = {
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.txt': 'text/plain', '.log': 'text/plain', '.md': 'text/markdown', '.json': 'application/json',
+  '.patch': 'text/x-diff', '.diff': 'text/x-diff', '.zip': 'application/zip', '.gz': 'application/gzip',
+  '.tar': 'application/x-tar', '.pdf': 'application/pdf', '.csv': 'text/csv', '.html': 'text/html',
+};
+
+export function mimeFor(file: string): string {
+  return MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+export interface PreparedFile {
+  path: string;
+  name: string;
+  mime: string;
+  mtimeMs: number;
+  manifest: Manifest;
+  read: (offset: number, length: number) => Buffer;
+}
+
+/** Reads the file once (streaming) to build its manifest; the file is read again as pieces are sent. */
+export async function prepareFile(file: string): Promise<PreparedFile> {
+  const st = statSync(file);
+  if (!st.isFile()) throw new Error(`${file} is not a file`);
+  const b = new ManifestBuilder(chunkSizeFor(st.size));
+  await new Promise<void>((resolve, reject) => {
+    const s = createReadStream(file, { highWaterMark: SOURCE_BLOCK });
+    s.on('data', (d) => b.update(d as Buffer));
+    s.on('end', resolve);
+    s.on('error', reject);
+  });
+  const manifest = b.finish();
+  if (manifest.size !== st.size) throw new Error(`${file} changed while it was read`);
+  return { path: path.resolve(file), name: safeFileName(path.basename(file)), mime: mimeFor(file), mtimeMs: st.mtimeMs, manifest, read: sourceReader(file) };
+}

@@ -1,0 +1,145 @@
+// Joins file transfers to a running room (the I/O shell around TransferManager): feeds it the
+// room's file frames and link changes, sends what it produces on each peer's link, and keeps one
+// timer for its next deadline. Pieces are produced in bounded bursts and the event loop gets a turn
+// between bursts, so acknowledgements and chat keep flowing while a file is sent.
+import { monotonicNow, type UdpRoomHost } from '../net/udpRoomHost';
+import { FsTransferIo, prepareFile } from './fsIo';
+import { TransferManager, type TransferEvents, type TransferInfo } from './manager';
+
+export interface TransferHostOptions {
+  stateDir: string;
+  maxBytes?: number;
+  autoAcceptBytes?: number;
+  autoAcceptDir?: string;
+}
+
+export class TransferHost {
+  readonly manager: TransferManager;
+  readonly io: FsTransferIo;
+  private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
+  private immediate?: NodeJS.Immediate;
+  private poller?: NodeJS.Timeout;
+  private online = new Set<string>();
+  private stopped = false;
+  /** Peers that came up since the last look: `peerUp` hooks (e.g. offers queued for "everyone"). */
+  onPeerUp?: (peer: string) => void;
+
+  constructor(
+    private readonly host: UdpRoomHost,
+    opts: TransferHostOptions,
+  ) {
+    this.io = new FsTransferIo(opts.stateDir);
+    this.manager = new TransferManager({ io: this.io, maxBytes: opts.maxBytes, autoAcceptBytes: opts.autoAcceptBytes, autoAcceptDir: opts.autoAcceptDir });
+  }
+
+  set events(e: TransferEvents) {
+    this.manager.events = e;
+  }
+
+  /** Call after the room host started. */
+  start(): void {
+    // A burst of file pieces must not overflow the default ~200 KiB receive buffer before the
+    // delay-based window notices the queue: ask for 4 MiB (Linux caps it at net.core.rmem_max).
+    for (const set of [() => this.host.socket.setRecvBufferSize(4 << 20), () => this.host.socket.setSendBufferSize(4 << 20)]) {
+      try {
+        set();
+      } catch {
+        // not supported or not permitted: the window copes, with a few more resends
+      }
+    }
+    this.manager.restore(this.io.load(), monotonicNow());
+    this.host.room.files = {
+      frame: (peer, f, now) => {
+        this.manager.receive(peer, f, now);
+        this.schedule();
+      },
+    };
+    // Link changes have no event of their own here: look twice a second (cheap), and on every flush.
+    this.poller = setInterval(() => this.schedule(), 500);
+    this.poller.unref?.();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.poller) clearInterval(this.poller);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.host.room.files = undefined;
+  }
+
+  /** Offers `file` to `peers` (default: every member whose link is up now). Returns the transfer ids. */
+  async send(file: string, peers?: string[]): Promise<string[]> {
+    const prepared = await prepareFile(file);
+    const to = peers ?? this.host.room.verifiedPeers();
+    const ids = to.map((p) => this.manager.offer(p, prepared, monotonicNow()));
+    this.schedule();
+    return ids;
+  }
+
+  accept(id: string, dir: string): void {
+    this.manager.accept(id, dir, monotonicNow());
+    this.schedule();
+  }
+
+  cancel(id: string): void {
+    this.manager.cancel(id, monotonicNow());
+    this.schedule();
+  }
+
+  peers(): string[] {
+    return this.host.room.verifiedPeers();
+  }
+
+  list(): TransferInfo[] {
+    return this.manager.list();
+  }
+
+  /** Coalesces: everything that arrived in this turn of the event loop is answered in one flush. */
+  schedule(): void {
+    if (this.stopped || this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.flush();
+    });
+  }
+
+  private syncLinks(now: number): void {
+    const up = new Set(this.host.room.verifiedPeers());
+    for (const p of up) {
+      const inner = this.host.room.linkFor(p)?.pathInnerBytes;
+      if (inner) this.manager.setInnerBytes(p, inner);
+      if (!this.online.has(p)) {
+        this.manager.linkUp(p, now);
+        this.onPeerUp?.(p);
+      }
+    }
+    for (const p of this.online) if (!up.has(p)) this.manager.linkDown(p);
+    this.online = up;
+  }
+
+  private flush(): void {
+    if (this.stopped) return;
+    const now = monotonicNow();
+    this.syncLinks(now);
+    const out = this.manager.poll(now);
+    for (const [peer, frames] of out) {
+      if (!this.host.room.sendFileFrames(peer, frames, this.manager.innerBytes(peer), now)) this.manager.linkDown(peer);
+    }
+    this.host.pump();
+    if (this.manager.sendable) this.schedule();
+    const at = this.manager.nextWakeup();
+    // Re-arming a timer on every flush costs more than an early wakeup that finds nothing to do.
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.flush();
+    }, Math.max(0, Math.ceil(at - monotonicNow())));
+  }
+}
