@@ -95,7 +95,7 @@ export class P2pChatApp implements vscode.Disposable {
     this.contacts = new ContactBook(context.globalState);
     this.memory = new RoomMemory(context.workspaceState, context.secrets, log);
     this.conversations = new ConversationList(context.globalState, context.workspaceState, path.join(this.storageDir, 'history'));
-    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log);
+    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log, () => this.sessions.values());
     this.disposables.push(this.files);
     this.notifier = new MessageNotifier(this.controller, () => this.settings.notifications, () => this.showChat());
     this.flows = new ConnectFlow({
