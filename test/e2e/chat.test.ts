@@ -520,6 +520,7 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     assert.match(room1, /^Room [0-9a-f]{8}$/);
 
     // Alice starts a second room; her first one stays open.
+    await pa.bringToFront();
     await runCommand(pa, 'P2P Chat: Connect');
     await quickPickSelect(pa, 'Start a new room');
     const toast = await waitForNotification(pa, /Room created/, { timeoutMs: 20_000 });
@@ -529,6 +530,7 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     assert.notEqual(invite2, invite);
 
     // Bob joins it the same way as the first.
+    await pb.bringToFront();
     await runCommand(pb, 'P2P Chat: Connect');
     await quickPickSelect(pb, 'Join with an invite');
     const box = pb.locator('.quick-input-widget .quick-input-box input');
@@ -580,6 +582,8 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
 
     // Back to room 2 from the keyboard: "Switch Conversation…" picks it; its draft and the new message are there.
     await runCommand(pb, 'P2P Chat: Switch Conversation…');
+    // Our quick pick, not the palette still closing.
+    await pb.locator('.quick-input-widget .quick-input-title', { hasText: 'Switch Conversation' }).waitFor({ timeout: 10_000 });
     await quickPickSelect(pb, room2);
     for (let i = 0; i < 100 && (await roomHeader(pb)) !== room2; i++) await pb.waitForTimeout(100);
     await waitForDraft(pb, 'draft for the second room');
@@ -625,6 +629,7 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     }
     await lines.waitFor({ state: 'hidden', timeout: 10_000 });
 
+    await pb.bringToFront();
     await runCommand(pb, 'P2P Chat: Connect');
     await quickPickSelect(pb, 'Start a new room');
     const toast = await waitForNotification(pb, /Room created/, { timeoutMs: 20_000 });
@@ -634,10 +639,10 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     assert.ok(!invite3.includes(rdv!.address), `the invite names Bob's own rendezvous, not the configured one: ${invite3}`);
     const room3 = await roomHeader(pb);
 
+    await pa.bringToFront(); // a page in the background never finishes its quick pick's animation
     await runCommand(pa, 'P2P Chat: Connect');
     await quickPickSelect(pa, 'Join with an invite');
     const box = pa.locator('.quick-input-widget .quick-input-box input');
-    await pa.bringToFront();
     await box.fill(invite3);
     await box.press('Enter');
     for (let i = 0; i < 100 && (await roomHeader(pa)) !== room3; i++) await pa.waitForTimeout(100);
