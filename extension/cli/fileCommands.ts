@@ -31,6 +31,7 @@ export class FileCli {
   private readonly sentTo = new Map<string, Set<string>>();
   private readonly progressTimer: NodeJS.Timeout;
   private readonly last = new Map<string, string>();
+  private readonly lastProgress = new Map<string, { step: number; at: number }>();
   private failures = 0;
 
   constructor(host: UdpRoomHost, private readonly o: FileCliOptions) {
@@ -42,9 +43,19 @@ export class FileCli {
     this.transfers.onPeerUp = (peer) => {
       for (const f of o.send) void this.offer(f, peer);
     };
+    // Progress every 5 % (checked every 100 ms), and at least every 500 ms while active: a fast transfer must
+    // not go from a third to done between two reports (scripts act on "half way", the resume tests among them).
     this.progressTimer = setInterval(() => {
-      for (const t of this.transfers.list()) if (t.status === 'active') o.out('file-progress', fields(t), '');
-    }, 500);
+      const now = Date.now();
+      for (const t of this.transfers.list()) {
+        if (t.status !== 'active') continue;
+        const step = t.size > 0 ? Math.floor((t.bytes * 20) / t.size) : 0;
+        const last = this.lastProgress.get(t.id);
+        if (last && last.step === step && now - last.at < 500) continue;
+        this.lastProgress.set(t.id, { step, at: now });
+        o.out('file-progress', fields(t), '');
+      }
+    }, 100);
     this.progressTimer.unref?.();
   }
 
