@@ -76,3 +76,12 @@ describe('file frames (0x07–0x0E)', () => {
     }
   });
 });
+
+describe('file frames: fuzz findings', () => {
+  it('refuses a probe whose padding is not zero (it would not re-encode to the same bytes)', () => {
+    const found = Buffer.from('0efffffffe00000c100000000408000101', 'hex');
+    assert.equal(decodePacket(found).ok, false);
+    const zeros = Buffer.from('0efffffffe00000c00000000', 'hex');
+    assert.equal(decodePacket(zeros).ok, true);
+  });
+});

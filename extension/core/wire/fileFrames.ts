@@ -318,7 +318,12 @@ export function readFileFrame(r: Reader, type: number): FileFrame | undefined {
           r.fail('truncated probe padding');
           return undefined;
         }
-        r.bytes(size - FILE_PROBE_HEADER_BYTES, 'probe padding');
+        // Zeros, as written: one meaning per byte string (the decoders round-trip byte for byte).
+        const pad = r.bytes(size - FILE_PROBE_HEADER_BYTES, 'probe padding');
+        if (!r.failed && pad.some((b) => b !== 0)) {
+          r.fail('probe padding is not zero');
+          return undefined;
+        }
       }
       return { type: 'file-probe', token, echo: echo === 1, size };
     }
