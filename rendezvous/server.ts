@@ -499,14 +499,7 @@ export class RendezvousServer {
         return;
       case 'register':
       case 'leave': {
-        if (!this.cookies.verify(now, source, m.cookie, key)) {
-          c.unverifiedRequests++;
-          c.unverifiedIn += buf.length;
-          c.cookiesIssued++;
-          this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
-          return;
-        }
-        cause.verified = true;
+        if (!this.passCookie(cause, buf, m.cookie, now)) return;
         if (m.type === 'register') {
           const r = this.table.register(now, source, m);
           if (this.log.enabled('debug')) {
@@ -531,6 +524,23 @@ export class RendezvousServer {
     }
   }
 
+  /**
+   * The gate every request passes before any work: a source without a valid cookie gets one (never more bytes
+   * than it sent) and its request stops here; with one, the request is verified and may be answered in full.
+   */
+  private passCookie(cause: Cause, buf: Buffer, cookie: Uint8Array, now: number): boolean {
+    if (this.cookies.verify(now, cause.source, cookie, cause.key)) {
+      cause.verified = true;
+      return true;
+    }
+    const c = this.counters;
+    c.unverifiedRequests++;
+    c.unverifiedIn += buf.length;
+    c.cookiesIssued++;
+    this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, cause.source) }), 'cookie');
+    return false;
+  }
+
   /** Topic register/leave (rendezvous/topics.ts): the same cookie and amplification rules as rooms. */
   private onTopic(cause: Cause, buf: Buffer, now: number): void {
     const c = this.counters;
@@ -545,14 +555,7 @@ export class RendezvousServer {
     }
     const m = d.value;
     const source = cause.source;
-    if (!this.cookies.verify(now, source, m.cookie, cause.key)) {
-      c.unverifiedRequests++;
-      c.unverifiedIn += buf.length;
-      c.cookiesIssued++;
-      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
-      return;
-    }
-    cause.verified = true;
+    if (!this.passCookie(cause, buf, m.cookie, now)) return;
     if (m.type === 'topicRegister') {
       this.deliverTopic(this.topicTable.register(now, source, m), cause.sock, cause);
     } else {
@@ -596,14 +599,7 @@ export class RendezvousServer {
       return this.sendError(cause, now, ErrorCode.Malformed, d.ok ? 'not a request' : d.error);
     }
     const m = d.value;
-    if (!this.cookies.verify(now, source, m.cookie, key)) {
-      c.unverifiedRequests++;
-      c.unverifiedIn += buf.length;
-      c.cookiesIssued++;
-      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, source) }), 'cookie');
-      return;
-    }
-    cause.verified = true;
+    if (!this.passCookie(cause, buf, m.cookie, now)) return;
     if (!this.mailbox) {
       this.send(cause, encodeMailbox({ type: 'mailboxError', nonce: m.nonce, code: MailboxErrorCode.Unavailable, detail: 0 }), 'mailboxError');
       return;
@@ -635,14 +631,7 @@ export class RendezvousServer {
       return this.sendError(cause, now, ErrorCode.Malformed, d.error);
     }
     const m = d.value as DirectoryRequestMessage;
-    if (!this.cookies.verify(now, cause.source, m.cookie, cause.key)) {
-      c.unverifiedRequests++;
-      c.unverifiedIn += buf.length;
-      c.cookiesIssued++;
-      this.send(cause, encodeRendezvous({ type: 'cookie', cookie: this.cookies.issue(now, cause.source) }), 'cookie');
-      return;
-    }
-    cause.verified = true;
+    if (!this.passCookie(cause, buf, m.cookie, now)) return;
     const directory = this.directory;
     const sock = cause.sock;
     if (!directory) return;
