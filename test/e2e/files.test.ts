@@ -115,6 +115,13 @@ describe('P2P Chat file transfer in two real editors', function () {
     // VS Code's simple folder dialog (a quick input), opened at p2pChat.files.downloadFolder.
     const dialog = bob.locator('.quick-input-widget .quick-input-box input');
     await dialog.waitFor({ timeout: 10_000 });
+    // It opens at the configured folder (a "machine"-scoped setting), not at ~/Downloads.
+    let opened = '';
+    for (let i = 0; i < 50 && !opened.startsWith(downloads); i++) {
+      opened = await dialog.inputValue();
+      if (!opened.startsWith(downloads)) await bob.waitForTimeout(100);
+    }
+    assert.ok(opened.startsWith(downloads), `the folder dialog opened at ${opened}, not at ${downloads}`);
     await dialog.fill(downloads + '/');
     await dialog.press('Enter');
     try {

@@ -158,6 +158,10 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const settings = { ...DEFAULT_SETTINGS, ...(options.settings ?? {}) };
   mkdirSync(path.join(layout.userDataDir, 'User'), { recursive: true });
   writeFileSync(path.join(layout.userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  // code-server's window is a remote one: a "machine"-scoped setting is read only from the remote
+  // (Machine) settings and silently ignored in User settings, so write both.
+  mkdirSync(path.join(layout.userDataDir, 'Machine'), { recursive: true });
+  writeFileSync(path.join(layout.userDataDir, 'Machine', 'settings.json'), JSON.stringify(settings, null, 2));
 
   try {
     for (const vsix of options.vsix ?? []) {
