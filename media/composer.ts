@@ -1,6 +1,6 @@
 // The message box: Enter sends, Shift+Enter inserts a newline, the draft survives hiding the panel
 // (webview state at once, host copy debounced) and typing notifications are throttled.
-import type { HostApi } from './vscodeApi';
+import type { HostApi, PersistedState } from './vscodeApi';
 import { TypingSignal } from './typingSignal';
 import { outgoingText } from './viewModel';
 
@@ -11,6 +11,8 @@ export class Composer {
   private draftTimer: ReturnType<typeof setTimeout> | undefined;
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
   private restored = false;
+  /** The conversation on screen (RoomView.key); drafts are posted with it. */
+  private room: string | undefined;
 
   constructor(
     private readonly input: HTMLTextAreaElement,
@@ -34,13 +36,47 @@ export class Composer {
   restoreDraft(hostDraft: string | undefined): void {
     if (this.restored) return;
     this.restored = true;
-    const local = this.api.getState().draft;
-    const text = local ?? hostDraft ?? '';
+    const st = this.api.getState();
+    // The conversation the local draft was typed in (undefined: none yet, or the one-room version's state).
+    this.room = st.draftRoom;
+    const text = st.draft ?? hostDraft ?? '';
     if (text && !this.input.value) {
       this.input.value = text;
-      this.api.setState({ ...this.api.getState(), draft: text });
+      this.api.setState(this.state(text));
     }
     this.refresh();
+  }
+
+  /**
+   * The host put a conversation on screen (an init). The first one restores the draft as before; a
+   * different one later (the user switched conversations) sends what was typed for the old one and
+   * shows the new one's draft, so drafts never travel between conversations.
+   */
+  showConversation(key: string | undefined, hostDraft: string | undefined): void {
+    if (!this.restored) {
+      const st = this.api.getState();
+      if (st.draft === undefined || st.draftRoom === undefined || st.draftRoom === key) {
+        this.restoreDraft(hostDraft);
+        this.room = key;
+        return;
+      }
+      // The page was rebuilt on another conversation than the one its draft was typed in (the panel was
+      // hidden, then a different conversation was opened): that draft goes back to its own room below.
+      this.restoreDraft(undefined);
+    }
+    if (key === this.room) return;
+    if (this.draftTimer !== undefined || this.input.value) this.flushDraft();
+    this.stopTyping();
+    this.room = key;
+    this.input.value = hostDraft ?? '';
+    this.api.setState(this.state(this.input.value));
+    this.autosize();
+    this.refresh();
+  }
+
+  /** The webview's own copy of the draft, with the conversation it belongs to. */
+  private state(draft: string): PersistedState {
+    return { ...this.api.getState(), draft, ...(this.room !== undefined ? { draftRoom: this.room } : {}) };
   }
 
   setEnabled(enabled: boolean, placeholder: string): void {
@@ -50,7 +86,7 @@ export class Composer {
   }
 
   private onInput(): void {
-    this.api.setState({ ...this.api.getState(), draft: this.input.value });
+    this.api.setState(this.state(this.input.value));
     if (this.draftTimer !== undefined) clearTimeout(this.draftTimer);
     this.draftTimer = setTimeout(() => this.flushDraft(), DRAFT_DEBOUNCE_MS);
     this.signal(this.typing.input(Date.now(), this.input.value.trim().length > 0));
@@ -70,7 +106,7 @@ export class Composer {
     if (text === undefined) return;
     this.api.post({ type: 'send', text });
     this.input.value = '';
-    this.api.setState({ ...this.api.getState(), draft: '' });
+    this.api.setState(this.state(''));
     this.flushDraft();
     this.stopTyping();
     this.refresh();
@@ -79,7 +115,7 @@ export class Composer {
   private flushDraft(): void {
     if (this.draftTimer !== undefined) clearTimeout(this.draftTimer);
     this.draftTimer = undefined;
-    this.api.post({ type: 'draft', text: this.input.value });
+    this.api.post(this.room ? { type: 'draft', text: this.input.value, room: this.room } : { type: 'draft', text: this.input.value });
   }
 
   private stopTyping(): void {

@@ -160,14 +160,26 @@ function renderAll(): void {
   renderTyping();
 }
 
+// Each conversation's scroll position while this page lives (switching conversations re-sends init).
+const scrolls = new Map<string, number | undefined>();
+let shownKey: string | undefined;
+
 function handle(msg: HostToWebview): void {
   const r = reduce(model, msg, Date.now());
   model = r.model;
   switch (r.change) {
-    case 'all':
+    case 'all': {
+      const key = msg.type === 'init' ? msg.room?.key : shownKey;
+      if (key !== shownKey && shownKey !== undefined) scrolls.set(shownKey, transcript.scrollFromBottom());
       renderAll();
-      if (msg.type === 'init') composer.restoreDraft(msg.draft);
+      if (key !== shownKey) {
+        const back = key !== undefined ? scrolls.get(key) : undefined;
+        if (back !== undefined) transcript.restoreScroll(back);
+      }
+      shownKey = key;
+      if (msg.type === 'init') composer.showConversation(msg.room?.key, msg.draft);
       break;
+    }
     case 'state':
       banner.hidden = false;
       renderBanner(banner, model.state, post);

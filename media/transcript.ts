@@ -124,6 +124,20 @@ export class TranscriptView {
     });
   }
 
+  /** Distance from the bottom, or undefined when following the newest messages. */
+  scrollFromBottom(): number | undefined {
+    return this.stick ? undefined : this.el.scrollHeight - this.el.scrollTop;
+  }
+
+  /** Back to where the user was in this conversation (after reset, which starts at the bottom). */
+  restoreScroll(fromBottom: number | undefined): void {
+    if (fromBottom === undefined) return;
+    this.stick = false;
+    this.el.scrollTop = Math.max(0, this.el.scrollHeight - fromBottom);
+    this.stick = this.nearBottom();
+    this.jump.hidden = this.stick;
+  }
+
   reset(entries: readonly TranscriptEntry[], selfName: string, now: number): void {
     this.entries = [...entries];
     this.selfName = cleanName(selfName);

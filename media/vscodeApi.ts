@@ -4,6 +4,8 @@ import type { WebviewToHost } from '../extension/shared/protocol';
 /** What survives the panel being hidden (VS Code keeps it per webview). */
 export interface PersistedState {
   draft?: string;
+  /** The conversation (RoomView.key) the draft was typed in. */
+  draftRoom?: string;
 }
 
 interface RawApi {
@@ -25,8 +27,9 @@ export function hostApi(): HostApi {
   return {
     post: (m) => raw.postMessage(m),
     getState: () => {
-      const s = raw.getState() as { draft?: unknown } | undefined | null;
-      return s && typeof s === 'object' && typeof s.draft === 'string' ? { draft: s.draft } : {};
+      const s = raw.getState() as { draft?: unknown; draftRoom?: unknown } | undefined | null;
+      if (!s || typeof s !== 'object' || typeof s.draft !== 'string') return {};
+      return typeof s.draftRoom === 'string' ? { draft: s.draft, draftRoom: s.draftRoom } : { draft: s.draft };
     },
     setState: (s) => raw.setState(s),
   };

@@ -18,7 +18,10 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const node = { ...common, platform: 'node', target: 'node20', format: 'cjs', define: { __VERSION__: JSON.stringify(pkg.version) } };
 
 const builds = [
-  { ...node, entryPoints: ['extension/ui/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The embedded rendezvous is a second bundle, required only when this editor hosts a room
+  // (extension/ui/roomSession.ts hostModule): P2P_SPLIT_HOST keeps it out of dist/extension.js.
+  { ...node, entryPoints: ['extension/ui/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], define: { ...node.define, 'process.env.P2P_SPLIT_HOST': '"1"' } },
+  { ...node, entryPoints: ['extension/ui/rendezvousHost.ts'], outfile: 'dist/rendezvousHost.js' },
   { ...node, entryPoints: ['rendezvous/cli.ts'], outfile: 'dist/rendezvous.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['extension/cli/peer.ts'], outfile: 'dist/peer.js', banner: { js: '#!/usr/bin/env node' } },
   ...webviewBuilds('dist/media', common),

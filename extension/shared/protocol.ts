@@ -10,6 +10,8 @@ export interface RoomView {
   selfId: PeerId;
   selfName: string;
   invite?: string;
+  /** Which conversation this is (the room id, hex): the webview keeps a draft and scroll position per key. */
+  key?: string;
 }
 
 /** Host → webview. */
@@ -27,7 +29,8 @@ export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'send'; text: string }
   | { type: 'typing'; typing: boolean }
-  | { type: 'draft'; text: string }
+  /** `room`: the conversation the draft was typed in (it may no longer be the active one when it arrives). */
+  | { type: 'draft'; text: string; room?: string }
   | { type: 'openSnippet'; snippet: SnippetPayload }
   | { type: 'copyInvite' }
   | { type: 'verifyPeer'; peerId: PeerId }

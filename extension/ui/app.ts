@@ -1,5 +1,6 @@
-// The extension's one long-lived object: the current room session, the chat view-model, the panel,
-// contacts and settings. Connection changes are serialised so double clicks or a URI arriving
+// The extension's one long-lived object: the room sessions of this window (many conversations at
+// once: one is active, on screen in the one chat panel, the others run on in the background and write
+// their history and unread counts), the chat view-model, the panel, contacts and settings. Connection changes are serialised so double clicks or a URI arriving
 // mid-connect cannot interleave. The user-facing flows live beside it: connectFlow.ts (getting into a
 // room), roomActions.ts (what to do in one), notifications.ts, awayTracker.ts and roomMemory.ts.
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import { inert } from '../core/inertText';
 import { formatServer } from '../core/invite';
 import type { KeyPair } from '../core/noise';
 import { HistoryStore } from '../core/store/history';
-import type { MemberInfo, SnippetPayload } from '../core/types';
+import type { ChatMessage, ConnectionState, MemberInfo, SnippetPayload } from '../core/types';
 import type { RoomView, WebviewToHost } from '../shared/protocol';
 import { AwayTracker } from './awayTracker';
 import { ChatController, messagePreview } from './chatController';
@@ -24,8 +25,10 @@ import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
 import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
 import type { ChatSettings } from './settings';
-import { notifyError, notifyWarning, flashStatus } from './sinks';
+import { notifyError, notifyWarning, flashStatus, pick } from './sinks';
 import { SnippetViewer } from './snippets';
+import { ConversationList } from './sidebar/conversationList';
+import { conversationRow, mentions, orderConversations } from './sidebar/conversationModel';
 
 const RETRY = inert`Retry`;
 const SHOW_LOG = inert`Show Log`;
@@ -40,19 +43,40 @@ export const COMMANDS = {
   verifyPeer: 'p2pChat.verifyPeer',
   clearHistory: 'p2pChat.clearHistory',
   shareSelection: 'p2pChat.shareSelection',
+  openConversation: 'p2pChat.openConversation',
+  switchConversation: 'p2pChat.switchConversation',
+  muteConversation: 'p2pChat.muteConversation',
+  unmuteConversation: 'p2pChat.unmuteConversation',
+  leaveConversation: 'p2pChat.leaveConversation',
+  removeConversation: 'p2pChat.removeConversation',
   sendFile: 'p2pChat.sendFile',
 } as const;
 
+/** What a background session last reported, to show it the moment its conversation is switched to. */
+interface Snapshot {
+  state: ConnectionState;
+  members: MemberInfo[];
+}
+
 export class P2pChatApp implements vscode.Disposable {
   readonly controller = new ChatController();
+  /** The active conversation's session (the one on screen); undefined when none or history only. */
   private session: RoomSession | undefined;
+  /** Every session of this window by room id, the active one included. */
+  private readonly sessions = new Map<string, RoomSession>();
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly stores = new Map<string, HistoryStore>();
+  /** Message ids already in a background conversation's history (loaded when it goes to the background). */
+  private readonly seen = new Map<string, Set<string>>();
+  readonly conversations: ConversationList;
+  private selfId = '';
   private panel: ChatPanel | undefined;
   private readonly contacts: ContactBook;
   private settings: ChatSettings;
   private identity: Promise<KeyPair> | undefined;
   private readonly memory: RoomMemory;
   private readonly notifier: MessageNotifier;
-  private readonly awayTracker = new AwayTracker(() => this.session);
+  private readonly awayTracker = new AwayTracker(() => ({ setAway: (away: boolean) => this.sessions.forEach((s) => s.setAway(away)) }));
   private readonly snippets = new SnippetViewer();
   private readonly flows: ConnectFlow;
   private readonly actions: RoomActions;
@@ -70,7 +94,8 @@ export class P2pChatApp implements vscode.Disposable {
     this.settings = readSettings();
     this.contacts = new ContactBook(context.globalState);
     this.memory = new RoomMemory(context.workspaceState, context.secrets, log);
-    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log);
+    this.conversations = new ConversationList(context.globalState, context.workspaceState, path.join(this.storageDir, 'history'));
+    this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log, () => this.sessions.values());
     this.disposables.push(this.files);
     this.notifier = new MessageNotifier(this.controller, () => this.settings.notifications, () => this.showChat());
     this.flows = new ConnectFlow({
@@ -80,7 +105,6 @@ export class P2pChatApp implements vscode.Disposable {
       settings: () => this.settings,
       session: () => this.session,
       userChange: (op) => this.userChange(op),
-      leaveCurrent: () => this.leaveCurrent(),
       enter: (target, opts) => this.enter(target, opts),
       showChat: (preserveFocus) => this.showChat(preserveFocus),
       verifyPeer: () => this.verifyPeer(),
@@ -97,6 +121,14 @@ export class P2pChatApp implements vscode.Disposable {
       connect: () => this.connect(),
     });
     this.controller.setDecorator((m) => this.contacts.decorate(m));
+    this.controller.onChange((c) => {
+      if (c === 'unread' && this.session) this.conversations.setUnread(this.session.roomIdHex, this.controller.unread);
+      // Our own messages are the conversation's latest too (peers' are counted in onMessage).
+      const last = c === 'transcript' ? this.controller.transcript[this.controller.transcript.length - 1] : undefined;
+      if (last?.own && this.session && this.controller.room) {
+        this.conversations.message(this.session.roomIdHex, { preview: messagePreview(last), from: this.controller.room.selfName || 'you', at: Date.now(), unread: false, mention: false });
+      }
+    });
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('p2pChat') && this.onSettingsChanged()),
       vscode.window.onDidChangeWindowState((s) => this.awayTracker.onWindowState(s.focused)),
@@ -110,8 +142,14 @@ export class P2pChatApp implements vscode.Disposable {
     return this.context.globalStorageUri.fsPath;
   }
 
+  /** One store per room: the active view-model and the background path append to the same file. */
   private historyFor(roomIdHex: string): HistoryStore {
-    return new HistoryStore(path.join(this.storageDir, 'history', `${roomIdHex}.jsonl`));
+    let store = this.stores.get(roomIdHex);
+    if (!store) {
+      store = new HistoryStore(path.join(this.storageDir, 'history', `${roomIdHex}.jsonl`));
+      this.stores.set(roomIdHex, store);
+    }
+    return store;
   }
 
   private getIdentity(): Promise<KeyPair> {
@@ -135,6 +173,7 @@ export class P2pChatApp implements vscode.Disposable {
   private updateContext(): void {
     const ignore = () => undefined; // fails only while the window is going away
     vscode.commands.executeCommand('setContext', 'p2pChat.inRoom', this.session !== undefined).then(undefined, ignore);
+    vscode.commands.executeCommand('setContext', 'p2pChat.conversationCount', this.sessions.size).then(undefined, ignore);
     vscode.commands.executeCommand('setContext', 'p2pChat.hasInvite', this.session?.inviteText !== undefined).then(undefined, ignore);
   }
 
@@ -144,6 +183,7 @@ export class P2pChatApp implements vscode.Disposable {
       named: session.named,
       selfId,
       selfName: this.settings.displayName,
+      key: session.roomIdHex,
       ...(session.inviteText ? { invite: session.inviteText } : {}),
     };
   }
@@ -154,19 +194,25 @@ export class P2pChatApp implements vscode.Disposable {
   async restore(): Promise<void> {
     const generation = this.userChanges;
     const active = this.memory.activeRoomId();
-    if (active) {
-      const target = await this.memory.savedTarget(active);
-      if (target && roomKeys(target).roomId.toString('hex') === active) {
-        this.log.info('rejoining the room this window was in before the reload');
-        await this.serial(async () => {
-          // The user connected or disconnected while this was waiting: theirs is the newer choice.
-          if (this.userChanges !== generation || this.session) return;
-          await this.enter(target, { rehost: target.kind === 'invite' && target.hosted });
-        });
-        return;
+    // The active one last, so it is the one on screen.
+    const ids = this.memory.openRoomIds().sort((a, b) => Number(a === active) - Number(b === active));
+    let rejoined = 0;
+    for (const id of ids) {
+      const target = await this.memory.savedTarget(id);
+      if (!target || roomKeys(target).roomId.toString('hex') !== id) {
+        await this.memory.left(id);
+        continue;
       }
-      await this.memory.clearActive();
+      this.log.info(`rejoining ${roomKeys(target).roomId.toString('hex').slice(0, 8)}…, a room this window was in before the reload`);
+      rejoined++;
+      await this.serial(async () => {
+        // The user connected or disconnected while this was waiting: theirs is the newer choice.
+        if (this.userChanges !== generation || this.sessions.has(id)) return;
+        await this.enter(target, { rehost: target.kind === 'invite' && target.hosted });
+      });
     }
+    if (rejoined > 0) return;
+    if (active) await this.memory.clearActive();
     const last = this.memory.lastRoomId();
     if (last && !this.session) {
       this.controller.showHistory(this.historyFor(last));
@@ -187,10 +233,13 @@ export class P2pChatApp implements vscode.Disposable {
     }
   };
 
-  private async leaveCurrent(): Promise<void> {
-    const s = this.session;
-    if (!s) return;
-    this.session = undefined;
+  /** Stops a session for good (peers and rendezvous are told). */
+  private async leave(s: RoomSession): Promise<void> {
+    if (this.sessions.get(s.roomIdHex) === s) this.sessions.delete(s.roomIdHex);
+    this.snapshots.delete(s.roomIdHex);
+    this.seen.delete(s.roomIdHex);
+    if (this.session === s) this.session = undefined;
+    this.conversations.left(s.roomIdHex);
     this.updateContext();
     try {
       await s.stop();
@@ -204,8 +253,16 @@ export class P2pChatApp implements vscode.Disposable {
   private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean } = {}): Promise<RoomSession> {
     let embedded = opts.embedded;
     try {
-      await this.leaveCurrent();
+      const id = roomKeys(target).roomId.toString('hex');
+      const existing = this.sessions.get(id);
+      if (existing) {
+        // Already open in this window: switch to it (an embedded server made for it is not needed).
+        this.activate(existing);
+        return existing;
+      }
+      this.parkActive();
       const identity = await this.getIdentity();
+      this.selfId = identity.publicKey.toString('hex');
       if (opts.rehost && target.kind === 'invite' && !embedded) {
         // The invite already names our address and port: only that port will do.
         try {
@@ -233,11 +290,10 @@ export class P2pChatApp implements vscode.Disposable {
         ...(embedded ? { embedded } : {}),
       });
       embedded = undefined; // owned by the session from here on
-      this.session = session;
+      this.sessions.set(session.roomIdHex, session);
       this.wire(session);
-      const draft = this.memory.draft(session.roomIdHex);
-      this.controller.openRoom(this.roomView(session, identity.publicKey.toString('hex')), this.historyFor(session.roomIdHex), session.pendingMessages(), draft);
-      this.updateContext();
+      this.conversations.joined(session.roomIdHex, session.label, Date.now());
+      this.activate(session);
       await this.memory.entered(session.roomIdHex, session.label, target);
       this.log.info(`joining ${session.label} (${target.kind === 'named' ? 'named room' : 'invite'}) via ${formatServer(target.kind === 'invite' ? target.invite.server : target.server)}`);
       try {
@@ -258,21 +314,92 @@ export class P2pChatApp implements vscode.Disposable {
   private readonly mailboxNotices = new MailboxNotices({ appendLine: (l) => this.log.info(l) });
 
   private wire(session: RoomSession): void {
+    const id = session.roomIdHex;
     const mine = () => this.session === session;
+    const snap: Snapshot = { state: { kind: 'idle' }, members: [] };
+    this.snapshots.set(id, snap);
     session.setEvents({
-      state: (s) => mine() && this.controller.setState(s),
-      members: (m) => mine() && this.onMembers(m),
-      message: (m) => {
-        if (!mine()) return;
-        const entry = this.controller.addIncoming(m);
-        if (entry) this.notifier.notify(newMessageText(entry.fromName, messagePreview(entry)));
+      state: (s) => {
+        snap.state = s;
+        if (mine()) this.controller.setState(s);
       },
-      delivery: (id, d) => mine() && this.controller.setDelivery(id, d),
+      members: (m) => {
+        snap.members = m;
+        if (mine()) this.onMembers(m);
+        else for (const w of this.contacts.observe(m)) warnKeyChange(w, this.log, (peerId) => void this.openConversation(id).then(() => this.verifyPeer(peerId)));
+      },
+      message: (m) => this.onMessage(session, m),
+      delivery: (mid, d) => (mine() ? this.controller.setDelivery(mid, d) : this.historyFor(id).updateDelivery(mid, d)),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
       mailbox: (n) => mine() && this.mailboxNotices.handle(n),
     });
     // A room entered while the window has been away for a while starts out away, not present.
     if (this.awayTracker.isAway) session.setAway(true);
+  }
+
+  /** Puts a session on screen: the view-model shows its history, draft, state and members. */
+  private activate(session: RoomSession): void {
+    if (this.session === session) return;
+    this.parkActive();
+    this.session = session;
+    this.seen.delete(session.roomIdHex);
+    const unread = this.conversations.get(session.roomIdHex)?.unread ?? 0;
+    this.controller.openRoom(this.roomView(session, this.selfId), this.historyFor(session.roomIdHex), session.pendingMessages(), this.memory.draft(session.roomIdHex));
+    const snap = this.snapshots.get(session.roomIdHex);
+    if (snap) {
+      this.controller.setState(snap.state);
+      this.onMembers(snap.members);
+    }
+    // What arrived in the background stays unread until the panel is seen.
+    if (!this.controller.isVisible && unread > 0) this.controller.addUnread(unread);
+    this.updateContext();
+    void this.memory.setActive(session.roomIdHex);
+  }
+
+  /** The active session goes on in the background (its draft is already saved as it is typed). */
+  private parkActive(): void {
+    if (!this.session) return;
+    this.session = undefined;
+    this.updateContext();
+  }
+
+  private onMessage(session: RoomSession, m: ChatMessage): void {
+    const id = session.roomIdHex;
+    const active = this.session === session;
+    let fromName: string;
+    let preview: string;
+    if (active) {
+      const entry = this.controller.addIncoming(m);
+      if (!entry) return;
+      fromName = entry.fromName;
+      preview = messagePreview(entry);
+    } else {
+      const store = this.historyFor(id);
+      let seen = this.seen.get(id);
+      if (!seen) {
+        seen = new Set(safeIds(store));
+        this.seen.set(id, seen);
+      }
+      if (seen.has(m.id)) return;
+      seen.add(m.id);
+      const entry = { id: m.id, from: m.from, fromName: m.fromName, own: false, sentAt: m.sentAt, body: m.body };
+      try {
+        store.append(entry);
+      } catch (err) {
+        this.log.warn(`could not write the history of ${session.label}: ${(err as Error).message}`);
+      }
+      fromName = m.fromName;
+      preview = messagePreview(entry);
+    }
+    const text = m.body.text ?? '';
+    const mention = mentions(text, this.settings.displayName);
+    this.conversations.message(id, { preview, from: fromName, at: Date.now(), unread: !active, mention });
+    const muted = this.conversations.get(id)?.muted ?? false;
+    const forceMention = mention && this.settings.mentionNotifications;
+    if (muted && !forceMention) return;
+    const note = active ? newMessageText(fromName, preview) : inert`${session.label}: ${newMessageText(fromName, preview)}`;
+    if (active) this.notifier.notify(note, forceMention && !this.controller.isVisible);
+    else this.notifier.notifyElsewhere(note, () => void this.openConversation(id), forceMention);
   }
 
   private onMembers(members: MemberInfo[]): void {
@@ -322,14 +449,99 @@ export class P2pChatApp implements vscode.Disposable {
     await this.userChange(async () => {
       const s = this.session;
       if (!s) return;
-      await this.leaveCurrent();
+      await this.leave(s);
       this.controller.closeRoom();
       await this.memory.left(s.roomIdHex);
       flashStatus(inert`P2P Chat: left ${s.label}`, 4000);
+      // Another open conversation, the most recent, takes the screen.
+      const next = this.conversations
+        .all()
+        .filter((c) => this.sessions.has(c.id))
+        .sort((a, b) => b.lastAt - a.lastAt)[0];
+      const nextSession = next && this.sessions.get(next.id);
+      if (nextSession) this.activate(nextSession);
     });
   }
 
-  async retry(): Promise<void> {
+  // ---- conversations -------------------------------------------------------------------------------
+
+  get activeConversationId(): string | undefined {
+    return this.session?.roomIdHex;
+  }
+
+  /**
+   * Puts a conversation on screen: a room open in this window is switched to; one this window was in
+   * before is rejoined if it can be (its invite is saved); otherwise its history is shown.
+   */
+  async openConversation(id?: unknown): Promise<void> {
+    if (typeof id !== 'string' || !this.conversations.get(id)) return;
+    await this.userChange(async () => {
+      const open = this.sessions.get(id);
+      if (open) {
+        this.activate(open);
+        return;
+      }
+      const target = await this.memory.savedTarget(id);
+      if (target && roomKeys(target).roomId.toString('hex') === id) {
+        await this.enter(target, { rehost: target.kind === 'invite' && target.hosted });
+        return;
+      }
+      this.parkActive();
+      this.controller.closeRoom();
+      this.controller.showHistory(this.historyFor(id));
+      this.conversations.setUnread(id, 0);
+    });
+    this.showChat();
+  }
+
+  /** A quick pick of the conversations, most recent first (keyboard users' switcher). */
+  async switchConversation(): Promise<void> {
+    const list = orderConversations(this.conversations.all());
+    if (list.length === 0) {
+      await this.connect();
+      return;
+    }
+    const now = Date.now();
+    const chosen = await pick(
+      list.map((c) => {
+        const row = conversationRow(c, c.id === this.session?.roomIdHex, now);
+        return { id: c.id, label: row.label, description: row.description };
+      }),
+      { title: inert`P2P Chat: Switch Conversation`, placeHolder: inert`Pick a conversation` },
+    );
+    if (chosen) await this.openConversation(chosen.id);
+  }
+
+  setMuted(id: unknown, muted: boolean): void {
+    const target = typeof id === 'string' ? id : this.session?.roomIdHex;
+    if (target) this.conversations.setMuted(target, muted);
+  }
+
+  /** Leaves a conversation (the active one, or the one whose row was clicked). */
+  async leaveConversation(id?: unknown): Promise<void> {
+    const target = typeof id === 'string' ? id : this.session?.roomIdHex;
+    if (!target) return;
+    if (target !== this.session?.roomIdHex) {
+      const s = this.sessions.get(target);
+      if (!s) return;
+      await this.userChange(async () => {
+        await this.leave(s);
+        await this.memory.left(target);
+        flashStatus(inert`P2P Chat: left ${s.label}`, 4000);
+      });
+      return;
+    }
+    await this.disconnect();
+  }
+
+  /** Leaves it if open, and takes it off the list (its history stays on disk until Clear History). */
+  async removeConversation(id?: unknown): Promise<void> {
+    if (typeof id !== 'string') return;
+    await this.leaveConversation(id);
+    this.conversations.remove(id);
+  }
+
+    async retry(): Promise<void> {
     const s = this.session;
     if (!s) {
       await this.connect();
@@ -395,10 +607,14 @@ export class P2pChatApp implements vscode.Disposable {
       case 'typing':
         this.session?.setTyping(m.typing);
         break;
-      case 'draft':
-        this.controller.setDraft(m.text);
-        if (this.session) void this.memory.saveDraft(this.session.roomIdHex, m.text || undefined);
+      case 'draft': {
+        // Typed in the conversation it names, which the user may have switched away from meanwhile.
+        const room = m.room ?? this.session?.roomIdHex;
+        if (!room) break;
+        if (room === this.session?.roomIdHex) this.controller.setDraft(m.text);
+        if (this.sessions.has(room) || this.conversations.get(room)) void this.memory.saveDraft(room, m.text || undefined);
         break;
+      }
       case 'openSnippet':
         this.openSnippet(m.snippet);
         break;
@@ -434,7 +650,7 @@ export class P2pChatApp implements vscode.Disposable {
     const before = this.settings;
     this.settings = readSettings();
     if (before.displayName !== this.settings.displayName && this.session) {
-      this.session.setName(this.settings.displayName);
+      for (const s of this.sessions.values()) s.setName(this.settings.displayName);
       if (this.controller.room) this.controller.setRoomView({ ...this.controller.room, selfName: this.settings.displayName });
     }
     if (this.settings.rendezvousServerError && this.settings.rendezvousServerError !== before.rendezvousServerError) {
@@ -446,7 +662,7 @@ export class P2pChatApp implements vscode.Disposable {
 
   /** Leaves the room politely (peers and rendezvous are told) and stops any hosted rendezvous. */
   async shutdown(): Promise<void> {
-    await this.serial(() => this.leaveCurrent());
+    await this.serial(() => Promise.all([...this.sessions.values()].map((s) => this.leave(s))));
   }
 
   dispose(): void {
@@ -455,8 +671,17 @@ export class P2pChatApp implements vscode.Disposable {
     this.notifier.dispose();
     this.awayTracker.dispose();
     this.snippets.dispose();
+    this.conversations.dispose();
     this.panel?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     void this.shutdown();
+  }
+}
+
+function safeIds(store: HistoryStore): string[] {
+  try {
+    return store.load().map((e) => e.id);
+  } catch {
+    return [];
   }
 }

@@ -75,6 +75,13 @@ export class ChatController {
     }
   }
 
+  /** Messages that arrived while this conversation was in the background (app.ts counts those). */
+  addUnread(n: number): void {
+    if (n <= 0 || this.visible) return;
+    this.unread += n;
+    this.changed('unread');
+  }
+
   get isVisible(): boolean {
     return this.visible;
   }
@@ -309,7 +316,9 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
     case 'typing':
       return typeof m.typing === 'boolean' ? { type: 'typing', typing: m.typing } : undefined;
     case 'draft':
-      return typeof m.text === 'string' ? { type: 'draft', text: m.text } : undefined;
+      if (typeof m.text !== 'string') return undefined;
+      if (m.room === undefined) return { type: 'draft', text: m.text };
+      return typeof m.room === 'string' && /^[0-9a-f]{64}$/.test(m.room) ? { type: 'draft', text: m.text, room: m.room } : undefined;
     case 'verifyPeer':
       return typeof m.peerId === 'string' ? { type: 'verifyPeer', peerId: m.peerId } : undefined;
     case 'openSnippet': {

@@ -22,6 +22,7 @@ export function readSettings(): ChatSettings {
       localPort: c.get('localPort'),
       keepaliveSeconds: c.get('keepaliveSeconds'),
       notifications: c.get('notifications'),
+      mentionNotifications: c.get('mentionNotifications'),
       hostRendezvousPort: c.get('hostRendezvousPort'),
     },
     osUserName(),

@@ -35,8 +35,6 @@ export interface ConnectFlowHost {
   /** Runs a room change the user asked for, one at a time with every other connection change. */
   userChange<T>(op: () => Promise<T>): Promise<T>;
   /** Only inside userChange(). */
-  leaveCurrent(): Promise<void>;
-  /** Only inside userChange(). */
   enter(target: RoomTarget, opts?: { embedded?: EmbeddedRendezvous }): Promise<RoomSession>;
   showChat(preserveFocus?: boolean): void;
   verifyPeer(): Promise<void>;
@@ -74,7 +72,7 @@ export class ConnectFlow {
     ];
     const chosen = await pick(items, {
       title: inert`P2P Chat: Connect`,
-      placeHolder: current ? inert`You are in ${current.label}; choosing an option leaves it` : inert`Start a room or join one`,
+      placeHolder: current ? inert`You are in ${current.label}; it stays open in Conversations` : inert`Start a room or join one`,
     });
     if (!chosen) return undefined;
     if (chosen.action === 'start') return this.startRoom();
@@ -93,7 +91,6 @@ export class ConnectFlow {
     let session: RoomSession;
     try {
       session = await this.host.userChange(async () => {
-        await this.host.leaveCurrent(); // it may own the rendezvous port we are about to bind
         const settings = this.host.settings(); // read now: the queue may have waited for a settings change
         const { target, embedded } = await createHostedTarget({
           configuredServer: settings.rendezvousServers.length ? settings.rendezvousServers : undefined,

@@ -6,6 +6,8 @@ import { registerCommands } from './commands';
 import { CHAT_VIEW_TYPE } from './panel';
 import { createLog } from './sinks';
 import { ChatStatusBar } from './statusBar';
+import { ConversationsView } from './sidebar/conversationsView';
+import { totalUnread } from './sidebar/conversationModel';
 
 let app: P2pChatApp | undefined;
 
@@ -16,7 +18,15 @@ export function activate(context: vscode.ExtensionContext): void {
   app = chat;
   context.subscriptions.push(
     chat,
-    new ChatStatusBar(chat.controller, COMMANDS.showChat),
+    new ChatStatusBar(chat.controller, COMMANDS.showChat, {
+      unread: () => totalUnread(chat.conversations.all()),
+      onDidChange: (l) => chat.conversations.onDidChange(l),
+    }),
+    new ConversationsView({
+      conversations: () => chat.conversations.all(),
+      activeId: () => chat.activeConversationId,
+      onDidChange: (l) => chat.conversations.onDidChange(l),
+    }),
     ...registerCommands(chat),
     vscode.window.registerUriHandler({ handleUri: (uri) => chat.handleUri(uri) }),
     vscode.window.registerWebviewPanelSerializer(CHAT_VIEW_TYPE, {

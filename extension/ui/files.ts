@@ -37,8 +37,8 @@ function eta(t: TransferInfo): string {
 }
 
 export class FileTransfersUi implements vscode.Disposable {
-  private transfers?: TransferHost;
-  private attachedTo?: UdpRoomHost;
+  /** One per room of the window (several conversations at once): a transfer goes on while another room is on screen. */
+  private readonly hosts = new Map<UdpRoomHost, TransferHost>();
   private readonly timer: NodeJS.Timeout;
   private readonly watchers = new Map<string, () => void>();
 
@@ -46,9 +46,14 @@ export class FileTransfersUi implements vscode.Disposable {
     private readonly session: () => RoomSession | undefined,
     private readonly storageDir: string,
     private readonly log: vscode.LogOutputChannel,
+    /** Every session of the window; `session` is the one on screen, which Send uses. */
+    private readonly sessions: () => Iterable<RoomSession> = () => {
+      const s = session();
+      return s ? [s] : [];
+    },
   ) {
     // The session's UDP host comes and goes (connect, reconnect, leave): follow it.
-    this.timer = setInterval(() => this.attach(), 1000);
+    this.timer = setInterval(() => this.attachAll(), 1000);
   }
 
   private settings() {
@@ -60,27 +65,44 @@ export class FileTransfersUi implements vscode.Disposable {
     };
   }
 
+  /** A TransferHost for each session's UDP host; those of rooms left (or reconnected) are stopped. */
+  private attachAll(): void {
+    const live = new Map<UdpRoomHost, RoomSession>();
+    for (const s of this.sessions()) if (s.roomHost) live.set(s.roomHost, s);
+    for (const [host, t] of this.hosts) {
+      if (!live.has(host)) {
+        t.stop();
+        this.hosts.delete(host);
+      }
+    }
+    for (const [host, s] of live) {
+      if (this.hosts.has(host)) continue;
+      const cfg = this.settings();
+      const t = new TransferHost(host, {
+        stateDir: path.join(this.storageDir, 'transfers', s.roomIdHex.slice(0, 32)),
+        maxBytes: cfg.maxBytes,
+        ...(cfg.autoAcceptBytes > 0 ? { autoAcceptBytes: cfg.autoAcceptBytes, autoAcceptDir: cfg.folder } : {}),
+      });
+      t.events = {
+        offered: (info) => void this.onOffer(t, info),
+        changed: (info) => this.onChanged(info),
+      };
+      t.start();
+      this.hosts.set(host, t);
+    }
+  }
+
+  /** The room on screen's transfers (Send offers to its members). */
   private attach(): TransferHost | undefined {
-    const s = this.session();
-    const host = s?.roomHost;
-    if (host === this.attachedTo) return this.transfers;
-    this.transfers?.stop();
-    this.transfers = undefined;
-    this.attachedTo = host;
-    if (!s || !host) return undefined;
-    const cfg = this.settings();
-    const t = new TransferHost(host, {
-      stateDir: path.join(this.storageDir, 'transfers', s.roomIdHex.slice(0, 32)),
-      maxBytes: cfg.maxBytes,
-      ...(cfg.autoAcceptBytes > 0 ? { autoAcceptBytes: cfg.autoAcceptBytes, autoAcceptDir: cfg.folder } : {}),
-    });
-    t.events = {
-      offered: (info) => void this.onOffer(info),
-      changed: (info) => this.onChanged(info),
-    };
-    t.start();
-    this.transfers = t;
-    return t;
+    this.attachAll();
+    const host = this.session()?.roomHost;
+    return host ? this.hosts.get(host) : undefined;
+  }
+
+  /** Whichever room's host carries this transfer. */
+  private owner(id: string): TransferHost | undefined {
+    for (const t of this.hosts.values()) if (t.manager.get(id)) return t;
+    return undefined;
   }
 
   /** Explorer passes (clicked, allSelected); the palette passes nothing and gets a picker. */
@@ -108,10 +130,9 @@ export class FileTransfersUi implements vscode.Disposable {
     return ids;
   }
 
-  private async onOffer(info: TransferInfo): Promise<void> {
+  private async onOffer(t: TransferHost, info: TransferInfo): Promise<void> {
     const choice = await notifyInfo(inert`A room member offers a file: ${info.name} (${size(info.size)}, ${info.mime}).`, SAVE, DECLINE);
-    const t = this.transfers;
-    if (!t) return;
+    if (![...this.hosts.values()].includes(t)) return; // the room was left meanwhile
     if (choice !== SAVE) {
       t.cancel(info.id);
       return;
@@ -147,7 +168,7 @@ export class FileTransfersUi implements vscode.Disposable {
       return new Promise<void>((resolve) => {
         let shown = 0;
         const tick = () => {
-          const info = this.transfers?.manager.get(id);
+          const info = this.owner(id)?.manager.get(id);
           if (!info || info.status === 'done' || info.status === 'cancelled') {
             clearInterval(timer);
             this.watchers.delete(id);
@@ -160,7 +181,7 @@ export class FileTransfersUi implements vscode.Disposable {
         };
         const timer = setInterval(tick, 500);
         this.watchers.set(id, tick);
-        token.onCancellationRequested(() => this.transfers?.cancel(id));
+        token.onCancellationRequested(() => this.owner(id)?.cancel(id));
         tick();
       });
     });
@@ -168,6 +189,7 @@ export class FileTransfersUi implements vscode.Disposable {
 
   dispose(): void {
     clearInterval(this.timer);
-    this.transfers?.stop();
+    for (const t of this.hosts.values()) t.stop();
+    this.hosts.clear();
   }
 }

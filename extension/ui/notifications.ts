@@ -13,6 +13,8 @@ const VERIFY = inert`Verify…`;
 
 export class MessageNotifier implements vscode.Disposable {
   private readonly throttle = new NotificationThrottle();
+  /** Conversations in the background: their own quiet window, and nothing summarised later. */
+  private readonly elsewhere = new NotificationThrottle();
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
@@ -25,7 +27,21 @@ export class MessageNotifier implements vscode.Disposable {
     this.unsubscribe = controller.onChange((c) => c === 'unread' && controller.unread === 0 && this.throttle.reset());
   }
 
-  notify(text: InertText): void {
+  /**
+   * A message in a conversation that is not the one on screen: shown even while the panel is visible
+   * (it shows another room), throttled on its own; its button opens that conversation.
+   */
+  notifyElsewhere(text: InertText, open: () => void, force = false): void {
+    if (!force && !this.enabled()) return;
+    if (!force && !this.elsewhere.offer(Date.now())) return;
+    void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && open());
+  }
+
+  notify(text: InertText, force = false): void {
+    if (force) {
+      void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && this.showChat());
+      return;
+    }
     if (!this.enabled() || this.controller.isVisible) return;
     if (this.throttle.offer(Date.now())) {
       void notifyInfo(text, OPEN_CHAT).then((c) => c === OPEN_CHAT && this.showChat());

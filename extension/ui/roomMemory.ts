@@ -4,7 +4,8 @@
 import * as vscode from 'vscode';
 import { loadRoom, saveRoom, type RoomTarget } from './roomSession';
 
-const ACTIVE_ROOM_KEY = 'p2pChat.activeRoom'; // workspaceState: roomIdHex of the room this window is in
+const ACTIVE_ROOM_KEY = 'p2pChat.activeRoom'; // workspaceState: roomIdHex of the conversation on screen
+const OPEN_ROOMS_KEY = 'p2pChat.openRooms'; // workspaceState: roomIdHex[] of every room this window is in
 const LAST_ROOM_KEY = 'p2pChat.lastRoom'; // workspaceState: { roomIdHex, label } whose history to show
 const roomSecretKey = (roomIdHex: string) => `p2pChat.room.${roomIdHex}`; // SecretStorage: SavedRoom JSON
 const draftKey = (roomIdHex: string) => `p2pChat.draft.${roomIdHex}`; // workspaceState
@@ -23,6 +24,24 @@ export class RoomMemory {
 
   clearActive(): Thenable<void> {
     return this.workspaceState.update(ACTIVE_ROOM_KEY, undefined);
+  }
+
+  setActive(roomIdHex: string): Thenable<void> {
+    return this.workspaceState.update(ACTIVE_ROOM_KEY, roomIdHex);
+  }
+
+  /**
+   * Every room this window is in (to rejoin them all after a reload). The one-room version stored
+   * only the active room: that one is the list then.
+   */
+  openRoomIds(): string[] {
+    const stored = this.workspaceState.get<unknown>(OPEN_ROOMS_KEY);
+    const ids = Array.isArray(stored) ? stored : [this.activeRoomId()];
+    return [...new Set(ids.filter((x): x is string => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x)))];
+  }
+
+  private setOpenRooms(ids: string[]): Thenable<void> {
+    return this.workspaceState.update(OPEN_ROOMS_KEY, ids);
   }
 
   /** How to reach a room this window was in; undefined if it was never saved or cannot be read. */
@@ -49,6 +68,7 @@ export class RoomMemory {
   /** A room was entered: it is the one to rejoin and whose history to show. */
   async entered(roomIdHex: string, label: string, target: RoomTarget): Promise<void> {
     await this.workspaceState.update(ACTIVE_ROOM_KEY, roomIdHex);
+    await this.setOpenRooms([...this.openRoomIds().filter((id) => id !== roomIdHex), roomIdHex]);
     await this.workspaceState.update(LAST_ROOM_KEY, { roomIdHex, label });
     try {
       await this.secrets.store(roomSecretKey(roomIdHex), JSON.stringify(saveRoom(target)));
@@ -59,7 +79,8 @@ export class RoomMemory {
 
   /** The user left the room: do not rejoin it, and forget how to reach it. */
   async left(roomIdHex: string): Promise<void> {
-    await this.workspaceState.update(ACTIVE_ROOM_KEY, undefined);
+    await this.setOpenRooms(this.openRoomIds().filter((id) => id !== roomIdHex));
+    if (this.activeRoomId() === roomIdHex) await this.workspaceState.update(ACTIVE_ROOM_KEY, undefined);
     try {
       await this.secrets.delete(roomSecretKey(roomIdHex));
     } catch {

@@ -25,8 +25,7 @@ import { normalizeRoomName } from '../core/noise';
 import { messageId, type RoomEvents } from '../core/room/room';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatBody, ChatMessage, ConnectionState, MemberInfo } from '../core/types';
-import { createLogger } from '../../rendezvous/log';
-import { RendezvousServer } from '../../rendezvous/server';
+import type { RendezvousServer } from '../../rendezvous/server';
 
 export type RoomTarget =
   | { kind: 'invite'; invite: Invite; /** We host its rendezvous (embedded server). */ hosted: boolean }
@@ -87,11 +86,7 @@ export interface EmbeddedRendezvous {
   probePort: number;
 }
 
-/**
- * Hosts a rendezvous in this process. The preferred port first (it is in invites already handed out);
- * when taken, random pairs with the probe on port+1, which is where clients look for it; port 0 last.
- */
-export async function startEmbeddedRendezvous(opts: {
+export type StartEmbeddedOptions = {
   preferredPort: number;
   bindHost?: string;
   log?: LogFn;
@@ -99,33 +94,26 @@ export async function startEmbeddedRendezvous(opts: {
   /** Only the preferred port will do (re-hosting a room whose invite is already out). */
   exact?: boolean;
   random?: () => number;
-}): Promise<EmbeddedRendezvous> {
-  const log = opts.log ?? (() => undefined);
-  const random = opts.random ?? Math.random;
-  const logger = createLogger({
-    level: 'info',
-    sink: (line) => log('debug', `rendezvous: ${line}`),
-  });
-  const tries: number[] = [opts.preferredPort];
-  if (!opts.exact) {
-    for (let i = 0; i < (opts.attempts ?? 8); i++) tries.push(20000 + Math.floor(random() * 40000));
-    tries.push(0);
-  }
-  let lastError: unknown;
-  for (const port of tries) {
-    const server = new RendezvousServer({ host: opts.bindHost ?? '0.0.0.0', port, probePort: port === 0 ? 0 : port + 1, logger });
-    try {
-      const bound = await server.start();
-      if (port !== opts.preferredPort) log('warn', `rendezvous port ${opts.preferredPort} is taken; hosting on ${bound.port} instead`);
-      return { server, port: bound.port, probePort: bound.probePort };
-    } catch (err) {
-      lastError = err;
-      await server.stop().catch(() => undefined);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EADDRINUSE' && code !== 'EACCES') break;
-    }
-  }
-  throw new Error(`could not host a rendezvous server: ${(lastError as Error)?.message ?? lastError}`);
+};
+
+/**
+ * The rendezvous server's code is needed only when this editor hosts a room, so the extension bundle
+ * leaves it out (scripts/build.mjs defines P2P_SPLIT_HOST for that bundle only) and loads
+ * dist/rendezvousHost.js beside it on first use; from source (tests, the terminal peer) it is an
+ * ordinary import. A computed path, so the bundler does not pull the file back in.
+ */
+function hostModule(): typeof import('./rendezvousHost') {
+  const load = require; // not `require(…)` itself: the bundler would inline a literal path, even in a dead branch
+  const file = process.env.P2P_SPLIT_HOST === '1' ? path.join(__dirname, 'rendezvousHost.js') : './rendezvousHost';
+  return load(file) as typeof import('./rendezvousHost');
+}
+
+/**
+ * Hosts a rendezvous in this process. The preferred port first (it is in invites already handed out);
+ * when taken, random pairs with the probe on port+1, which is where clients look for it; port 0 last.
+ */
+export function startEmbeddedRendezvous(opts: StartEmbeddedOptions): Promise<EmbeddedRendezvous> {
+  return hostModule().startEmbeddedRendezvous(opts);
 }
 
 // ---- the session ---------------------------------------------------------------------------------

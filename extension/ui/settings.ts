@@ -14,6 +14,8 @@ export interface ChatSettings {
   localPort: number;
   keepaliveSeconds: number;
   notifications: boolean;
+  /** `@name` in a room notifies even when the room is muted or notifications are off. */
+  mentionNotifications: boolean;
   hostRendezvousPort: number;
 }
 
@@ -29,6 +31,7 @@ export interface RawSettings {
   localPort?: unknown;
   keepaliveSeconds?: unknown;
   notifications?: unknown;
+  mentionNotifications?: unknown;
   hostRendezvousPort?: unknown;
 }
 
@@ -75,6 +78,7 @@ export function normalizeSettings(raw: RawSettings, osUserName: string): ChatSet
     localPort: port(raw.localPort, 0, true),
     keepaliveSeconds: Math.min(KEEPALIVE_MAX_S, Math.max(KEEPALIVE_MIN_S, Math.round(keepRaw))),
     notifications: raw.notifications !== false,
+    mentionNotifications: raw.mentionNotifications !== false,
     // The probe port is the next one up, so the main port must leave room for it.
     hostRendezvousPort: Math.min(port(raw.hostRendezvousPort, DEFAULT_HOST_RENDEZVOUS_PORT, false), 65534),
   };

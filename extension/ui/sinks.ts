@@ -117,6 +117,8 @@ export function treeItem(
     contextValue?: string;
     iconPath?: vscode.ThemeIcon;
     command?: { command: string; title: InertText; arguments?: unknown[] };
+    /** What a screen reader says for the row (defaults to the label). */
+    accessibilityLabel?: InertText;
   } = {},
 ): vscode.TreeItem {
   const item = new vscode.TreeItem(label.value, opts.collapsibleState ?? vscode.TreeItemCollapsibleState.None);
@@ -126,7 +128,18 @@ export function treeItem(
   if (opts.contextValue !== undefined) item.contextValue = opts.contextValue;
   if (opts.iconPath) item.iconPath = opts.iconPath;
   if (opts.command) item.command = { command: opts.command.command, title: opts.command.title.value, ...(opts.command.arguments ? { arguments: opts.command.arguments } : {}) };
+  if (opts.accessibilityLabel) item.accessibilityInformation = { label: opts.accessibilityLabel.value, role: 'treeitem' };
   return item;
+}
+
+/** A tree view of ours; its items come from treeItem() above. */
+export function openTreeView<T>(id: string, provider: vscode.TreeDataProvider<T>): vscode.TreeView<T> {
+  return vscode.window.createTreeView(id, { treeDataProvider: provider, showCollapseAll: false });
+}
+
+/** The count on a view (and its view container in the Activity Bar); 0 removes it. */
+export function setViewBadge(view: vscode.TreeView<unknown>, count: number, tooltip: InertText): void {
+  view.badge = count > 0 ? { value: count, tooltip: tooltip.value } : undefined;
 }
 
 /**

@@ -490,6 +490,193 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     assert.deepEqual(await chatMessageIds(pa), await chatMessageIds(pb));
   });
 
+  /** The Conversations view's rows (the P2P Chat sidebar), by their screen-reader labels. */
+  function conversationRows(page: Page) {
+    return page.locator('.pane-body [aria-label="Conversations"] .monaco-list-row, .monaco-list[aria-label="Conversations"] .monaco-list-row');
+  }
+  async function conversationLabels(page: Page): Promise<string[]> {
+    return conversationRows(page).evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  }
+  async function roomHeader(page: Page): Promise<string> {
+    return ((await chatPanel(page).locator('#p2p-room').textContent()) ?? '').trim();
+  }
+  async function waitForDraft(page: Page, text: string): Promise<void> {
+    const input = chatPanel(page).locator('#p2p-input');
+    const deadline = Date.now() + 10_000;
+    let value = '';
+    while (Date.now() < deadline) {
+      value = await input.inputValue();
+      if (value === text) return;
+      await page.waitForTimeout(100);
+    }
+    assert.equal(value, text, 'the composer shows this conversation\'s draft');
+  }
+
+  it('7. a second room does not leave the first: the sidebar lists both, each keeps its own draft and unread count', async function () {
+    this.timeout(120_000);
+    const [pa, pb] = [alice!.page, bob!.page];
+    await statusBarItem(pb, P2P_CHAT_STATUS_ITEM).click(); // Bob's chat on screen
+    const room1 = await roomHeader(pb);
+    assert.match(room1, /^Room [0-9a-f]{8}$/);
+
+    // Alice starts a second room; her first one stays open.
+    await pa.bringToFront();
+    await runCommand(pa, 'P2P Chat: Connect');
+    await quickPickSelect(pa, 'Start a new room');
+    const toast = await waitForNotification(pa, /Room created/, { timeoutMs: 20_000 });
+    const m = /(p2pchat:\S+)/.exec(((await toast.locator('.notification-list-item-message').textContent()) ?? '').trim());
+    assert.ok(m, 'the second invite is in the notification');
+    const invite2 = m[1].replace(/[.,;]+$/, '');
+    assert.notEqual(invite2, invite);
+
+    // Bob joins it the same way as the first.
+    await pb.bringToFront();
+    await runCommand(pb, 'P2P Chat: Connect');
+    await quickPickSelect(pb, 'Join with an invite');
+    const box = pb.locator('.quick-input-widget .quick-input-box input');
+    await pb.bringToFront();
+    await box.fill(invite2);
+    await box.press('Enter');
+    let room2 = '';
+    for (let i = 0; i < 100 && (room2 === '' || room2 === room1); i++) {
+      room2 = await roomHeader(pb);
+      if (room2 === room1) await pb.waitForTimeout(100);
+    }
+    assert.notEqual(room2, room1, 'the panel shows the new room');
+    await waitForChatState(pb, 'connected', { timeoutMs: 30_000 });
+    await waitForChatState(pa, 'connected', { timeoutMs: 30_000 });
+    await say(alice!, 'Hello in the second room.');
+    await waitForChatTexts(pb, ['Hello in the second room.']);
+
+    // The sidebar: both conversations, the newest first, each with its screen-reader label.
+    await runCommand(pb, 'P2P Chat: Focus on Conversations View');
+    await conversationRows(pb).nth(1).waitFor({ timeout: 10_000 });
+    let labels = await conversationLabels(pb);
+    assert.equal(labels.length, 2, JSON.stringify(labels));
+    assert.match(labels[0], new RegExp(`^${room2}, open, active, no unread messages, last message Alice: Hello in the second room\\.$`));
+    assert.match(labels[1], new RegExp(`^${room1}, open, `));
+
+    // A draft in room 2, then over to room 1 (a click on its row): its own (empty) draft and its history.
+    const input = chatPanel(pb).locator('#p2p-input');
+    await input.fill('draft for the second room');
+    await conversationRows(pb).nth(1).click();
+    for (let i = 0; i < 100 && (await roomHeader(pb)) !== room1; i++) await pb.waitForTimeout(100);
+    assert.equal(await roomHeader(pb), room1);
+    await waitForDraft(pb, '');
+    await waitForChatTexts(pb, ['Ping while your chat is hidden (2).']);
+    assert.equal(await chatMessage(pb, 'Hello in the second room.').count(), 0, 'room 2 messages stay in room 2');
+    await input.fill('draft for the first room');
+
+    // Alice writes in room 2 while Bob looks at room 1: room 2 counts it, the badge shows it, the
+    // status bar counts it, and room 1's transcript does not get it.
+    await say(alice!, 'Are you there? (second room)');
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !/1 unread message/.test((await conversationLabels(pb))[0] ?? '')) await pb.waitForTimeout(200);
+    labels = await conversationLabels(pb);
+    assert.match(labels[0], new RegExp(`^${room2}, open, 1 unread message, last message Alice: Are you there\\? \\(second room\\)$`), JSON.stringify(labels));
+    assert.match(labels[1], new RegExp(`^${room1}, open, active, no unread messages`));
+    await pb.locator('.activitybar .action-item .badge-content', { hasText: /^1$/ }).first().waitFor({ timeout: 10_000 });
+    await waitForStatusLabel(pb, /\b1 unread message\b/);
+    await waitForNotification(pb, /Alice: Are you there\? \(second room\)/, { timeoutMs: 10_000 });
+    assert.equal(await chatMessage(pb, 'Are you there? (second room)').count(), 0);
+
+    // Back to room 2 from the keyboard: "Switch Conversation…" picks it; its draft and the new message are there.
+    await runCommand(pb, 'P2P Chat: Switch Conversation…');
+    // Our quick pick, not the palette still closing.
+    await pb.locator('.quick-input-widget .quick-input-title', { hasText: 'Switch Conversation' }).waitFor({ timeout: 10_000 });
+    await quickPickSelect(pb, room2);
+    for (let i = 0; i < 100 && (await roomHeader(pb)) !== room2; i++) await pb.waitForTimeout(100);
+    await waitForDraft(pb, 'draft for the second room');
+    await waitForChatTexts(pb, ['Hello in the second room.', 'Are you there? (second room)']);
+    await waitForStatusLabel(pb, /^(?![\s\S]*unread)/);
+    // And room 1 kept its own draft.
+    await conversationRows(pb).filter({ hasText: room1 }).click();
+    for (let i = 0; i < 100 && (await roomHeader(pb)) !== room1; i++) await pb.waitForTimeout(100);
+    await waitForDraft(pb, 'draft for the first room');
+    // Room 1 still works both ways (it was never left).
+    await say(bob!, 'Still here in the first room.');
+    await chatMessage(pb, 'Still here in the first room.').locator('.p2p-delivery[data-delivery="delivered"]').waitFor({ timeout: 15_000 });
+    assert.equal(await roomHeader(pa), room2, 'Alice is still looking at room 2');
+  });
+
+  it('8. Bob hosts a room himself (the embedded rendezvous, loaded on demand from its own bundle); Alice joins it; three rooms open', async function () {
+    this.timeout(120_000);
+    const [pa, pb] = [alice!.page, bob!.page];
+    // No rendezvous configured: starting a room hosts one in Bob's extension host.
+    // Edited as a user does, in the settings.json editor (VS Code then tells the extension host at once).
+    const settingsFile = path.join(servers[1].userDataDir, 'User', 'settings.json');
+    const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    delete settings['p2pChat.rendezvousServer'];
+    await runCommand(pb, 'Preferences: Open User Settings (JSON)');
+    // VS Code 1.139 shows it as a modal editor over the workbench, not as a tab.
+    const lines = pb.locator('.monaco-editor .view-lines', { hasText: 'p2pChat.displayName' }).first();
+    await lines.waitFor({ timeout: 15_000 });
+    await lines.click();
+    await pb.keyboard.press('Control+A');
+    await pb.keyboard.press('Delete');
+    await pb.keyboard.insertText(JSON.stringify(settings, null, 2));
+    // Whatever the editor auto-closed after the cursor goes.
+    await pb.keyboard.press('Control+Shift+End');
+    await pb.keyboard.press('Delete');
+    await pb.keyboard.press('Control+S');
+    for (let i = 0; i < 100 && readFileSync(settingsFile, 'utf8').includes('p2pChat.rendezvousServer'); i++) await pb.waitForTimeout(100);
+    const saved = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(saved, settings, 'settings.json saved without the rendezvous, the rest as it was');
+    // Escape closes the modal editor; an earlier one may only close a suggestion widget the typing opened.
+    for (let i = 0; i < 4 && (await lines.isVisible()); i++) {
+      await pb.keyboard.press('Escape');
+      await pb.waitForTimeout(300);
+    }
+    await lines.waitFor({ state: 'hidden', timeout: 10_000 });
+
+    await pb.bringToFront();
+    await runCommand(pb, 'P2P Chat: Connect');
+    await quickPickSelect(pb, 'Start a new room');
+    const toast = await waitForNotification(pb, /Room created/, { timeoutMs: 20_000 });
+    const m = /(p2pchat:\S+)/.exec(((await toast.locator('.notification-list-item-message').textContent()) ?? '').trim());
+    assert.ok(m, 'the invite is in the notification');
+    const invite3 = m[1].replace(/[.,;]+$/, '');
+    assert.ok(!invite3.includes(rdv!.address), `the invite names Bob's own rendezvous, not the configured one: ${invite3}`);
+    const room3 = await roomHeader(pb);
+
+    await pa.bringToFront(); // a page in the background never finishes its quick pick's animation
+    await runCommand(pa, 'P2P Chat: Connect');
+    await quickPickSelect(pa, 'Join with an invite');
+    const box = pa.locator('.quick-input-widget .quick-input-box input');
+    await box.fill(invite3);
+    await box.press('Enter');
+    for (let i = 0; i < 100 && (await roomHeader(pa)) !== room3; i++) await pa.waitForTimeout(100);
+    assert.equal(await roomHeader(pa), room3);
+    await waitForChatState(pa, 'connected', { timeoutMs: 30_000 });
+    await waitForChatState(pb, 'connected', { timeoutMs: 30_000 });
+    await say(alice!, 'Hello in the room Bob hosts.');
+    await waitForChatTexts(pb, ['Hello in the room Bob hosts.']);
+    await runCommand(pb, 'P2P Chat: Focus on Conversations View');
+    await conversationRows(pb).nth(2).waitFor({ timeout: 10_000 });
+    const labels = await conversationLabels(pb);
+    assert.equal(labels.length, 3, JSON.stringify(labels));
+    assert.match(labels[0], new RegExp(`^${room3}, open, active`));
+    assert.ok(labels.every((l) => /, open/.test(l)), `all three rooms are open: ${JSON.stringify(labels)}`);
+
+    // Keyboard only: the focused Conversations view, End to the oldest row, Enter opens it.
+    const oldest = /^(Room [0-9a-f]{8}),/.exec(labels[2])![1];
+    // The list redraws as counts change; if a redraw takes the focus between the keys, press them again.
+    for (let attempt = 0; attempt < 3 && (await roomHeader(pb)) !== oldest; attempt++) {
+      await runCommand(pb, 'P2P Chat: Focus on Conversations View');
+      await pb.keyboard.press('End');
+      await pb.locator('.monaco-list-row.focused', { hasText: oldest }).waitFor({ timeout: 5000 });
+      await pb.keyboard.press('Enter');
+      for (let i = 0; i < 30 && (await roomHeader(pb)) !== oldest; i++) await pb.waitForTimeout(100);
+    }
+    assert.equal(await roomHeader(pb), oldest);
+
+    // The sidebar, for the README.
+    await pb.mouse.move(1, 1);
+    const png = await pb.screenshot();
+    writeFileSync(path.join(RESULTS_DIR, 'e2e-sidebar.png'), png);
+    if (process.env.P2P_E2E_README_SHOT === '1') writeFileSync(path.join(ROOT, 'docs', 'images', 'sidebar.png'), png);
+  });
+
   /** Both chat panels side by side, for the README (dark theme, a snippet card in view). */
   async function captureChatPanels(): Promise<void> {
     const shots = [];

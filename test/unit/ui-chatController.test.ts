@@ -207,6 +207,7 @@ describe('parseWebviewMessage', () => {
       { type: 'send', text: 'hi' },
       { type: 'typing', typing: true },
       { type: 'draft', text: '' },
+      { type: 'draft', text: 'for the other room', room: 'ab'.repeat(32) },
       { type: 'openSnippet', snippet: { path: 'a.ts', language: 'typescript', startLine: 1, endLine: 2, code: 'x' } },
       { type: 'copyInvite' },
       { type: 'verifyPeer', peerId: 'ab' },
@@ -229,9 +230,27 @@ describe('parseWebviewMessage', () => {
       { type: 'openSnippet', snippet: { path: 'a', language: 'x', startLine: 0, endLine: 1, code: '' } },
       { type: 'openSnippet', snippet: { path: 'a', language: 'x', startLine: 1.5, endLine: 2, code: '' } },
       { type: 'openSnippet' },
+      { type: 'draft', text: 'x', room: 'not-a-room-id' },
+      { type: 'draft', text: 'x', room: 7 },
     ];
     for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m));
     assert.deepEqual(parseWebviewMessage({ type: 'retry', extra: 1 }), { type: 'retry' });
+  });
+});
+
+describe('ChatController unread across conversations', () => {
+  it('addUnread adds what arrived in the background while hidden, never while visible', () => {
+    const c = new ChatController();
+    const seen: string[] = [];
+    c.onChange((x) => seen.push(x));
+    c.addUnread(3);
+    assert.equal(c.unread, 3);
+    assert.deepEqual(seen, ['unread']);
+    c.addUnread(0);
+    c.setVisible(true);
+    assert.equal(c.unread, 0);
+    c.addUnread(2);
+    assert.equal(c.unread, 0);
   });
 });
 

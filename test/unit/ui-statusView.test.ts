@@ -57,6 +57,7 @@ describe('settings', () => {
       localPort: 0,
       keepaliveSeconds: 15,
       notifications: true,
+      mentionNotifications: true,
       hostRendezvousPort: DEFAULT_HOST_RENDEZVOUS_PORT,
     });
   });
@@ -75,6 +76,8 @@ describe('settings', () => {
     assert.equal(s.localPort, 0);
     assert.equal(s.keepaliveSeconds, 25);
     assert.equal(s.notifications, false);
+    assert.equal(s.mentionNotifications, true, 'mentions stay on when the other notifications are off');
+    assert.equal(normalizeSettings({ mentionNotifications: false }, 'x').mentionNotifications, false);
     assert.equal(s.hostRendezvousPort, 65534);
     assert.equal(normalizeSettings({ keepaliveSeconds: 1 }, 'x').keepaliveSeconds, 5);
   });

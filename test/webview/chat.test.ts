@@ -238,6 +238,40 @@ describe('chat webview', function () {
     assert.equal(await $('#p2p-input').inputValue(), 'from the host');
   });
 
+  describe('several conversations in one panel', () => {
+    const A = 'a'.repeat(64);
+    const B = 'b'.repeat(64);
+    const roomOf = (key: string, label: string) => ({ roomLabel: label, named: false, selfId: SELF, selfName: 'Me', key });
+
+    it('each conversation keeps its own draft: a switch posts the old one with its room and shows the new one', async () => {
+      await chat.host(init({ room: roomOf(A, 'Room A') }));
+      await $('#p2p-input').focus();
+      await chat.page.keyboard.type('for room A');
+      await chat.clearPosted();
+      await chat.host(init({ room: roomOf(B, 'Room B'), draft: 'for room B' }));
+      assert.equal(await $('#p2p-input').inputValue(), 'for room B');
+      assert.deepEqual((await postedOfType('draft')).pop(), { type: 'draft', text: 'for room A', room: A });
+      await $('#p2p-input').fill('');
+      await chat.host(init({ room: roomOf(A, 'Room A'), draft: 'for room A' }));
+      assert.equal(await $('#p2p-input').inputValue(), 'for room A');
+      await chat.host(init({ room: roomOf(A, 'Room A'), draft: 'stale' }));
+      assert.equal(await $('#p2p-input').inputValue(), 'for room A', 'the same conversation again: typing is kept');
+    });
+
+    it('a page rebuilt on another conversation does not carry the draft over', async () => {
+      await chat.host(init({ room: roomOf(A, 'Room A') }));
+      await $('#p2p-input').focus();
+      await chat.page.keyboard.type('typed in A');
+      await chat.page.clock.runFor(500); // draft debounce
+      await chat.page.reload(); // hidden; meanwhile the user opened B from the sidebar
+      await chat.page.waitForFunction(() => (globalThis as any).__posted?.some((m: { type: string }) => m.type === 'ready'));
+      await chat.clearPosted();
+      await chat.host(init({ room: roomOf(B, 'Room B'), draft: 'B from the host' }));
+      assert.equal(await $('#p2p-input').inputValue(), 'B from the host');
+      assert.deepEqual((await postedOfType('draft')).pop(), { type: 'draft', text: 'typed in A', room: A });
+    });
+  });
+
   it('throttles typing notifications', async () => {
     await chat.host(init());
     await chat.page.clock.pauseAt(NOW + 10_000);
