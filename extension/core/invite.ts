@@ -1,7 +1,7 @@
 // Invites: the rendezvous address plus the 128-bit room secret, and the room's name sealed with a key
 // derived from that secret, as one pasteable string and as a vscode:// link. The secret and the name never
 // go to the rendezvous; only the room id derived from the secret does.
-import { deriveNamedRoomKeys, deriveRoomKeys, generateRoomSecret, ROOM_SECRET_LEN, type RoomKeys } from './noise';
+import { deriveNamedRoomKeys, deriveRoomKeys, generateRoomSecret, ROOM_SECRET_LEN, type RoomKeys } from './noise/room-keys';
 import { cleanRoomName, openInviteName, sealInviteName } from './room/roomName';
 import type { Endpoint } from './wire/endpoint';
 import { isIP } from 'node:net';

@@ -23,7 +23,9 @@ import { ChatPanel } from './panel';
 import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
-import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
+import { lanAddress, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomTarget';
+import type { RoomSession } from './roomSession';
+import { sessionCoreModule } from './lazyBundles';
 import type { ChatSettings } from './settings';
 import { notifyError, notifyInfo, notifyWarning, flashStatus, pick, refocusPicker } from './sinks';
 import { askRename } from './roomNaming';
@@ -284,6 +286,8 @@ export class P2pChatApp implements vscode.Disposable {
           this.log.warn(`could not host the room's rendezvous again (${(err as Error).message}); joining it as a guest`);
         }
       }
+      // The room machinery is a bundle of its own, loaded here the first time (lazyBundles.ts).
+      const { RoomSession } = sessionCoreModule();
       const session = new RoomSession({
         target,
         identity,

@@ -5,10 +5,11 @@
 import * as vscode from 'vscode';
 import { inert } from '../core/inertText';
 import { formatServer, inviteLink, parseInvite, parseServer, type Invite } from '../core/invite';
-import { normalizeRoomName } from '../core/noise';
+import { normalizeRoomName } from '../core/noise/room-keys';
 import { openSettings } from './config';
 import { askInput, notifyError, notifyInfo, notifyWarning, pick, type PickItem } from './sinks';
-import { createHostedTarget, defaultRoomName, roomKeys, type EmbeddedRendezvous, type LogFn, type RoomSession, type RoomTarget } from './roomSession';
+import { createHostedTarget, defaultRoomName, roomKeys, type EmbeddedRendezvous, type LogFn, type RoomTarget } from './roomTarget';
+import type { RoomSession } from './roomSession';
 import { askNewRoomName } from './roomNaming';
 import { cleanRoomName } from '../core/room/roomName';
 import type { ChatSettings } from './settings';

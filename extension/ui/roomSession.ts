@@ -4,127 +4,18 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import {
-  createInvite,
-  formatInvite,
-  formatServer,
-  inviteKeys,
-  inviteServers,
-  namedRoomKeys,
-  parseInvite,
-  parseServer,
-  withRoomName,
-  type Invite,
-  type ServerAddress,
-} from '../core/invite';
+import { formatInvite, formatServer, withRoomName } from '../core/invite';
 import { cleanRoomName, type RoomNameRecord } from '../core/room/roomName';
-import { hostCandidates } from '../core/net/hostCandidates';
-import { rankInstances } from '../core/room/instances';
 import { endpointKey, type Endpoint } from '../core/wire/endpoint';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import type { KeyPair, RoomKeys } from '../core/noise';
-import { normalizeRoomName } from '../core/noise';
 import { messageId, type RoomEvents } from '../core/room/room';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatBody, ChatMessage, ConnectionState, MemberInfo } from '../core/types';
-import type { RendezvousServer } from '../../rendezvous/server';
+import { roomKeys, roomLabel, roomServers, type EmbeddedRendezvous, type LogFn, type RoomTarget } from './roomTarget';
 
-export type RoomTarget =
-  | { kind: 'invite'; invite: Invite; /** We host its rendezvous (embedded server). */ hosted: boolean }
-  | { kind: 'named'; name: string; server: ServerAddress };
-
-/** What is remembered to rejoin after a window reload. Holds the room secret: keep it in SecretStorage. */
-export type SavedRoom = { kind: 'invite'; invite: string; hosted?: boolean } | { kind: 'named'; name: string; server: string };
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
-export function saveRoom(t: RoomTarget): SavedRoom {
-  return t.kind === 'invite'
-    ? { kind: 'invite', invite: formatInvite(t.invite), ...(t.hosted ? { hosted: true } : {}) }
-    : { kind: 'named', name: t.name, server: formatServer(t.server) };
-}
-
-export function loadRoom(x: unknown): RoomTarget | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
-  const s = x as Record<string, unknown>;
-  if (s.kind === 'invite' && typeof s.invite === 'string') {
-    const p = parseInvite(s.invite);
-    return p.ok ? { kind: 'invite', invite: p.invite, hosted: s.hosted === true } : undefined;
-  }
-  if (s.kind === 'named' && typeof s.name === 'string' && typeof s.server === 'string') {
-    const server = parseServer(s.server);
-    return server && normalizeRoomName(s.name) ? { kind: 'named', name: s.name, server } : undefined;
-  }
-  return undefined;
-}
-
-export function roomKeys(t: RoomTarget): RoomKeys {
-  return t.kind === 'invite' ? inviteKeys(t.invite) : namedRoomKeys(t.name);
-}
-
-export function roomServer(t: RoomTarget): ServerAddress {
-  return t.kind === 'invite' ? t.invite.server : t.server;
-}
-
-/** Every instance the room may use, best first for this room (rendezvous hashing). */
-export function roomServers(t: RoomTarget): ServerAddress[] {
-  return rankInstances(t.kind === 'invite' ? inviteServers(t.invite) : [t.server], roomKeys(t).roomId);
-}
-
-/** The address other machines on this network reach us at: first non-internal IPv4, else loopback. */
-export function lanAddress(): string {
-  return hostCandidates(0, 4)[0]?.address ?? '127.0.0.1';
-}
-
-/** What a room is called before anyone named it: a named room's name, else "Room c9ae88f7". */
-export function roomLabel(t: RoomTarget, roomIdHex: string): string {
-  return t.kind === 'named' ? normalizeRoomName(t.name) : `Room ${roomIdHex.slice(0, 8)}`;
-}
-
-/** A sensible default for a new room's name (the creator may type another). */
-export function defaultRoomName(displayName: string, now = new Date()): string {
-  const who = cleanRoomName(displayName);
-  const day = now.toLocaleDateString('en-US', { month: 'short', day: 'numeric' });
-  return cleanRoomName(who ? `${who}'s room, ${day}` : `Room of ${day}`);
-}
-
-// ---- an embedded rendezvous ----------------------------------------------------------------------
-
-export interface EmbeddedRendezvous {
-  server: RendezvousServer;
-  port: number;
-  probePort: number;
-}
-
-export type StartEmbeddedOptions = {
-  preferredPort: number;
-  bindHost?: string;
-  log?: LogFn;
-  attempts?: number;
-  /** Only the preferred port will do (re-hosting a room whose invite is already out). */
-  exact?: boolean;
-  random?: () => number;
-};
-
-/**
- * The rendezvous server's code is needed only when this editor hosts a room, so the extension bundle
- * leaves it out (scripts/build.mjs defines P2P_SPLIT_HOST for that bundle only) and loads
- * dist/rendezvousHost.js beside it on first use; from source (tests, the terminal peer) it is an
- * ordinary import. A computed path, so the bundler does not pull the file back in.
- */
-function hostModule(): typeof import('./rendezvousHost') {
-  const load = require; // not `require(…)` itself: the bundler would inline a literal path, even in a dead branch
-  const file = process.env.P2P_SPLIT_HOST === '1' ? path.join(__dirname, 'rendezvousHost.js') : './rendezvousHost';
-  return load(file) as typeof import('./rendezvousHost');
-}
-
-/**
- * Hosts a rendezvous in this process. The preferred port first (it is in invites already handed out);
- * when taken, random pairs with the probe on port+1, which is where clients look for it; port 0 last.
- */
-export function startEmbeddedRendezvous(opts: StartEmbeddedOptions): Promise<EmbeddedRendezvous> {
-  return hostModule().startEmbeddedRendezvous(opts);
-}
+// What used to live here and is light enough for dist/extension.js (tests and the terminal peer import it from here too).
+export * from './roomTarget';
 
 // ---- the session ---------------------------------------------------------------------------------
 
@@ -406,22 +297,4 @@ export class RoomSession {
     const s = this.store.load();
     return s.outbox.map((e) => ({ id: messageId(this.selfId, s.epoch, e.seq), from: this.selfId, fromName: this.name, sentAt: e.sentAt, body: e.body }));
   }
-}
-
-/** A new invite room: on the configured rendezvous, or on one we host (its address: our LAN address). */
-export async function createHostedTarget(opts: {
-  /** One server or several instances (the invite then carries the list). */
-  configuredServer: ServerAddress | ServerAddress[] | undefined;
-  hostPort: number;
-  bindHost?: string;
-  advertiseAddress?: string;
-  log?: LogFn;
-  /** The room's name, sealed into the invite. */
-  roomName?: string;
-}): Promise<{ target: RoomTarget; embedded?: EmbeddedRendezvous }> {
-  const configured = opts.configuredServer === undefined ? [] : Array.isArray(opts.configuredServer) ? opts.configuredServer : [opts.configuredServer];
-  if (configured.length) return { target: { kind: 'invite', invite: createInvite(configured, opts.roomName), hosted: false } };
-  const embedded = await startEmbeddedRendezvous({ preferredPort: opts.hostPort, bindHost: opts.bindHost, log: opts.log });
-  const advertise = opts.advertiseAddress ?? lanAddress();
-  return { target: { kind: 'invite', invite: createInvite({ host: advertise, port: embedded.port }, opts.roomName), hosted: true }, embedded };
 }

@@ -106,7 +106,7 @@ async function paletteRow(page: Page, title: string, timeoutMs: number): Promise
       // The palette closes when the focus leaves it, and VS Code itself may move the focus into a webview
       // that had it a moment ago (a delayed re-focus after the previous quick input closed): then the box
       // is closing (inert) or gone, and a user presses F1 again. So does this loop, until the deadline.
-      await box.fill(`>${title}`, { timeout: Math.max(500, Math.min(3000, left)) });
+      await box.fill(`>${title}`, { timeout: Math.max(3000, Math.min(10_000, left)) });
       await row.waitFor({ state: 'visible', timeout: Math.max(500, Math.min(3000, left)) });
       return row;
     } catch (err) {
