@@ -721,12 +721,15 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     // Keyboard only: the focused Conversations view, End to the oldest row, Enter opens it.
     const oldest = [room1Name, room2Name].find((n) => labels[2].startsWith(`${n}, open`));
     assert.ok(oldest, `the oldest row is room 1 or 2: ${JSON.stringify(labels)}`);
-    // Once: a change redraws only the rows that changed, so the focused row stays where End put it.
-    await runCommand(pb, 'P2P Chat: Focus on Conversations View');
-    await pb.keyboard.press('End');
-    await pb.locator('.monaco-list-row.focused', { hasText: oldest }).waitFor({ timeout: 5000 });
-    await pb.keyboard.press('Enter');
-    for (let i = 0; i < 50 && (await roomHeader(pb)) !== oldest; i++) await pb.waitForTimeout(100);
+    // Up to three times, as before the row-only redraws: in one run of two (20:03, load 5) the Enter on the
+    // focused oldest row did not open it within 5 s while the focus stayed in the view (focus log); not explained yet.
+    for (let attempt = 0; attempt < 3 && (await roomHeader(pb)) !== oldest; attempt++) {
+      await runCommand(pb, 'P2P Chat: Focus on Conversations View');
+      await pb.keyboard.press('End');
+      await pb.locator('.monaco-list-row.focused', { hasText: oldest }).waitFor({ timeout: 5000 });
+      await pb.keyboard.press('Enter');
+      for (let i = 0; i < 30 && (await roomHeader(pb)) !== oldest; i++) await pb.waitForTimeout(100);
+    }
     assert.equal(await roomHeader(pb), oldest);
 
     // The sidebar, for the README.
