@@ -1,8 +1,10 @@
 // Profile one loopback file transfer (the files benchmark's first half, without the NAT lab), then
 // print the functions with the largest self and inclusive time. Used to find what the files figure is made of.
-//   node --cpu-prof --cpu-prof-dir=/tmp/prof -r tsx/cjs bench/filesProfile.ts [--mib 100]
-//   node -r tsx/cjs bench/profile.ts /tmp/prof/*.cpuprofile
+//   node -r tsx/cjs bench/filesProfile.ts [--mib 100] [--runs 1] [--profile /tmp/files.cpuprofile] [--cc]
+//   node -r tsx/cjs bench/profile.ts /tmp/files.cpuprofile
+// --profile samples only the transfers (not the setup: module loading, writing the random file).
 import { randomBytes } from 'node:crypto';
+import { Session } from 'node:inspector';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +29,16 @@ async function main(): Promise<void> {
   try {
     await until(() => ta.peers().length === 1 && tb.peers().length === 1, 5000, 'transfer hosts see the link');
     await until(() => (pair.a.host.room.linkFor(ta.peers()[0])?.pathInnerBytes ?? 0) > 2000, 5000, 'path probe');
+    const pi = process.argv.indexOf('--profile');
+    const inspector = pi >= 0 ? new Session() : undefined;
+    const post = (method: string, params?: object) =>
+      new Promise<unknown>((res, rej) => inspector!.post(method, params ?? {}, (err, out) => (err ? rej(err) : res(out))));
+    if (inspector) {
+      inspector.connect();
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 200 });
+      await post('Profiler.start');
+    }
     for (let r = 0; r < flag('runs', 1); r++) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
@@ -46,6 +58,11 @@ async function main(): Promise<void> {
       process.stdout.write(`${(size / 1e6 / (ms / 1000)).toFixed(0)} MB/s wall, ${(size / 1e6 / cpu).toFixed(0)} MB/s per CPU-s (user ${(c.user / 1e3).toFixed(0)} ms, sys ${(c.system / 1e3).toFixed(0)} ms), resent ${(((info.wireBytes - size) / size) * 100).toFixed(2)} %, datagrams a→b ${pair.a.host.counters.datagramsOut} b→a ${pair.b.host.counters.datagramsOut}\n`);
       const got = tb.list().find((t) => t.id === id)!;
       rmSync(got.path!);
+    }
+    if (inspector) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(process.argv[pi + 1], JSON.stringify(profile));
+      inspector.disconnect();
     }
   } finally {
     ta.stop();

@@ -16,10 +16,10 @@ export interface UdpRoomHostOptions extends Omit<RoomOptions, 'hostCandidates'> 
 /** Linux's default IP TTL (net.ipv4.ip_default_ttl), restored after a priming send. */
 const DEFAULT_TTL = 64;
 /**
- * Datagrams of file pieces handed to the socket per turn of the event loop (16 × 16 KiB on a probed
+ * Datagrams of file pieces handed to the socket per turn of the event loop (8 × 16 KiB on a probed
  * path): what a chat message sent meanwhile can find ahead of it in our own queue.
  */
-const BULK_PER_TURN = 16;
+const BULK_PER_TURN = 8;
 
 export function monotonicNow(): number {
   return performance.now();
