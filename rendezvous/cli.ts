@@ -138,7 +138,7 @@ async function main(): Promise<number | undefined> {
   }
   let httpFace: HttpFace | undefined;
   if (config.http) {
-    metrics = createMetrics({ server, ...(registry ? { registry } : {}), directory: { accounts: () => directory.accounts }, processMetrics: true });
+    metrics = createMetrics({ server, ...(registry ? { registry } : {}), ...(topicRegistry ? { topicRegistry } : {}), directory: { accounts: () => directory.accounts }, processMetrics: true });
     const publicName = config.publicName;
     httpFace = new HttpFace({
       ...config.http,
