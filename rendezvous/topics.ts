@@ -111,6 +111,8 @@ interface Membership {
   topic: Topic;
   kind: TopicKind;
   lastSeen: number;
+  /** What the shared registry stores for it (built once; the client's flags or addresses changing rebuild it). */
+  described?: LocalTopicMember;
 }
 
 function sameCandidates(a: Endpoint[], b: Endpoint[]): boolean {
@@ -236,6 +238,7 @@ export class TopicTable {
 
     // New flags (away) or addresses reach every partner at once, not at their next refresh.
     if (changed) {
+      for (const m of client.memberships.values()) m.described = undefined;
       for (const m of client.memberships.values()) {
         for (const other of m.topic.members.values()) {
           if (other !== m && topicSees(other.kind, m.kind) && !other.client.remote && !other.client.id.equals(client.id)) out.push(this.peerMessage(other.client.endpoint, m.topic, client));
@@ -324,7 +327,7 @@ export class TopicTable {
   }
 
   private describe(m: Membership): LocalTopicMember {
-    return { topic: m.topic.id, field: memberField(m.client.id, m.client.endpoint), kind: m.kind, clientId: m.client.id, encoded: this.peerMessage(m.client.endpoint, m.topic, m.client).bytes };
+    return (m.described ??= { topic: m.topic.id, field: memberField(m.client.id, m.client.endpoint), kind: m.kind, clientId: m.client.id, encoded: this.peerMessage(m.client.endpoint, m.topic, m.client).bytes });
   }
 
   // ---- members registered at other instances (rendezvous/cluster/topicRegistry.ts)

@@ -379,10 +379,11 @@ export class RedisTopicRegistry implements TopicObserver {
         const members = this.host.localMembers(topic);
         if (!members.length) continue;
         const key = topicHashKey(topic.toString('hex'));
-        for (const m of members) {
-          p.hset(key, m.field, packTopicValue(exp, this.instanceId, m.kind, m.encoded));
-          n++;
-        }
+        // One HSET per topic, whatever its number of local members.
+        const args: (string | Buffer)[] = [];
+        for (const m of members) args.push(m.field, packTopicValue(exp, this.instanceId, m.kind, m.encoded));
+        p.hset(key, ...args);
+        n += members.length;
         p.pexpire(key, this.hashTtl());
         if (this.host.remoteFields(topic).length) {
           reads.set(p.length, topic);
