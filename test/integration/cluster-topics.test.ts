@@ -184,10 +184,18 @@ describe('topics across rendezvous instances sharing Redis', function () {
       dave = new Contact('dave', all());
     } while (rankedFor(carol.pairTopic(dave))[0] === home);
     await pair(carol, dave);
+    // A pair split across instances with one side only on the doomed one: when it dies with its
+    // instance, the other side sees it go within 3 refresh periods (its record in Redis runs out).
+    const other = instances.find((i) => i !== home)!;
+    const erin = new Contact('erin', only(home));
+    const frank = new Contact('frank', only(other));
+    await pair(erin, frank);
     const before = await localTopicMembers(next);
 
     const killedAt = performance.now();
     await home.kill9();
+    erin.host.kill(); // its instance died with it (no leave: the crash of both)
+    const frankSaw = until(() => frank.status(erin) === 'offline', 3 * REFRESH_S * 1000 + 1000, 'frank sees erin gone').then(() => performance.now() - killedAt);
     await until(async () => (await localTopicMembers(next)) >= before + 2, REFRESH_S * 1000 + 4000, 'both registrations on the next instance');
     const ms = performance.now() - killedAt;
     process.stderr.write(`      kill -9: the pair topic re-formed on the next instance after ${Math.round(ms)} ms (refresh ${REFRESH_S} s)\n`);
@@ -199,6 +207,8 @@ describe('topics across rendezvous instances sharing Redis', function () {
     assert.deepEqual(bob.changesAbout(alice, killedAt), [], 'bob never saw alice go');
     assert.deepEqual(carol.changesAbout(dave, killedAt), [], 'a pair elsewhere sees nothing');
     assert.deepEqual(dave.changesAbout(carol, killedAt), []);
+    const goneMs = await frankSaw;
+    process.stderr.write(`      kill -9 of an instance and its only client: the partner on another instance saw it offline after ${Math.round(goneMs)} ms\n`);
 
     // Back: the topic goes home within a refresh period (the probe), and the fallback is left.
     await home.run();
