@@ -173,6 +173,7 @@ export class RedisTopicRegistry implements TopicObserver {
   private renewTimer?: NodeJS.Timeout;
   private up = false;
   private wasUp = false;
+  private resyncDue = true;
   private closed = false;
   private readonly counters = { published: 0, received: 0, remoteUpserts: 0, remoteRemovals: 0, renewals: 0, errors: 0, resyncs: 0 };
 
@@ -194,6 +195,10 @@ export class RedisTopicRegistry implements TopicObserver {
     for (const c of [this.cmd, this.sub]) c.on('error', (err: Error) => this.opts.logger?.debug('redis-error', { error: err.message }));
     this.cmd.on('ready', () => this.onReady());
     this.cmd.on('close', () => this.onDown());
+    // The subscriber reconnects on its own (ioredis re-subscribes): publications missed meanwhile are
+    // made good by a resync once both connections are back.
+    this.sub.on('ready', () => this.maybeResync());
+    this.sub.on('close', () => (this.resyncDue = true));
     this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.onEvent(channel.toString('latin1'), message));
   }
 
@@ -414,6 +419,7 @@ export class RedisTopicRegistry implements TopicObserver {
    */
   private async renew(): Promise<void> {
     if (!this.up || !this.host) return;
+    if (this.resyncDue) this.maybeResync(); // a resync that failed is tried again here
     const t0 = performance.now();
     const topics = this.host.localTopics();
     let n = 0;
@@ -466,15 +472,25 @@ export class RedisTopicRegistry implements TopicObserver {
       if (out.length) this.host?.push(out);
     }
     this.up = false;
+    this.resyncDue = true;
     this.pending.clear();
   }
 
   private onReady(): void {
     this.up = true;
-    if (this.closed) return;
+    this.maybeResync();
+  }
+
+  /** Once both connections are up (subscriptions before writes and reads, as for a join). */
+  private maybeResync(): void {
+    if (this.closed || !this.connected || !this.resyncDue) return;
+    this.resyncDue = false;
     this.opts.logger?.info('redis-up', { for: 'topics', note: this.wasUp ? 'republishing local topic members' : 'connected' });
     this.wasUp = true;
-    void this.resync().catch((e) => this.failed('resync', e));
+    void this.resync().catch((e) => {
+      this.resyncDue = true;
+      this.failed('resync', e);
+    });
   }
 
   /** After Redis comes back (possibly empty): write and publish every local membership, read every topic. */
