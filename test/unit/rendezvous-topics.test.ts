@@ -176,10 +176,20 @@ describe('rendezvous: topic table, members of other instances', () => {
 
   it('the observer hears local changes only; an unavailable one earns registrants a notice after the ack', () => {
     const seen: string[] = [];
+    const flags: number[] = [];
     let up = true;
     const t = new TopicTable({
       refreshSeconds: 10,
-      observer: { changed: (m) => seen.push(`+${m.field}:${m.kind}`), removed: (m) => seen.push(`-${m.field}`), available: () => up },
+      observer: {
+        changed: (m) => {
+          seen.push(`+${m.field}:${m.kind}`);
+          const d = decodeTopic(m.encoded);
+          assert.ok(d.ok && d.value.type === 'topicPeer' && d.value.topic.equals(m.topic));
+          flags.push(d.value.partner.flags);
+        },
+        removed: (m) => seen.push(`-${m.field}`),
+        available: () => up,
+      },
     });
     reg(t, 0, A, 1, [[1, TopicKind.Peer]]);
     reg(t, 1, A, 1, [[1, TopicKind.Peer]]); // a refresh: nothing
@@ -192,5 +202,6 @@ describe('rendezvous: topic table, members of other instances', () => {
     t.leave(4, A, id(1), []);
     const f1 = `${id(1).toString('hex')}@198.51.100.1:1000`;
     assert.deepEqual(seen, [`+${f1}:0`, `+${f1}:0`, `+${id(2).toString('hex')}@198.51.100.2:2000:0`, `-${f1}`]);
+    assert.deepEqual(flags, [0, 0x08, 0], 'what the registry stores follows the away flag');
   });
 });
