@@ -31,6 +31,13 @@ export const FIGURES: Record<string, Pick> = {
     const p = paren(row('memory', 'server process RSS')?.figure ?? '');
     return p?.replace(/ over idle$/, '');
   },
+  'files.vsCeiling': (row) => row('files', 'file transfer ')?.ratio?.toFixed(2),
+  'files.vsWork': (row) => row('files', 'the same transfer against the work')?.ratio?.toFixed(2),
+  'files.chatVsIdle': (row) => {
+    const r = row('files', '1 KB chat latency during that transfer')?.ratio;
+    return r === undefined ? undefined : `${r.toFixed(2)}×`;
+  },
+  'throughput.room1kVsRaw': (row) => row('throughput', 'encrypted 1 KB messages per second (window')?.ratio?.toFixed(2),
   'extension.media': (row) => row('extension', 'bundle dist/media/main.js')?.figure,
   'extension.extension': (row) => row('extension', 'bundle dist/extension.js')?.figure,
 };

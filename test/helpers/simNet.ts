@@ -5,7 +5,8 @@ import { Room, RoomOptions } from '../../extension/core/room/room';
 import { MemoryRoomStore } from '../../extension/core/store/roomStore';
 import { Endpoint, endpointKey } from '../../extension/core/wire/endpoint';
 import { decodeRendezvous, encodeRendezvous, MemberRecord } from '../../extension/core/wire/rendezvous';
-import { generateKeyPair } from '../../extension/core/noise';
+import { keyPairFromPrivate } from '../../extension/core/noise';
+import { seededRandom } from '../../extension/core/link/random';
 
 /**
  * cone: endpoint-independent mapping (port-preserving), address-and-port-dependent filtering; fullcone: the same
@@ -64,8 +65,11 @@ export class SimNet {
   readonly sentBy = new Map<string, number[]>();
   readonly rendezvous: FakeRendezvous;
 
+  private readonly seed0: number;
+
   constructor(seed = 1) {
     this.seed = seed;
+    this.seed0 = seed;
     this.rendezvous = new FakeRendezvous({ address: '198.51.100.1', port: 7000 }, (from, to, data, extra) => this.inject(from, to, data, extra));
   }
 
@@ -87,6 +91,15 @@ export class SimNet {
       poisoned: new Map(),
     };
   }
+
+  /**
+   * Each host's uplink as a FIFO of this many bytes per ms (Infinity: no serialisation delay): a datagram
+   * leaves when those queued before it have, so a burst queues, as it does ahead of a real socket.
+   */
+  uplinkBytesPerMs = Infinity;
+  /** Datagrams of file pieces a host hands to its uplink per flush (Room.takeOutgoing's bound, as the shell passes it). */
+  bulkPerFlush = Infinity;
+  private readonly uplinkFreeAt = new Map<SimHost, number>();
 
   /** Extra one-way delay for some packets (e.g. a rendezvous far from one host): added to delayMs. */
   extraDelay: (from: Endpoint, to: Endpoint) => number = () => 0;
@@ -117,12 +130,17 @@ export class SimNet {
   }
 
   addHost(name: string, local: Endpoint, nat: SimNat | undefined, opts: Partial<RoomOptions> & { roomId: Buffer; psk: Buffer }): SimHost {
+    // Each host its own stream, seeded from the network's seed and its place: spray ports, probe tokens and
+    // session indices replay exactly, and one host's draws never shift another's (or the network's loss).
+    // Identities too: who initiates a handshake follows from the order of the two keys.
+    const random = seededRandom(Math.imul(this.seed0, 0x9e3779b1) + this.hosts.length + 1);
     const room = new Room({
-      identity: generateKeyPair(),
+      identity: keyPairFromPrivate(random.bytes(32)),
       name,
       server: this.rendezvous.main,
       store: new MemoryRoomStore(),
-      wallClock: () => 1_700_000_000_000 + this.now,
+      wallClock: () => Math.floor(1_700_000_000_000 + this.now),
+      random,
       ...opts,
     });
     const host: SimHost = { name, room, local, nat, down: false };
@@ -144,7 +162,7 @@ export class SimNet {
   private flush(h: SimHost): void {
     // Like UdpRoomHost: hold as many extra (birthday) sockets as the room wants.
     h.room.setExtraSockets(h.room.wantedSockets());
-    for (const o of h.room.takeOutgoing()) {
+    for (const o of h.room.takeOutgoing(this.bulkPerFlush)) {
       if (h.down) continue;
       const stamps = this.sentBy.get(h.name) ?? [];
       stamps.push(this.now);
@@ -174,8 +192,19 @@ export class SimNet {
         this.ttlExpired++;
         continue;
       }
-      this.inject(from, o.to, o.data);
+      let queued = 0;
+      if (this.uplinkBytesPerMs !== Infinity) {
+        const leaves = Math.max(this.now, this.uplinkFreeAt.get(h) ?? 0) + o.data.length / this.uplinkBytesPerMs;
+        this.uplinkFreeAt.set(h, leaves);
+        queued = leaves - this.now;
+      }
+      this.inject(from, o.to, o.data, queued);
     }
+  }
+
+  /** When a host holding back file pieces hands the next batch to its uplink: once what it handed last has left. */
+  private bulkDue(h: SimHost): number {
+    return h.room.bulkPending > 0 ? Math.max(this.now, this.uplinkFreeAt.get(h) ?? 0) : Infinity;
   }
 
   /** Drops chosen datagrams (a lost push, say), on top of the random loss. */
@@ -237,7 +266,7 @@ export class SimNet {
       if (done?.()) return true;
       let next = Infinity;
       for (const p of this.queue) next = Math.min(next, p.at);
-      for (const h of this.hosts) if (!h.down) next = Math.min(next, h.room.nextWakeup());
+      for (const h of this.hosts) if (!h.down) next = Math.min(next, h.room.nextWakeup(), this.bulkDue(h));
       if (next === Infinity || next > until) {
         this.now = until;
         return done?.() ?? false;
@@ -247,8 +276,9 @@ export class SimNet {
       this.queue = this.queue.filter((p) => p.at > this.now);
       for (const p of due) this.deliver(p);
       for (const h of this.hosts) {
-        if (h.down || h.room.nextWakeup() > this.now) continue;
-        h.room.tick(this.now);
+        if (h.down) continue;
+        if (h.room.nextWakeup() <= this.now) h.room.tick(this.now);
+        else if (this.bulkDue(h) > this.now) continue;
         this.flush(h);
       }
     }

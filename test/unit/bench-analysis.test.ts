@@ -10,7 +10,15 @@ const template = readFileSync(join(__dirname, '../../bench/analysis.md'), 'utf8'
 const result = (id: string, rows: Row[]): BenchResult => ({ id, title: id, method: '', rows, details: [], raw: {} });
 const RUN: BenchResult[] = [
   result('connect', [{ what: 'connect: rendezvous holds both members → first decrypted message', figure: '2.31 RTT (47.0 ms)', reference: 'floor 2.0 RTT', ratio: 1.155 }]),
-  result('throughput', [{ what: 'encrypted 64 B messages per second (window 64); per CPU-second', figure: '61.0k/s; 57.7k/CPU-s', reference: 'raw dgram 131k/s; 123k/CPU-s', ratio: 0.47 }]),
+  result('throughput', [
+    { what: 'encrypted 64 B messages per second (window 64); per CPU-second', figure: '61.0k/s; 57.7k/CPU-s', reference: 'raw dgram 131k/s; 123k/CPU-s', ratio: 0.47 },
+    { what: 'encrypted 1 KB messages per second (window 64); per CPU-second', figure: '20.0k/s; 30.0k/CPU-s', reference: 'raw dgram 60k/s; 100k/CPU-s', ratio: 0.3 },
+  ]),
+  result('files', [
+    { what: 'file transfer 100 MiB, loopback: per CPU-second (both ends on one core); wall clock', figure: '60 MB/s per CPU-s', reference: 'ceiling', ratio: 0.154 },
+    { what: 'the same transfer against the work its design requires of every byte', figure: '60 MB/s per CPU-s', reference: 'work', ratio: 0.278 },
+    { what: '1 KB chat latency during that transfer, p50 / p99', figure: '300 µs / 2 ms', reference: 'idle', ratio: 1.8 },
+  ]),
   result('large', [{ what: '1 MiB snippet: Room.send → delivered; process CPU (both ends)', figure: '80 ms', reference: 'raw', ratio: 13.37 }]),
   result('rendezvous', [
     { what: 'rendezvous: registrations answered per CPU-second (cookie-verified register → welcome carrying the member list)', figure: '51.2k/CPU-s', reference: 'coturn', ratio: 0.377 },
@@ -35,7 +43,7 @@ describe('bench: the findings quote the run they are printed with', () => {
     const text = fillAnalysis(template, RUN);
     assert.ok(!/\{\{/.test(text), 'nothing left unfilled');
     assert.ok(!text.includes(NOT_MEASURED));
-    for (const expected of ['connects in 2.31 RTT, 0.31 RTT above', '57.7k per CPU-second, against 123k for raw dgram', 'Room costs 13.4× the CPU', '51.2k registers per CPU-second,\n0.38× coturn', 'is 0.57× in the run', '1,077 B in the run', 'adds 301 B per distinct', '1,640 B per member of RSS', '`dist/media/main.js` is 301.9 KiB in the run above', '`dist/extension.js` (161.2 KiB)']) {
+    for (const expected of ['connects in 2.31 RTT, 0.31 RTT above', '57.7k per CPU-second, against 123k for raw dgram', 'Room costs 13.4× the CPU', '51.2k registers per CPU-second,\n0.38× coturn', 'is 0.57× in the run', '1,077 B in the run', 'adds 301 B per distinct', '1,640 B per member of RSS', '`dist/media/main.js` is 301.9 KiB in the run above', '`dist/extension.js` (161.2 KiB)', '0.30× raw per CPU-second', 'work: 0.28 in the run', '0.15 of the bare ceiling', '1.80× the idle p50']) {
       assert.ok(text.includes(expected), `findings say: ${expected}`);
     }
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decodePacket, encodePacket, frameSize, type Frame } from '../../extension/core/wire/frames';
+import { decodePacket, encodePacket, encodePacketParts, frameSize, type Frame } from '../../extension/core/wire/frames';
 import type { FileFrame } from '../../extension/core/wire/fileFrames';
 import { prng } from '../helpers/prng';
 
@@ -42,6 +42,24 @@ describe('file frames (0x07–0x0E)', () => {
       assert.deepEqual(d.value, [g.frame]);
     });
   }
+
+  it('encodePacketParts: the same bytes as encodePacket, big piece payloads referenced not copied', () => {
+    const r = prng(7);
+    const id = r.bytes(8);
+    const big = r.bytes(16 * 1024);
+    const small = r.bytes(100);
+    const frames: Frame[] = [
+      { type: 'ping', token: 1 },
+      { type: 'file-piece', id, stream: 1, pn: 5, offset: 0, payload: big },
+      { type: 'file-piece', id, stream: 1, pn: 6, offset: 16384, payload: small },
+      { type: 'file-ack', id, largest: 9, mask: 3 },
+      { type: 'file-piece', id, stream: 1, pn: 7, offset: 16484, payload: big },
+    ];
+    const parts = encodePacketParts(frames);
+    assert.equal(Buffer.concat(parts).toString('hex'), encodePacket(frames).toString('hex'));
+    assert.equal(parts.filter((p) => p === big).length, 2, 'the big payload is the same Buffer, twice');
+    for (const g of golden) assert.equal(Buffer.concat(encodePacketParts([g.frame as Frame])).toString('hex'), hex(g.bytes).toString('hex'), g.name);
+  });
 
   it('shares a packet with chat frames', () => {
     const d = decodePacket(hex('03 deadbeef 0d 0102030405060708 0b 0102030405060708 00000010 00000000'));

@@ -9,6 +9,21 @@ function pair(opts: { counterLimit?: bigint; replayWindow?: number } = {}) {
 }
 
 describe('noise: transport cipher', () => {
+  it('sealParts: header room, then exactly what seal() gives for the concatenated parts, with the next counter', () => {
+    const k = crypto.randomBytes(32);
+    const x = new TransportCipher({ send: k, recv: k });
+    const y = new TransportCipher({ send: k, recv: k });
+    const parts = [crypto.randomBytes(5), crypto.randomBytes(16 * 1024 + 3), Buffer.alloc(0), crypto.randomBytes(77)];
+    for (let i = 0; i < 3; i++) {
+      const whole = x.seal(Buffer.concat(parts));
+      const p = y.sealParts(parts, 15);
+      assert.equal(p.counter, whole.counter);
+      assert.equal(p.datagram.length, 15 + whole.ciphertext.length);
+      assert.ok(p.datagram.subarray(15).equals(whole.ciphertext));
+      assert.ok(x.open(p.counter, p.datagram.subarray(15))!.equals(Buffer.concat(parts)));
+    }
+  });
+
   it('round-trips with explicit counters, in both directions, with and without ad', () => {
     const { a, b } = pair();
     const s0 = a.seal(Buffer.from('hello'));

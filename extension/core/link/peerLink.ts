@@ -1,19 +1,18 @@
 // One encrypted, reliable link to one room member: punching, the Noise handshake, the transport
 // session, keepalive and loss detection. Sans-I/O: the room feeds it decoded packets and ticks, and
 // it hands datagrams to `ctx.send`. Nothing here trusts a packet before Noise has authenticated it.
-import { randomBytes } from 'node:crypto';
 import { HandshakeState, TransportCipher, type KeyPair } from '../noise';
 import { ReliableChannel } from '../reliable';
 import { Reader, Writer } from '../wire/bytes';
 import { Endpoint, endpointKey, Route, sameEndpoint, sameRoute } from '../wire/endpoint';
 import type { PathKind } from '../types';
-import { decodePacket, encodePacket, frameSize, type FileFrame, type LinkFrame } from '../wire/frames';
+import { decodePacket, encodePacket, encodePacketParts, frameSize, type FileFrame, type LinkFrame } from '../wire/frames';
 import { HEADER_BYTES } from '../wire/header';
-import { encodePeer, HELLO_MIN_BYTES, HINT_BYTES, type PeerPacket } from '../wire/peer';
+import { DATA_HEADER_BYTES, encodePeer, HELLO_MIN_BYTES, HINT_BYTES, writeDataHeader, type PeerPacket } from '../wire/peer';
 import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
 import { punchDelay } from './punchSchedule';
+import type { RandomSource } from './random';
 import { BIRTHDAY, chooseStrategy, NatStrategy } from './natStrategy';
-import { randomInt } from 'node:crypto';
 
 export const PATTERN = 'XXpsk3' as const;
 /** A DM link, where both static keys are pinned in advance: two messages, data in the first. */
@@ -45,6 +44,11 @@ export interface LinkContext {
   releaseIndex(index: number): void;
   /** `ttl`: send this datagram with that IP TTL (the shell sets it on the socket for this one send). */
   send(to: Route, data: Buffer, ttl?: number): void;
+  /**
+   * A datagram carrying file pieces: queued behind everything `send` queues, and handed to the socket
+   * a bounded number per turn (Room.takeOutgoing), so chat never waits behind a burst of bulk data.
+   */
+  sendBulk(to: Route, data: Buffer): void;
   /** Whether a TURN relay can be had (the rendezvous handed out credentials, or one is allocated). */
   relayAvailable(): boolean;
   /** Our own NatFlags, as classified with the rendezvous's two ports. */
@@ -55,7 +59,13 @@ export interface LinkContext {
   markDirty(link: PeerLink): void;
   /** Room-wide spray budget: how many of `want` probes may go out now. */
   takeSprayBudget(want: number, now: number): number;
+  /**
+   * Where spray ports, probe tokens and Hello padding come from: node:crypto in the shells, a seeded
+   * generator in the simulated network (test/helpers/simNet.ts), so those tests replay exactly.
+   */
+  random: RandomSource;
 }
+
 
 export interface LinkEvents {
   /** `carried`: the session took over the channel the room already queued into before it existed (KK initiator). */
@@ -406,7 +416,7 @@ export class PeerLink {
   }
 
   private punchPacket(): Buffer {
-    return this.hs?.hello ?? this.helloPacket(0, randomBytes(HELLO_MIN_BYTES - HELLO_HEADER_BYTES));
+    return this.hs?.hello ?? this.helloPacket(0, this.ctx.random.bytes(HELLO_MIN_BYTES - HELLO_HEADER_BYTES));
   }
 
   /** The other half of the birthday method: probe random ports of the symmetric peer's public address, at a bounded rate. */
@@ -422,7 +432,7 @@ export class PeerLink {
     const packet = this.punchPacket();
     const span = BIRTHDAY.maxPort - BIRTHDAY.minPort + 1;
     while (this.sprayed < allowed && this.sprayedPorts.size < span) {
-      const port = randomInt(BIRTHDAY.minPort, BIRTHDAY.maxPort + 1);
+      const port = this.ctx.random.int(BIRTHDAY.minPort, BIRTHDAY.maxPort + 1);
       if (this.sprayedPorts.has(port)) continue;
       this.sprayedPorts.add(port);
       this.ctx.send({ address: this.reflexive.address, port }, packet);
@@ -745,7 +755,7 @@ export class PeerLink {
       suspectProbeAt: Infinity,
       suspectProbes: 0,
       pathInner: INNER_MTU,
-      probe: { token: randomInt(2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] },
+      probe: { token: this.ctx.random.int(0, 2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] },
     };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
     channel.onAcked = (h: number) => {
@@ -812,19 +822,23 @@ export class PeerLink {
   sendFileFrames(frames: readonly FileFrame[], maxInner: number, now: number): boolean {
     const s = this.session;
     if (!s) return false;
+    // A packet with a piece in it is bulk (queued behind chat); acks and requests alone are not.
     let batch: FileFrame[] = [];
     let size = 0;
+    let bulk = false;
     for (const f of frames) {
       const n = frameSize(f);
       if (size + n > maxInner && batch.length) {
-        this.transmit(s, encodePacket(batch), now);
+        this.transmit(s, encodePacketParts(batch), now, bulk);
         batch = [];
         size = 0;
+        bulk = false;
       }
       batch.push(f);
       size += n;
+      if (f.type === 'file-piece') bulk = true;
     }
-    if (batch.length) this.transmit(s, encodePacket(batch), now);
+    if (batch.length) this.transmit(s, encodePacketParts(batch), now, bulk);
     return this.session === s;
   }
 
@@ -850,28 +864,35 @@ export class PeerLink {
     for (const packet of s.channel.poll(now, frames)) this.transmit(s, packet, now);
   }
 
-  private transmit(s: Session, plain: Buffer, now: number): void {
+  private transmit(s: Session, plain: Buffer | Buffer[], now: number, bulk = false): void {
     if (s.transport.exhausted) {
       this.lose(now, 'transport keys used up');
       return;
     }
-    if (!this.sealTo(s, s.endpoint, plain)) return;
+    if (!this.sealTo(s, s.endpoint, plain, bulk)) return;
     s.lastSend = now;
     this.stats.dataOut++;
   }
 
   /** Seal and send one inner packet on a session, within an unproven session's byte budget (see Session). */
-  private sealTo(s: Session, to: Route, plain: Buffer): boolean {
+  private sealTo(s: Session, to: Route, plain: Buffer | Buffer[], bulk = false): boolean {
+    const parts = Array.isArray(plain) ? plain : [plain];
     if (s.unprovenBudget !== undefined) {
-      const size = HEADER_BYTES + 12 + plain.length + 16; // data header (receiver, counter), the tag
+      let plainBytes = 0;
+      for (const p of parts) plainBytes += p.length;
+      const size = DATA_HEADER_BYTES + plainBytes + 16; // data header (receiver, counter), the tag
       if (size > s.unprovenBudget) {
         s.heldBack = true; // the channel counts it as sent: resent once the path is proven (onData)
         return false;
       }
       s.unprovenBudget -= size;
     }
-    const sealed = s.transport.seal(plain);
-    this.ctx.send(to, encodePeer({ type: 'data', receiver: s.remoteIndex, counter: sealed.counter, ciphertext: sealed.ciphertext }));
+    // One allocation per datagram: header, ciphertext and tag sealed straight into it (no plaintext
+    // packet, no concatenation of ciphertext and tag, no re-encoding of the header around them).
+    const sealed = s.transport.sealParts(parts, DATA_HEADER_BYTES);
+    const datagram = writeDataHeader(sealed.datagram, s.remoteIndex, sealed.counter);
+    if (bulk) this.ctx.sendBulk(to, datagram);
+    else this.ctx.send(to, datagram);
     return true;
   }
 

@@ -15,6 +15,11 @@ export interface UdpRoomHostOptions extends Omit<RoomOptions, 'hostCandidates'> 
 
 /** Linux's default IP TTL (net.ipv4.ip_default_ttl), restored after a priming send. */
 const DEFAULT_TTL = 64;
+/**
+ * Datagrams of file pieces handed to the socket per turn of the event loop (8 × 16 KiB on a probed
+ * path): what a chat message sent meanwhile can find ahead of it in our own queue.
+ */
+const BULK_PER_TURN = 8;
 
 export function monotonicNow(): number {
   return performance.now();
@@ -60,7 +65,7 @@ export class UdpRoomHost {
     this.socket.on('message', (msg, rinfo) => {
       this.counters.datagramsIn++;
       this.room.receive(msg, { address: normaliseAddress(rinfo.address), port: rinfo.port }, monotonicNow());
-      this.pump();
+      this.pumpSoon();
     });
     this.room.start(monotonicNow());
     this.pump();
@@ -70,26 +75,45 @@ export class UdpRoomHost {
     return this.socket.address().port;
   }
 
+  private bulkImmediate?: NodeJS.Immediate;
+
+  /**
+   * After the socket's read loop rather than per datagram: the answers (acks, replies) to everything
+   * read in one go leave together, packed, and the timer is looked at once.
+   */
+  private pumpSoon(): void {
+    if (this.bulkImmediate || this.stopped) return;
+    this.bulkImmediate = setImmediate(() => {
+      this.bulkImmediate = undefined;
+      this.pump();
+    });
+  }
+
   /** Send what the room queued, then arm the timer for its next deadline. */
   pump(): void {
     if (this.stopped) return;
     this.reconcileSockets();
-    for (const o of this.room.takeOutgoing()) {
+    for (const o of this.room.takeOutgoing(BULK_PER_TURN)) {
       const socket = o.via === 0 ? this.socket : this.extras[o.via - 1];
       if (!socket) continue; // its socket was closed meanwhile
       this.counters.datagramsOut++;
-      const onSent = (err: Error | null) => {
-        if (err) this.counters.sendErrors++;
-      };
       if (o.ttl !== undefined && o.via === 0) {
         // A priming punch (see PRIME_TTL): the TTL is a socket option, so it is set for this one send and put back.
-        this.sendWithTtl(socket, o.data, o.to, o.ttl, onSent);
+        this.sendWithTtl(socket, o.data, o.to, o.ttl, (err) => {
+          if (err) this.counters.sendErrors++;
+        });
         continue;
       }
-      socket.send(o.data, o.to.port, o.to.address, onSent);
+      // No callback: Node then tries a synchronous send first (no send request object, no completion
+      // callback per datagram); a failure surfaces as the socket's 'error' event, counted above.
+      socket.send(o.data, o.to.port, o.to.address);
     }
+    // File pieces still held back: the next batch goes on a later turn, after whatever arrived meanwhile.
+    if (this.room.bulkPending > 0) this.pumpSoon();
     const at = this.room.nextWakeup();
-    if (at === this.timerAt && this.timer) return;
+    // Most datagrams move a deadline a little later (the peer's loss timer, say). Re-arming the timer for
+    // each costs more than an early wakeup that finds nothing due: keep a timer that fires no later.
+    if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = at;
@@ -130,7 +154,7 @@ export class UdpRoomHost {
       s.on('message', (msg, rinfo) => {
         this.counters.datagramsIn++;
         this.room.receive(msg, { address: normaliseAddress(rinfo.address), port: rinfo.port, via }, monotonicNow());
-        this.pump();
+        this.pumpSoon();
       });
       s.bind(0, this.opts.bindAddress); // sends made before the bind completes are queued by dgram
       this.extras.push(s);
@@ -145,6 +169,7 @@ export class UdpRoomHost {
     this.pump();
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.bulkImmediate) clearImmediate(this.bulkImmediate);
     for (const s of this.extras.splice(0)) s.close();
     // Let the goodbye datagrams leave before the socket goes away.
     await new Promise((r) => setImmediate(r));

@@ -44,3 +44,25 @@ export function aeadDecrypt(key: AeadKey, n: bigint, ad: Buffer | undefined, cip
     return null;
   }
 }
+
+/**
+ * Seals the concatenation of `parts` (no AD) into one new buffer laid out as `head` free bytes for the
+ * caller's header, the ciphertext, the tag: one datagram, with no plaintext assembled and one copy of
+ * the ciphertext (node:crypto cannot encrypt into a caller's buffer). ChaCha20 is a stream cipher, so
+ * update() over segments yields exactly the ciphertext of their concatenation.
+ */
+export function aeadSealParts(key: AeadKey, n: bigint, parts: readonly Buffer[], head: number): Buffer {
+  const cipher = crypto.createCipheriv('chacha20-poly1305', key, nonceFor(n), { authTagLength: TAGLEN });
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = Buffer.allocUnsafe(head + len + TAGLEN);
+  let at = head;
+  for (const p of parts) {
+    const c = cipher.update(p);
+    c.copy(out, at);
+    at += c.length;
+  }
+  cipher.final();
+  cipher.getAuthTag().copy(out, at);
+  return out;
+}

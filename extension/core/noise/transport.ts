@@ -2,7 +2,7 @@
 // 64-bit counter in the clear and the receiver uses it as the nonce, after a replay-window check. The
 // nonce layout is Noise's, so counter n here seals exactly what the n-th Noise transport message would.
 import type { KeyObject } from 'node:crypto';
-import { aeadDecrypt, aeadEncrypt, aeadKey, TAGLEN } from './aead';
+import { aeadDecrypt, aeadEncrypt, aeadKey, aeadSealParts, TAGLEN } from './aead';
 import type { CipherState } from './cipher-state';
 import { ReplayWindow } from './replay';
 
@@ -83,6 +83,16 @@ export class TransportCipher {
     if (this.exhausted) throw new TransportExhaustedError();
     const counter = this.nextCounter++;
     return { counter, ciphertext: aeadEncrypt(this.sendKey, counter, ad, plaintext) };
+  }
+
+  /**
+   * Seals the concatenation of `parts` into a new buffer with `head` bytes left free in front for the
+   * packet header: [head][ciphertext][tag]. Same counter rules as seal().
+   */
+  sealParts(parts: readonly Buffer[], head: number): { counter: bigint; datagram: Buffer } {
+    if (this.exhausted) throw new TransportExhaustedError();
+    const counter = this.nextCounter++;
+    return { counter, datagram: aeadSealParts(this.sendKey, counter, parts, head) };
   }
 
   /** Plaintext, or null for anything forged, tampered, replayed or too old; counted by reason, never throws. */

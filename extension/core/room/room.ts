@@ -1,7 +1,6 @@
 // A chat room: one rendezvous registration, a full mesh of peer links, the persistent outbox and
 // the delivered-watermarks that make delivery exactly-once across reconnects and restarts.
 // Sans-I/O: `receive`, `tick`, and the public actions queue datagrams in `outgoing`; the shell sends them.
-import { randomInt } from 'node:crypto';
 import { fingerprint, safetyNumber, type KeyPair } from '../noise';
 import type { ChatBody, ChatMessage, ConnectionState, DeliveryState, MemberInfo, PathKind } from '../types';
 import { classify, MsgType } from '../wire/header';
@@ -12,6 +11,7 @@ import { TurnClient } from '../relay/turnClient';
 import { BIRTHDAY } from '../link/natStrategy';
 import { peerHint } from '../link/hints';
 import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
+import { cryptoRandom, type RandomSource } from '../link/random';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
 import type { FileFrame } from '../wire/fileFrames';
 import { assertSendable, decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
@@ -45,6 +45,11 @@ export interface RoomOptions {
    */
   mailboxCookie?: () => Buffer | undefined;
   /**
+   * Where mailbox requests go when the room does not register itself (a DM over several instances: the
+   * instance its pair topic is registered with, whose cookie `mailboxCookie` gives). Default: the room's server.
+   */
+  mailboxServer?: () => Endpoint | undefined;
+  /**
    * 'external': no room registration at the rendezvous (which would show it our static key); members are
    * introduced with `meet` instead (a direct message: the contacts' pairwise topic did the introducing).
    */
@@ -57,6 +62,8 @@ export interface RoomOptions {
    */
   roomName?: RoomNameRecord;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  /** Spray ports, probe tokens, session indices (default node:crypto; the simulated network seeds it). */
+  random?: RandomSource;
 }
 
 export interface RoomEvents {
@@ -126,6 +133,12 @@ export function messageId(senderHex: string, epoch: number, seq: number): string
 export class Room {
   readonly selfId: string;
   readonly outgoing: Outgoing[] = [];
+  /**
+   * Datagrams of file pieces, behind `outgoing`: takeOutgoing hands out everything else first and at most
+   * a bounded number of these per call, so a chat message queued later still leaves before most of them.
+   */
+  private bulk: Outgoing[] = [];
+  private bulkHead = 0;
   readonly stats: RoomStats = { droppedForeign: 0, droppedMalformed: 0, droppedUnknownPeer: 0, duplicatesSuppressed: 0, relayUnavailable: 0, refused: 0 };
   events: RoomEvents = {};
   state: ConnectionState = { kind: 'idle' };
@@ -197,7 +210,13 @@ export class Room {
       this.outgoing.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0, ...(ttl !== undefined ? { ttl } : {}) });
     };
     this.rawSend = send;
+    const sendBulk = (to: Route, data: Buffer) => {
+      if (to.relay) send(to, data); // the relay paces by itself
+      else this.bulk.push({ to: { address: to.address, port: to.port }, data, via: to.via ?? 0 });
+    };
+    const random = opts.random ?? cryptoRandom;
     this.ctx = {
+      random,
       self: opts.identity,
       selfName: () => this.opts.name,
       selfHint: this.selfHint,
@@ -211,13 +230,14 @@ export class Room {
       punchTimeoutMs: opts.punchTimeoutMs ?? 15000,
       allocIndex: (link) => {
         let i: number;
-        do i = randomInt(1, 2 ** 32 - 1);
+        do i = random.int(1, 2 ** 32 - 1);
         while (this.byIndex.has(i));
         this.byIndex.set(i, link);
         return i;
       },
       releaseIndex: (i) => void this.byIndex.delete(i),
       send,
+      sendBulk,
       relayAvailable: () => this.turnCreds !== undefined || this.turn?.relayedAddress !== undefined,
       selfNat: () =>
         this.natMapping === 'endpoint-independent' ? NatFlags.EndpointIndependent : this.natMapping === 'endpoint-dependent' ? NatFlags.EndpointDependent : NatFlags.Unknown,
@@ -322,7 +342,7 @@ export class Room {
       wall: () => this.wall(),
       cookie: () => this.opts.mailboxCookie?.() ?? this.rendezvous.currentCookie,
       // To the instance we are registered with: the cookie is its own (several instances share the store).
-      send: (data: Buffer) => this.outgoing.push({ to: this.rendezvous.server, data, via: 0 }),
+      send: (data: Buffer) => this.outgoing.push({ to: this.opts.mailboxServer?.() ?? this.rendezvous.server, data, via: 0 }),
       state: () => this.persisted,
       accept: (hex: string, name: string, payload: Buffer) => this.acceptChat(hex, name, payload, true),
       received: (hex: string, epoch: number, seq: number) => this.memberReceived(hex, epoch, seq),
@@ -735,11 +755,30 @@ export class Room {
     this.extraSocketCount = n;
   }
 
-  takeOutgoing(): Outgoing[] {
-    // Everything sent since the last batch goes out now, packed: many small messages, few datagrams.
+  /**
+   * Everything sent since the last batch goes out now, packed (many small messages, few datagrams), then
+   * at most `maxBulk` datagrams of file pieces: the shell passes a bound and calls again on a later turn
+   * while `bulkPending`, so what waits ahead of the socket is bounded and chat always goes first.
+   */
+  takeOutgoing(maxBulk = Infinity): Outgoing[] {
     for (const link of this.dirty) link.flush(this.lastNow);
     this.dirty.clear();
-    return this.outgoing.splice(0, this.outgoing.length);
+    const out = this.outgoing.splice(0, this.outgoing.length);
+    const end = Math.min(this.bulk.length, this.bulkHead + maxBulk);
+    for (; this.bulkHead < end; this.bulkHead++) out.push(this.bulk[this.bulkHead]);
+    if (this.bulkHead === this.bulk.length) {
+      this.bulk = [];
+      this.bulkHead = 0;
+    } else if (this.bulkHead > 1024) {
+      this.bulk = this.bulk.slice(this.bulkHead);
+      this.bulkHead = 0;
+    }
+    return out;
+  }
+
+  /** Datagrams of file pieces still held back by takeOutgoing's bound. */
+  get bulkPending(): number {
+    return this.bulk.length - this.bulkHead;
   }
 
   // ---- chat ------------------------------------------------------------------------------------
@@ -946,6 +985,8 @@ export class Room {
   }
 
   leave(now: number): void {
+    this.bulk = []; // pieces nobody will acknowledge; the close frames must not wait behind them
+    this.bulkHead = 0;
     for (const link of this.links.values()) link.close(now, 'left the room');
     this.rendezvous.leave();
     this.turn?.close(now);

@@ -10,6 +10,7 @@ import type { StoredTransfer, TransferIo } from './manager';
 import { insideFolder, safeFileName, uniqueName } from './names';
 
 const SOURCE_BLOCK = 1024 * 1024;
+const READ_BLOCK = 256 * 1024;
 
 export class FsTransferIo implements TransferIo {
   private readonly fds = new Map<string, number>();
@@ -121,7 +122,10 @@ export class FsTransferIo implements TransferIo {
   }
 }
 
-/** Reads a file in 1 MiB blocks; pieces are slices of the block (no copy per piece). */
+/**
+ * Reads a file in 256 KiB blocks; pieces are slices of the block (no copy per piece). Not larger: the
+ * read is one task on the event loop, and a chat message arriving meanwhile waits for it.
+ */
 export function sourceReader(file: string): (offset: number, length: number) => Buffer {
   const fd = openSync(file, 'r');
   const size = fstatSync(fd).size;
@@ -130,7 +134,7 @@ export function sourceReader(file: string): (offset: number, length: number) => 
   return (offset, length) => {
     if (blockAt < 0 || offset < blockAt || offset + length > blockAt + block.length) {
       blockAt = offset;
-      const n = Math.min(Math.max(SOURCE_BLOCK, length), size - offset);
+      const n = Math.min(Math.max(READ_BLOCK, length), size - offset);
       block = Buffer.allocUnsafe(Math.max(0, n));
       let got = 0;
       while (got < block.length) {

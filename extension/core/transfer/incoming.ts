@@ -22,6 +22,16 @@ interface Assembly {
   /** Received byte ranges, sorted, disjoint, flat: [start0, end0, start1, end1 …]. */
   ranges: number[];
   got: number;
+  /**
+   * A content chunk's SHA-256, fed with its contiguous prefix as pieces arrive (and, when the chunk is
+   * next in file order, a copy of the whole-file hash too): the hashing is spread over the pieces
+   * instead of landing on the event loop as one long task when the chunk completes, where a chat
+   * message arriving meanwhile would wait for it.
+   */
+  hash?: Hash;
+  hashedTo: number;
+  whole?: Hash;
+  unit: number;
 }
 
 /** A chunk that fails its hash this many times means a broken or hostile sender: give up. */
@@ -138,13 +148,16 @@ export class IncomingTransfer {
     return this.hashes!.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
   }
 
-  private markVerified(i: number, data?: Buffer): void {
+  private markVerified(i: number, data?: Buffer, whole?: Hash): void {
     if (this.verified[i]) return;
     this.verified[i] = 1;
     this.verifiedCount++;
     this.bytesVerified += chunkLength(this.offer.size, this.offer.chunkSize, i);
     // Extend the whole-file hash over the verified prefix; out-of-order chunks are read back later.
-    if (i === this.hashedUpTo && data) {
+    if (i === this.hashedUpTo && whole) {
+      this.whole = whole; // already fed with this chunk, piece by piece
+      this.hashedUpTo++;
+    } else if (i === this.hashedUpTo && data) {
       this.whole.update(data);
       this.hashedUpTo++;
     }
@@ -257,7 +270,7 @@ export class IncomingTransfer {
   private assembly(unit: number, len: number): Assembly {
     let a = this.assembling.get(unit);
     if (!a) {
-      a = { buf: Buffer.allocUnsafe(len), ranges: [], got: 0 };
+      a = { buf: Buffer.allocUnsafe(len), ranges: [], got: 0, hashedTo: 0, unit, ...(unit >= 0 ? { hash: createHash('sha256') } : {}) };
       this.assembling.set(unit, a);
     }
     return a;
@@ -299,7 +312,19 @@ export class IncomingTransfer {
     if (!placed) merged.push(s, e);
     a.ranges = merged;
     a.got += fresh;
+    if (a.hash) this.feed(a);
     return a.got === a.buf.length;
+  }
+
+  /** Hashes the chunk's newly contiguous prefix (see Assembly.hash). */
+  private feed(a: Assembly): void {
+    const end = a.ranges[0] === 0 ? a.ranges[1] : 0;
+    if (end <= a.hashedTo) return;
+    if (a.hashedTo === 0 && a.unit === this.hashedUpTo) a.whole = this.whole.copy();
+    const seg = a.buf.subarray(a.hashedTo, end);
+    a.hash!.update(seg);
+    a.whole?.update(seg);
+    a.hashedTo = end;
   }
 
   private onManifestPiece(offset: number, payload: Buffer, now: number): void {
@@ -331,7 +356,8 @@ export class IncomingTransfer {
     }
     if (!this.place(a, offset - unit * this.offer.chunkSize, payload)) return;
     this.assembling.delete(unit);
-    if (!sha256(a.buf).equals(this.hashAt(unit))) {
+    const digest = a.hash && a.hashedTo === a.buf.length ? a.hash.digest() : sha256(a.buf);
+    if (!digest.equals(this.hashAt(unit))) {
       this.fail(unit, now);
       if (this.active) {
         this.assembly(unit, a.buf.length);
@@ -340,7 +366,7 @@ export class IncomingTransfer {
       return;
     }
     this.part!.write(unit * this.offer.chunkSize, a.buf);
-    this.markVerified(unit, a.buf);
+    this.markVerified(unit, a.buf, a.hashedTo === a.buf.length ? a.whole : undefined);
     this.advance(now);
   }
 

@@ -5,6 +5,12 @@
 import { monotonicNow, type UdpRoomHost } from '../net/udpRoomHost';
 import { FsTransferIo, prepareFile } from './fsIo';
 import { TransferManager, type TransferEvents, type TransferInfo } from './manager';
+import type { FileFrame } from '../wire/fileFrames';
+
+/** Received file frames handled per turn of the event loop (a piece: a copy, maybe a chunk's hash and write). */
+const FRAMES_PER_TURN = 16;
+/** Pieces produced per turn (the room then holds them as bulk until the socket takes them). */
+const PIECES_PER_TURN = 8;
 
 export interface TransferHostOptions {
   stateDir: string;
@@ -21,6 +27,8 @@ export class TransferHost {
   private immediate?: NodeJS.Immediate;
   private poller?: NodeJS.Timeout;
   private online = new Set<string>();
+  private inbox: { peer: string; f: FileFrame; now: number }[] = [];
+  private inboxHead = 0;
   private stopped = false;
   /** Peers that came up since the last look: `peerUp` hooks (e.g. offers queued for "everyone"). */
   onPeerUp?: (peer: string) => void;
@@ -50,8 +58,11 @@ export class TransferHost {
     }
     this.manager.restore(this.io.load(), monotonicNow());
     this.host.room.files = {
+      // Not handled here, inside the socket's read loop: a piece costs a hash and a disk write, and the
+      // datagrams read after it in the same loop may hold a chat message. They are handled in the next
+      // flush (after the read loop), a bounded number per turn.
       frame: (peer, f, now) => {
-        this.manager.receive(peer, f, now);
+        this.inbox.push({ peer, f, now });
         this.schedule();
       },
     };
@@ -121,14 +132,27 @@ export class TransferHost {
 
   private flush(): void {
     if (this.stopped) return;
-    const now = monotonicNow();
+    let now = monotonicNow();
     this.syncLinks(now);
-    const out = this.manager.poll(now);
+    // Received file frames, oldest first, at most a turn's worth of work; the rest next turn.
+    const end = Math.min(this.inbox.length, this.inboxHead + FRAMES_PER_TURN);
+    for (; this.inboxHead < end; this.inboxHead++) {
+      const { peer, f, now: at } = this.inbox[this.inboxHead];
+      this.manager.receive(peer, f, at);
+    }
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+    }
+    if (end > 0) now = monotonicNow();
+    // New pieces only once the room has handed the last ones to the socket: the queue ahead of the
+    // socket stays one turn deep (chat goes around it anyway: Room.takeOutgoing).
+    const out = this.manager.poll(now, this.host.room.bulkPending > 0 ? 0 : PIECES_PER_TURN);
     for (const [peer, frames] of out) {
       if (!this.host.room.sendFileFrames(peer, frames, this.manager.innerBytes(peer), now)) this.manager.linkDown(peer);
     }
     this.host.pump();
-    if (this.manager.sendable) this.schedule();
+    if (this.manager.sendable || this.inboxHead < this.inbox.length) this.schedule();
     const at = this.manager.nextWakeup();
     // Re-arming a timer on every flush costs more than an early wakeup that finds nothing to do.
     if (this.timer && this.timerAt <= at) return;

@@ -174,6 +174,16 @@ function id(w: Writer, b: Buffer): void {
 }
 
 /** Encoders take our own values: one that does not fit its field is a programming error and throws. */
+/** A piece's bytes up to its payload: encodePacketParts sends the payload itself without copying it. */
+export function writePieceHeader(w: Writer, f: FilePieceFrame): void {
+  if (f.payload.length > MAX_PIECE_PAYLOAD) throw new RangeError('piece payload exceeds 65535 bytes');
+  w.u8(FileFrameType.Piece);
+  id(w, f.id);
+  w.u8(f.stream).u32(f.pn >>> 0);
+  u64(w, f.offset, 'piece offset');
+  w.u16(f.payload.length);
+}
+
 export function writeFileFrame(w: Writer, f: FileFrame): void {
   switch (f.type) {
     case 'file-offer': {
@@ -202,12 +212,8 @@ export function writeFileFrame(w: Writer, f: FileFrame): void {
       for (const r of f.ranges) w.u32(r.start).u32(r.length);
       return;
     case 'file-piece':
-      if (f.payload.length > MAX_PIECE_PAYLOAD) throw new RangeError('piece payload exceeds 65535 bytes');
-      w.u8(FileFrameType.Piece);
-      id(w, f.id);
-      w.u8(f.stream).u32(f.pn >>> 0);
-      u64(w, f.offset, 'piece offset');
-      w.u16(f.payload.length).bytes(f.payload);
+      writePieceHeader(w, f);
+      w.bytes(f.payload);
       return;
     case 'file-ack':
       w.u8(FileFrameType.PieceAck);

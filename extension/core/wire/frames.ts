@@ -4,7 +4,7 @@
 // Unknown types are rejected rather than skipped: frames carry no generic length, and the
 // session version (negotiated in the handshake) is what changes the frame set.
 import { Decoded, Reader, Writer, fail } from './bytes';
-import { fileFrameSize, isFileFrameType, readFileFrame, writeFileFrame, type FileFrame } from './fileFrames';
+import { fileFrameSize, isFileFrameType, PIECE_HEADER_BYTES, readFileFrame, writeFileFrame, writePieceHeader, type FileFrame } from './fileFrames';
 
 export type { FileFrame } from './fileFrames';
 
@@ -194,6 +194,32 @@ export function encodePacket(frames: readonly Frame[]): Buffer {
   const w = new Writer(size);
   for (const f of frames) writeFrame(w, f);
   return w.finish();
+}
+
+/** Payloads at least this large are passed by reference in encodePacketParts, not copied. */
+const BY_REFERENCE_BYTES = 512;
+
+/**
+ * The same bytes as encodePacket, as a list of segments whose concatenation is the packet: file pieces'
+ * payloads are referenced, not copied (the sealer encrypts segment by segment, so the plaintext packet
+ * is never assembled). Everything else is written into one buffer.
+ */
+export function encodePacketParts(frames: readonly Frame[]): Buffer[] {
+  if (frames.length === 0) throw new RangeError('an inner packet holds at least one frame');
+  let size = 0;
+  for (const f of frames) size += f.type === 'file-piece' && f.payload.length >= BY_REFERENCE_BYTES ? PIECE_HEADER_BYTES : frameSize(f);
+  const w = new Writer(size);
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const f of frames) {
+    if (f.type === 'file-piece' && f.payload.length >= BY_REFERENCE_BYTES) {
+      writePieceHeader(w, f);
+      parts.push(w.finish().subarray(from), f.payload);
+      from = w.length;
+    } else writeFrame(w, f);
+  }
+  if (w.length > from) parts.push(w.finish().subarray(from));
+  return parts;
 }
 
 function readFrame(r: Reader): Frame | undefined {

@@ -50,6 +50,22 @@ export function encodePeer(p: PeerPacket): Buffer {
   return w.finish();
 }
 
+/** Bytes before a data packet's ciphertext: magic, version, type, receiver index, counter. */
+export const DATA_HEADER_BYTES = HEADER_BYTES + 4 + 8;
+
+/**
+ * Writes a data packet's header into the first DATA_HEADER_BYTES of `datagram` (whose rest is the
+ * sealed inner packet): the same bytes encodePeer produces, without copying the ciphertext.
+ */
+export function writeDataHeader(datagram: Buffer, receiver: number, counter: bigint): Buffer {
+  datagram[0] = MAGIC;
+  datagram[1] = VERSION;
+  datagram[2] = MsgType.Data;
+  datagram.writeUInt32BE(receiver >>> 0, 3);
+  datagram.writeBigUInt64BE(counter, 7);
+  return datagram;
+}
+
 export function isPeerType(type: number): boolean {
   return type >= MsgType.Hello && type <= MsgType.Data;
 }
