@@ -8,7 +8,13 @@
 // or WebP (never SVG); the CSP allows `img-src blob:` for exactly this. Nothing else becomes a URL.
 import type { FileRef, FileStatus, PreviewMime, WebviewToHost } from '../extension/shared/protocol';
 import { bdi, h, icon, srOnly } from './dom';
-import { cleanName } from './viewModel';
+import { unsafeCharsRegExp } from '../extension/shared/invisibleChars';
+
+/** A file name as the card shows it: text only, no invisible or bidi characters, one line, ≤ 255 characters. */
+export function cleanFileName(name: string): string {
+  const s = Array.from(name.replace(unsafeCharsRegExp(), '').replace(/\s+/g, ' ').trim());
+  return s.length > 255 ? `${s.slice(0, 254).join('')}…` : s.join('') || 'file';
+}
 
 /** `1.5 MiB`: binary units, as the host's notifications write them. */
 export function formatSize(n: number): string {
@@ -118,7 +124,7 @@ export class FileCards {
 
   /** The card for a transcript entry's file. `fromName` is the sender's (cleaned) name. */
   render(file: FileRef, own: boolean, fromName: string): HTMLElement {
-    const name = cleanName(file.name) || 'file';
+    const name = cleanFileName(file.name);
     const direction = own ? 'out' : 'in';
     const button = (cls: string, text: string, codicon: string, label: string, action: 'save' | 'open' | 'cancel', secondary: boolean) =>
       h(
@@ -152,7 +158,7 @@ export class FileCards {
         'figcaption',
         { class: 'p2p-file-header' },
         icon(iconFor(file.mime), 'p2p-file-icon'),
-        h('span', { class: 'p2p-file-title' }, bdi(name, 'p2p-file-name'), h('span', { class: 'p2p-file-meta', text: `${formatSize(file.size)} · ${file.mime}` })),
+        h('span', { class: 'p2p-file-title' }, bdi(name, 'p2p-file-name'), h('span', { class: 'p2p-file-meta', text: `${formatSize(file.size)} · ${cleanFileName(file.mime).slice(0, 80)}` })),
       ),
       previewBox,
       h('div', { class: 'p2p-file-progress' }, progress, status),
@@ -188,7 +194,7 @@ export class FileCards {
       open: s?.canOpen === true,
       cancel: state === 'offered' || state === 'waiting' || state === 'active',
     };
-    p.cancel.querySelector('span')!.textContent = state === 'offered' ? 'Decline' : 'Cancel';
+    p.cancel.querySelector('span:not(.codicon)')!.textContent = state === 'offered' ? 'Decline' : 'Cancel';
     p.cancel.setAttribute('aria-label', state === 'offered' ? `Decline ${p.name}` : `Cancel the transfer of ${p.name}`);
     const focused = document.activeElement;
     let lostFocus = false;

@@ -127,7 +127,7 @@ const attach = h(
 const dropHint = h('div', { id: 'p2p-drop-hint', class: 'p2p-drop-hint', text: 'Hold Shift to drop files here; paste an image to send it.' });
 const fileNote = h('div', { id: 'p2p-file-note', class: 'p2p-file-note', attrs: { role: 'status' } });
 fileNote.hidden = true;
-const composerEl = h('div', { id: 'p2p-composer', class: 'p2p-composer' }, h('div', { class: 'p2p-input-box' }, attach, input, send), hint, fileNote, dropHint);
+const composerEl = h('div', { id: 'p2p-composer', class: 'p2p-composer' }, h('div', { class: 'p2p-input-box' }, input, attach, send), hint, fileNote, dropHint);
 const dropOverlay = h(
   'div',
   { id: 'p2p-drop-overlay', class: 'p2p-drop-overlay', attrs: { 'aria-hidden': 'true' } },
