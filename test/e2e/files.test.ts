@@ -4,8 +4,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { pngBytes } from '../webview/fixtures';
 import {
   buildP2pChatVsix,
+  chatPanel,
   launchBrowser,
   openEditor,
   quickPickSelect,
@@ -21,10 +23,34 @@ import {
 
 // A file sent from one real editor's Explorer ("Send to P2P Chat" in the context menu) and saved in
 // the other ("Save…" on the offer notification, then the folder dialog): the same bytes arrive.
+// Then an image dropped onto Alice's chat panel (the drop a user makes holding Shift: the webview's
+// drop event with the file's bytes), shown as a card on both sides, saved from the card in Bob's
+// panel: the same bytes, and the card shows its preview once the file is verified and saved.
 // Run alone: npx mocha test/e2e/files.test.ts
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'workspace');
 const FILE = 'payload.bin';
+
+/** VS Code's simple folder dialog (a quick input), opened at p2pChat.files.downloadFolder: pick `downloads`. */
+async function saveInDialog(bob: Page, downloads: string): Promise<void> {
+  // VS Code's simple folder dialog (a quick input), opened at p2pChat.files.downloadFolder.
+  const dialog = bob.locator('.quick-input-widget .quick-input-box input');
+  await dialog.waitFor({ timeout: 10_000 });
+  // It opens at the configured folder (a "machine"-scoped setting), not at ~/Downloads.
+  let opened = '';
+  for (let i = 0; i < 50 && !opened.startsWith(downloads); i++) {
+    opened = await dialog.inputValue();
+    if (!opened.startsWith(downloads)) await bob.waitForTimeout(100);
+  }
+  assert.ok(opened.startsWith(downloads), `the folder dialog opened at ${opened}, not at ${downloads}`);
+  await dialog.fill(downloads + '/');
+  await dialog.press('Enter');
+  try {
+    await bob.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 });
+  } catch {
+    await bob.locator('.quick-input-widget .monaco-button', { hasText: 'Save here' }).click({ timeout: 5000 });
+  }
+}
 
 describe('P2P Chat file transfer in two real editors', function () {
   this.timeout(120_000);
@@ -112,27 +138,54 @@ describe('P2P Chat file transfer in two real editors', function () {
     const offer = await waitForNotification(bob, /offers a file/, { timeoutMs: 30_000 });
     assert.match((await offer.locator(".notification-list-item-message").textContent()) ?? "", /payload\.bin \(3\.0 MiB, application\/octet-stream\)/);
     await offer.locator('.monaco-button', { hasText: 'Save…' }).click();
-    // VS Code's simple folder dialog (a quick input), opened at p2pChat.files.downloadFolder.
-    const dialog = bob.locator('.quick-input-widget .quick-input-box input');
-    await dialog.waitFor({ timeout: 10_000 });
-    // It opens at the configured folder (a "machine"-scoped setting), not at ~/Downloads.
-    let opened = '';
-    for (let i = 0; i < 50 && !opened.startsWith(downloads); i++) {
-      opened = await dialog.inputValue();
-      if (!opened.startsWith(downloads)) await bob.waitForTimeout(100);
-    }
-    assert.ok(opened.startsWith(downloads), `the folder dialog opened at ${opened}, not at ${downloads}`);
-    await dialog.fill(downloads + '/');
-    await dialog.press('Enter');
-    try {
-      await bob.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 });
-    } catch {
-      await bob.locator('.quick-input-widget .monaco-button', { hasText: 'Save here' }).click({ timeout: 5000 });
-    }
+    await saveInDialog(bob, downloads);
 
     await waitForNotification(bob, /File received/, { timeoutMs: 60_000 });
     const saved = path.join(downloads, FILE);
     assert.ok(existsSync(saved), `${saved} exists`);
     assert.ok(readFileSync(saved).equals(payload), 'the saved file has the same bytes');
+  });
+  it('an image dropped onto Alice\'s panel: a card on both sides; Save… on Bob\'s card: the same bytes, and a preview', async function () {
+    const image = Buffer.from(pngBytes(64, 48));
+    const name = 'dropped-shot.png';
+    const alicePanel = chatPanel(alice);
+    const bobPanel = chatPanel(bob);
+    await alice.bringToFront();
+    await alicePanel.locator('#p2p-drop-hint').waitFor({ timeout: 10_000 });
+    // The drop itself: what Chromium delivers to the webview when a file from the OS is dropped with Shift held.
+    await alicePanel.locator('#p2p-transcript').evaluate(
+      (el, [n, bytes]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes as number[])], n as string, { type: 'image/png' }));
+        el.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [name, Array.from(image)] as const,
+    );
+    // Alice's own card, with the preview from her own bytes.
+    const mine = alicePanel.locator('.p2p-file[data-direction="out"]', { has: alicePanel.locator('.p2p-file-name', { hasText: name }) });
+    await mine.waitFor({ timeout: 20_000 });
+    await mine.locator('img.p2p-file-image').waitFor({ timeout: 10_000 });
+
+    // Bob's card: the offer, nothing written yet, no preview before it is saved.
+    await bob.bringToFront();
+    const card = bobPanel.locator('.p2p-file[data-direction="in"]', { has: bobPanel.locator('.p2p-file-name', { hasText: name }) });
+    await card.waitFor({ timeout: 30_000 });
+    assert.equal(await card.getAttribute('data-state'), 'offered');
+    const shown = image.length < 1024 ? `${image.length} B` : `${(image.length / 1024).toFixed(1)} KiB`;
+    assert.equal(await card.locator('.p2p-file-meta').textContent(), `${shown} · image/png`);
+    assert.equal(await card.locator('img').count(), 0, 'no preview before the file is verified and saved');
+    assert.equal(existsSync(path.join(downloads, name)), false, 'nothing written before Save');
+    await card.locator('[data-testid="file-save"]').click();
+    await saveInDialog(bob, downloads);
+    await bobPanel.locator(`.p2p-file[data-state="done"]`, { has: bobPanel.locator('.p2p-file-name', { hasText: name }) }).waitFor({ timeout: 60_000 });
+    assert.match((await card.locator('.p2p-file-status').textContent()) ?? '', /SHA-256 checked/);
+    await card.locator('img.p2p-file-image').waitFor({ timeout: 10_000 });
+    assert.equal(await card.locator('[data-testid="file-open"]').isVisible(), true);
+    const saved = path.join(downloads, name);
+    assert.ok(readFileSync(saved).equals(image), 'the saved file has the same bytes');
+    // And Alice's card says it was sent.
+    await alice.bringToFront();
+    await alicePanel.locator('.p2p-file[data-direction="out"][data-state="done"]', { has: alicePanel.locator('.p2p-file-name', { hasText: name }) }).waitFor({ timeout: 20_000 });
   });
 });
