@@ -52,6 +52,27 @@ async function saveInDialog(bob: Page, downloads: string): Promise<void> {
   }
 }
 
+/** What Chromium delivers to the webview when a file from the OS is dropped on it with Shift held. */
+async function dropOnPanel(page: Page, name: string, bytes: Buffer, type = 'application/octet-stream'): Promise<void> {
+  await chatPanel(page)
+    .locator('#p2p-transcript')
+    .evaluate(
+      (el, [n, b, t]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(b as number[])], n as string, { type: t as string }));
+        el.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [name, Array.from(bytes), type] as const,
+    );
+}
+
+/** The card of the file `name` in `page`'s chat panel, in one direction. */
+function fileCard(page: Page, name: string, direction: 'in' | 'out') {
+  const panel = chatPanel(page);
+  return panel.locator(`.p2p-file[data-direction="${direction}"]`, { has: panel.locator('.p2p-file-name', { hasText: name }) });
+}
+
 describe('P2P Chat file transfer in two real editors', function () {
   this.timeout(120_000);
   let rdv: Rendezvous | undefined;
@@ -62,6 +83,8 @@ describe('P2P Chat file transfer in two real editors', function () {
   let tmp = '';
   let downloads = '';
   let payload: Buffer;
+  let invite = '';
+  const early = randomBytes(40_000);
 
   before(async function () {
     this.timeout(10 * 60_000);
@@ -107,7 +130,14 @@ describe('P2P Chat file transfer in two real editors', function () {
     await runCommand(alice, 'P2P Chat: Connect');
     await quickPickSelect(alice, 'Start a new room');
     const toast = await waitForNotification(alice, /Room created/, { timeoutMs: 30_000 });
-    const invite = /(p2pchat:\S+)/.exec((await toast.locator('.notification-list-item-message').textContent()) ?? '')![1].replace(/[.,;]+$/, '');
+    invite = /(p2pchat:\S+)/.exec((await toast.locator('.notification-list-item-message').textContent()) ?? '')![1].replace(/[.,;]+$/, '');
+    // Part 6 of #15: a file dropped while Alice is alone in the room waits on its card, and is offered to
+    // the first member who connects (Bob, below), who saves it from his card at the end of this test.
+    await waitForChatState(alice, 'waiting', { timeoutMs: 30_000 });
+    await dropOnPanel(alice, 'early.bin', early);
+    const earlyCard = fileCard(alice, 'early.bin', 'out');
+    await earlyCard.waitFor({ timeout: 20_000 });
+    assert.match((await earlyCard.locator('.p2p-file-status').textContent()) ?? '', /Waiting for the recipient/);
     await runCommand(bob, 'P2P Chat: Connect');
     await quickPickSelect(bob, 'Join with an invite');
     const box = bob.locator('.quick-input-widget .quick-input-box input');
@@ -135,7 +165,7 @@ describe('P2P Chat file transfer in two real editors', function () {
 
     // Bob: the offer (size and type, never the peer's file name), Save…, the folder dialog.
     await bob.bringToFront();
-    const offer = await waitForNotification(bob, /offers a file/, { timeoutMs: 30_000 });
+    const offer = await waitForNotification(bob, /offers a file: payload\.bin/, { timeoutMs: 30_000 });
     assert.match((await offer.locator(".notification-list-item-message").textContent()) ?? "", /payload\.bin \(3\.0 MiB, application\/octet-stream\)/);
     await offer.locator('.monaco-button', { hasText: 'Save…' }).click();
     await saveInDialog(bob, downloads);
@@ -144,6 +174,14 @@ describe('P2P Chat file transfer in two real editors', function () {
     const saved = path.join(downloads, FILE);
     assert.ok(existsSync(saved), `${saved} exists`);
     assert.ok(readFileSync(saved).equals(payload), 'the saved file has the same bytes');
+
+    // The file Alice dropped before Bob was there: offered to him when he connected; Save… on his card.
+    const bobEarly = fileCard(bob, 'early.bin', 'in');
+    await bobEarly.waitFor({ timeout: 30_000 });
+    await bobEarly.locator('[data-testid="file-save"]').click();
+    await saveInDialog(bob, downloads);
+    await chatPanel(bob).locator('.p2p-file[data-direction="in"][data-state="done"]', { has: chatPanel(bob).locator('.p2p-file-name', { hasText: 'early.bin' }) }).waitFor({ timeout: 60_000 });
+    assert.ok(readFileSync(path.join(downloads, 'early.bin')).equals(early), 'the early file has the same bytes');
   });
   it('an image dropped onto Alice\'s panel: a card on both sides; Save… on Bob\'s card: the same bytes, and a preview', async function () {
     const image = Buffer.from(pngBytes(64, 48));
@@ -152,16 +190,7 @@ describe('P2P Chat file transfer in two real editors', function () {
     const bobPanel = chatPanel(bob);
     await alice.bringToFront();
     await alicePanel.locator('#p2p-drop-hint').waitFor({ timeout: 10_000 });
-    // The drop itself: what Chromium delivers to the webview when a file from the OS is dropped with Shift held.
-    await alicePanel.locator('#p2p-transcript').evaluate(
-      (el, [n, bytes]) => {
-        const dt = new DataTransfer();
-        dt.items.add(new File([new Uint8Array(bytes as number[])], n as string, { type: 'image/png' }));
-        el.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-        el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-      },
-      [name, Array.from(image)] as const,
-    );
+    await dropOnPanel(alice, name, image, 'image/png');
     // Alice's own card, with the preview from her own bytes.
     const mine = alicePanel.locator('.p2p-file[data-direction="out"]', { has: alicePanel.locator('.p2p-file-name', { hasText: name }) });
     await mine.waitFor({ timeout: 20_000 });
@@ -187,5 +216,32 @@ describe('P2P Chat file transfer in two real editors', function () {
     // And Alice's card says it was sent.
     await alice.bringToFront();
     await alicePanel.locator('.p2p-file[data-direction="out"][data-state="done"]', { has: alicePanel.locator('.p2p-file-name', { hasText: name }) }).waitFor({ timeout: 20_000 });
+  });
+  it('Bob leaves; Alice drops a file; Bob comes back: the offer reaches him then, Save… on his card: the same bytes', async function () {
+    const later = randomBytes(200_000);
+    await bob.bringToFront();
+    await runCommand(bob, 'P2P Chat: Disconnect');
+    await alice.bringToFront();
+    // Alice still knows Bob as a member (offline now): the offer waits for his link.
+    await chatPanel(alice).locator('#p2p-members .p2p-member[data-presence="offline"]').first().waitFor({ timeout: 30_000 });
+    await dropOnPanel(alice, 'later.bin', later);
+    const mine = fileCard(alice, 'later.bin', 'out');
+    await mine.waitFor({ timeout: 20_000 });
+    assert.equal(await mine.getAttribute('data-state'), 'waiting');
+    assert.equal(existsSync(path.join(downloads, 'later.bin')), false);
+
+    await bob.bringToFront();
+    await runCommand(bob, 'P2P Chat: Connect');
+    await quickPickSelect(bob, 'Join with an invite');
+    const box = bob.locator('.quick-input-widget .quick-input-box input');
+    await box.fill(invite);
+    await box.press('Enter');
+    await waitForChatState(bob, 'connected', { timeoutMs: 30_000 });
+    const card = fileCard(bob, 'later.bin', 'in');
+    await card.waitFor({ timeout: 30_000 });
+    await card.locator('[data-testid="file-save"]').click();
+    await saveInDialog(bob, downloads);
+    await chatPanel(bob).locator('.p2p-file[data-direction="in"][data-state="done"]', { has: chatPanel(bob).locator('.p2p-file-name', { hasText: 'later.bin' }) }).waitFor({ timeout: 60_000 });
+    assert.ok(readFileSync(path.join(downloads, 'later.bin')).equals(later), 'the same bytes');
   });
 });
