@@ -139,7 +139,12 @@ describe('file cards in the chat webview', function () {
     assert.equal(await $(`.p2p-file[data-file-id="${OUT_ID}"] img`).count(), 0);
   });
 
-  it('hostile file names and types render as inert text', async () => {
+  for (const bypassCSP of [false, true]) {
+  it(`hostile file names and types render as inert text${bypassCSP ? ' (CSP bypassed: the rendering alone keeps them inert)' : ''}`, async () => {
+    if (bypassCSP) {
+      await chat.close();
+      chat = await h.open({ bypassCSP: true });
+    }
     const names = [
       '<img src=x onerror=window.__pwned=1>.png',
       '<script>window.__pwned=1</script>',
@@ -163,6 +168,7 @@ describe('file cards in the chat webview', function () {
     assert.equal(await $('.p2p-file img, .p2p-file script, .p2p-file svg, .p2p-file a').count(), 0, 'no markup from names');
     assert.equal(await $('.p2p-file-meta').nth(1).textContent(), '10 B · <img src=x onerror=window.__pwned=1>');
   });
+  }
 
   it('files dropped from the OS, dragged from the Explorer, or pasted are posted to the host', async () => {
     await chat.host(init());
