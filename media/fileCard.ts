@@ -184,7 +184,7 @@ export class FileCards {
       p.status.textContent = text;
     }
     const moving = state === 'active' || state === 'waiting';
-    p.progress.hidden = !(moving || (state === 'done' && s !== undefined));
+    p.progress.hidden = !moving; // done: the status line says so; the full bar would only add noise
     const total = s?.total ?? 0;
     p.progress.max = total > 0 ? total : 1;
     p.progress.value = state === 'done' ? p.progress.max : Math.min(s?.bytes ?? 0, p.progress.max);
