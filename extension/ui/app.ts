@@ -419,21 +419,21 @@ export class P2pChatApp implements vscode.Disposable {
 
   /** A file card for a room: on screen if it is the active one, else into its history (like a background message). */
   private addFileEntry(room: string, entry: TranscriptEntry): void {
-    if (this.session?.roomIdHex === room) {
-      this.controller.addFileEntry(entry);
-      return;
+    const active = this.session?.roomIdHex === room;
+    if (active) {
+      if (!this.controller.addFileEntry(entry)) return;
+    } else {
+      const seen = this.seen.get(room);
+      if (seen?.has(entry.id)) return;
+      seen?.add(entry.id);
+      try {
+        this.historyFor(room).append(entry);
+      } catch (err) {
+        this.log.warn(`could not write a file card to the history: ${(err as Error).message}`);
+      }
     }
-    const seen = this.seen.get(room);
-    if (seen?.has(entry.id)) return;
-    seen?.add(entry.id);
-    try {
-      this.historyFor(room).append(entry);
-    } catch (err) {
-      this.log.warn(`could not write a file card to the history: ${(err as Error).message}`);
-    }
-    if (!entry.own && entry.body.kind === 'file') {
-      this.conversations.message(room, { preview: `[file ${entry.body.file.name}]`, from: entry.fromName, at: Date.now(), unread: true, mention: false });
-    }
+    // The Conversations view's last line (our own cards are counted by the controller's transcript hook).
+    if (!entry.own) this.conversations.message(room, { preview: messagePreview(entry), from: entry.fromName, at: Date.now(), unread: !active, mention: false });
   }
 
   private onMembers(members: MemberInfo[]): void {
