@@ -423,9 +423,13 @@ export class P2pChatApp implements vscode.Disposable {
     if (active) {
       if (!this.controller.addFileEntry(entry)) return;
     } else {
-      const seen = this.seen.get(room);
-      if (seen?.has(entry.id)) return;
-      seen?.add(entry.id);
+      let seen = this.seen.get(room);
+      if (!seen) {
+        seen = new Set(safeIds(this.historyFor(room)));
+        this.seen.set(room, seen);
+      }
+      if (seen.has(entry.id)) return;
+      seen.add(entry.id);
       try {
         this.historyFor(room).append(entry);
       } catch (err) {

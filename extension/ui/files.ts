@@ -84,6 +84,8 @@ export class FileTransfersUi implements vscode.Disposable {
   /** Last status posted per card, so only changes are posted. */
   private readonly posted = new Map<string, string>();
   private restoring = false;
+  /** Incoming transfers whose card was added (or restored from disk with its card already in history). */
+  private readonly carded = new Set<string>();
   host: FilesHost | undefined;
 
   constructor(
@@ -338,12 +340,21 @@ export class FileTransfersUi implements vscode.Disposable {
   // ---- receiving -------------------------------------------------------------------------------
 
   private onOffer(t: TransferHost, info: TransferInfo): void {
-    const room = this.rooms.get(t);
-    if (room && !this.restoring) {
-      this.host?.addEntry(room, fileEntry({ id: info.id, name: info.name, size: info.size, mime: info.mime }, info.peer, this.memberName(t, info.peer), false, Date.now()));
-    }
+    this.ensureCard(t, info);
     this.postStatus(info.id);
     void this.askOffer(t, info);
+  }
+
+  /**
+   * The card of a received file, once: at its offer, or at its first change when it was taken without
+   * asking (p2pChat.files.autoAcceptBytes). Transfers restored from disk already have theirs in history.
+   */
+  private ensureCard(t: TransferHost, info: TransferInfo): void {
+    if (info.direction !== 'in' || this.carded.has(info.id)) return;
+    this.carded.add(info.id);
+    const room = this.rooms.get(t);
+    if (!room || this.restoring) return;
+    this.host?.addEntry(room, fileEntry({ id: info.id, name: info.name, size: info.size, mime: info.mime }, info.peer, this.memberName(t, info.peer), false, Date.now()));
   }
 
   private async askOffer(t: TransferHost, info: TransferInfo): Promise<void> {
@@ -373,6 +384,7 @@ export class FileTransfersUi implements vscode.Disposable {
 
   private onChanged(t: TransferHost, info: TransferInfo): void {
     this.watchers.get(info.id)?.();
+    this.ensureCard(t, info);
     const room = this.rooms.get(t);
     if (info.direction === 'in' && info.status === 'done' && info.path) {
       if (room) this.sendPreview(room, info.id, info.path);
