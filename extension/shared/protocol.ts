@@ -86,4 +86,6 @@ export type WebviewToHost =
   /** Files dropped from the OS or pasted from the clipboard: their bytes. */
   | { type: 'sendFiles'; files: DroppedFile[] }
   /** Files dragged from VS Code's Explorer or an editor tab: their URIs (the host checks each). */
-  | { type: 'sendUris'; uris: string[] };
+  | { type: 'sendUris'; uris: string[] }
+  /** The page got the keyboard focus (the host gives it back to an open picker of ours: sinks.ts). */
+  | { type: 'focused' };

@@ -5,7 +5,7 @@
 // room), roomActions.ts (what to do in one), notifications.ts, awayTracker.ts and roomMemory.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { inert } from '../core/inertText';
+import { inert, inertText } from '../core/inertText';
 import { formatServer } from '../core/invite';
 import type { KeyPair } from '../core/noise';
 import { HistoryStore } from '../core/store/history';
@@ -25,7 +25,8 @@ import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
 import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
 import type { ChatSettings } from './settings';
-import { notifyError, notifyWarning, flashStatus, pick } from './sinks';
+import { notifyError, notifyInfo, notifyWarning, flashStatus, pick, refocusPicker } from './sinks';
+import { askRename } from './roomNaming';
 import { SnippetViewer } from './snippets';
 import { ConversationList } from './sidebar/conversationList';
 import { conversationRow, mentions, orderConversations } from './sidebar/conversationModel';
@@ -50,6 +51,7 @@ export const COMMANDS = {
   leaveConversation: 'p2pChat.leaveConversation',
   removeConversation: 'p2pChat.removeConversation',
   sendFile: 'p2pChat.sendFile',
+  renameRoom: 'p2pChat.renameRoom',
 } as const;
 
 /** What a background session last reported, to show it the moment its conversation is switched to. */
@@ -263,7 +265,7 @@ export class P2pChatApp implements vscode.Disposable {
   }
 
   /** Must run inside serial(). */
-  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean } = {}): Promise<RoomSession> {
+  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean; roomName?: string } = {}): Promise<RoomSession> {
     let embedded = opts.embedded;
     try {
       const id = roomKeys(target).roomId.toString('hex');
@@ -301,6 +303,7 @@ export class P2pChatApp implements vscode.Disposable {
         keepaliveMs: this.settings.keepaliveSeconds * 1000,
         log: this.safeLog,
         ...(embedded ? { embedded } : {}),
+        ...(opts.roomName !== undefined ? { roomName: opts.roomName } : {}),
       });
       embedded = undefined; // owned by the session from here on
       this.sessions.set(session.roomIdHex, session);
@@ -345,6 +348,7 @@ export class P2pChatApp implements vscode.Disposable {
       delivery: (mid, d) => (mine() ? this.controller.setDelivery(mid, d) : this.historyFor(id).updateDelivery(mid, d)),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
       mailbox: (n) => mine() && this.mailboxNotices.handle(n),
+      roomName: (r, by) => this.onRoomName(session, r.name, by),
     });
     // A room entered while the window has been away for a while starts out away, not present.
     if (this.awayTracker.isAway) session.setAway(true);
@@ -438,6 +442,23 @@ export class P2pChatApp implements vscode.Disposable {
     }
     // The Conversations view's last line (our own cards are counted by the controller's transcript hook).
     if (!entry.own) this.conversations.message(room, { preview: messagePreview(entry), from: entry.fromName, at: Date.now(), unread: !active, mention: false });
+  }
+
+  /**
+   * The room was renamed (by us, or a member's rename reached us): every place that shows its name
+   * follows — the Conversations row and switcher, the panel's title and header, the status bar, the
+   * invite Copy Invite hands out. Peer text: each of those goes through the inert-text sinks.
+   */
+  private onRoomName(session: RoomSession, name: string, by?: { peerId: string; name: string }): void {
+    const id = session.roomIdHex;
+    this.conversations.renamed(id, name);
+    void this.memory.renamed(id, name);
+    if (this.session === session && this.controller.room) {
+      this.controller.setRoomView(this.roomView(session, this.selfId));
+      this.updateContext();
+    }
+    if (by) flashStatus(inert`P2P Chat: ${inertText(by.name || 'a member', { max: 48 })} renamed the room to “${inertText(name, { max: 64 })}”`, 6000);
+    this.log.info(`room ${id.slice(0, 8)}… is now called ${JSON.stringify(name)}${by ? ` (from ${by.name})` : ''}`);
   }
 
   private onMembers(members: MemberInfo[]): void {
@@ -548,6 +569,23 @@ export class P2pChatApp implements vscode.Disposable {
       { title: inert`P2P Chat: Switch Conversation`, placeHolder: inert`Pick a conversation` },
     );
     if (chosen) await this.openConversation(chosen.id);
+  }
+
+  /** "Rename Room": the active conversation, or the one whose row was clicked; only a room this window is in. */
+  async renameRoom(id?: unknown): Promise<void> {
+    const target = typeof id === 'string' ? id : this.session?.roomIdHex;
+    const s = target !== undefined ? this.sessions.get(target) : undefined;
+    if (!s) {
+      void notifyInfo(inert`P2P Chat: only a room you are in can be renamed. Open it first.`);
+      return;
+    }
+    const name = await askRename(s.label);
+    if (name === undefined) return;
+    try {
+      s.rename(name);
+    } catch (err) {
+      void notifyError(inert`P2P Chat: could not rename the room: ${(err as Error).message}`);
+    }
   }
 
   setMuted(id: unknown, muted: boolean): void {
@@ -679,6 +717,9 @@ export class P2pChatApp implements vscode.Disposable {
         break;
       case 'sendUris':
         void this.files.sendUris(m.uris);
+        break;
+      case 'focused':
+        refocusPicker();
         break;
       case 'ready':
         break; // handled by the panel

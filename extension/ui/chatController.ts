@@ -356,6 +356,7 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
     case 'connect':
     case 'retry':
     case 'pickFiles':
+    case 'focused':
       return { type: m.type };
     case 'fileAction':
       return typeof m.id === 'string' && /^[0-9a-f]{1,64}$/.test(m.id) && (m.action === 'save' || m.action === 'open' || m.action === 'cancel')

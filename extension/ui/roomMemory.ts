@@ -77,6 +77,11 @@ export class RoomMemory {
     }
   }
 
+  /** The room was renamed: the last room's label follows (it names the history shown after a restart). */
+  async renamed(roomIdHex: string, label: string): Promise<void> {
+    if (this.lastRoomId() === roomIdHex) await this.workspaceState.update(LAST_ROOM_KEY, { roomIdHex, label });
+  }
+
   /** The user left the room: do not rejoin it, and forget how to reach it. */
   async left(roomIdHex: string): Promise<void> {
     await this.setOpenRooms(this.openRoomIds().filter((id) => id !== roomIdHex));

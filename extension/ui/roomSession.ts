@@ -13,9 +13,11 @@ import {
   namedRoomKeys,
   parseInvite,
   parseServer,
+  withRoomName,
   type Invite,
   type ServerAddress,
 } from '../core/invite';
+import { cleanRoomName, type RoomNameRecord } from '../core/room/roomName';
 import { hostCandidates } from '../core/net/hostCandidates';
 import { rankInstances } from '../core/room/instances';
 import { endpointKey, type Endpoint } from '../core/wire/endpoint';
@@ -74,8 +76,16 @@ export function lanAddress(): string {
   return hostCandidates(0, 4)[0]?.address ?? '127.0.0.1';
 }
 
+/** What a room is called before anyone named it: a named room's name, else "Room c9ae88f7". */
 export function roomLabel(t: RoomTarget, roomIdHex: string): string {
   return t.kind === 'named' ? normalizeRoomName(t.name) : `Room ${roomIdHex.slice(0, 8)}`;
+}
+
+/** A sensible default for a new room's name (the creator may type another). */
+export function defaultRoomName(displayName: string, now = new Date()): string {
+  const who = cleanRoomName(displayName);
+  const day = now.toLocaleDateString('en-US', { month: 'short', day: 'numeric' });
+  return cleanRoomName(who ? `${who}'s room, ${day}` : `Room of ${day}`);
 }
 
 // ---- an embedded rendezvous ----------------------------------------------------------------------
@@ -132,6 +142,8 @@ export interface RoomSessionOptions {
   resolve?: (host: string) => Promise<string>;
   /** A rendezvous this session hosts: stopped with it. */
   embedded?: EmbeddedRendezvous;
+  /** A new room's name, chosen by its creator (this member names it first, docs/PROTOCOL.md §8.4). */
+  roomName?: string;
 }
 
 export async function resolveHost(host: string): Promise<string> {
@@ -146,11 +158,11 @@ export async function resolveHost(host: string): Promise<string> {
 export class RoomSession {
   readonly keys: RoomKeys;
   readonly roomIdHex: string;
-  readonly label: string;
   readonly named: boolean;
-  /** The shareable invite (invite rooms only). */
-  readonly inviteText: string | undefined;
   readonly target: RoomTarget;
+  /** The room's name as this member has it (core/room/roomName.ts); undefined: nobody named it yet. */
+  private nameRecord: RoomNameRecord | undefined;
+  private invite: { name: string | undefined; text: string } | undefined;
 
   private host: UdpRoomHost | undefined;
   private events: RoomEvents = {};
@@ -165,12 +177,45 @@ export class RoomSession {
     this.target = opts.target;
     this.keys = roomKeys(opts.target);
     this.roomIdHex = this.keys.roomId.toString('hex');
-    this.label = roomLabel(opts.target, this.roomIdHex);
     this.named = opts.target.kind === 'named';
-    this.inviteText = opts.target.kind === 'invite' ? formatInvite(opts.target.invite) : undefined;
     this.name = opts.name;
     this.selfId = opts.identity.publicKey.toString('hex');
     this.store = new FileRoomStore(this.roomStoreFile);
+    // What the room is called before the Room runs: the stored record (a rejoin), else the creator's
+    // own naming (lamport 1), else the invite's name (lamport 0: any member's record replaces it).
+    const creator = opts.roomName !== undefined && cleanRoomName(opts.roomName) ? { name: cleanRoomName(opts.roomName), lamport: 1, author: this.selfId, setAt: Date.now() } : undefined;
+    const fromInvite = opts.target.kind === 'invite' && opts.target.invite.name ? { name: opts.target.invite.name, lamport: 0, author: '', setAt: 0 } : undefined;
+    this.nameRecord = this.store.load().roomName ?? creator ?? fromInvite;
+  }
+
+  /** The room's name, or what it is called until someone names it. Peer text: show it through inertText. */
+  get label(): string {
+    return this.nameRecord?.name ?? roomLabel(this.target, this.roomIdHex);
+  }
+
+  get roomName(): RoomNameRecord | undefined {
+    return this.nameRecord;
+  }
+
+  /** The shareable invite (invite rooms only), carrying the room's current name. */
+  get inviteText(): string | undefined {
+    if (this.target.kind !== 'invite') return undefined;
+    const name = this.nameRecord?.name;
+    if (!this.invite || this.invite.name !== name) {
+      const inv = this.target.invite;
+      // The invite as given while its name is still the current one: the same text the creator handed out.
+      const text = name === undefined || name === inv.name ? formatInvite(inv) : formatInvite(withRoomName(inv, name));
+      this.invite = { name, text };
+    }
+    return this.invite.text;
+  }
+
+  /** Renames the room for every member (sent over the encrypted links, never to the rendezvous). */
+  rename(name: string): RoomNameRecord {
+    const host = this.requireHost();
+    const record = host.room.rename(name, monotonicNow());
+    host.pump();
+    return record;
   }
 
   get roomStoreFile(): string {
@@ -241,6 +286,7 @@ export class RoomSession {
         ...(ranked.length > 1 ? { servers: ranked } : {}),
         ...(this.opts.embedded ? { probePort: this.opts.embedded.probePort } : {}),
         store: this.store,
+        ...(this.nameRecord ? { roomName: this.nameRecord } : {}),
         keepaliveMs: this.opts.keepaliveMs,
         port,
         bindAddress: this.opts.bindAddress,
@@ -287,6 +333,10 @@ export class RoomSession {
       typing: (p, n, t) => this.events.typing?.(p, n, t),
       nat: (m) => this.events.nat?.(m),
       mailbox: (n) => this.events.mailbox?.(n),
+      roomName: (r, by) => {
+        this.nameRecord = r;
+        this.events.roomName?.(r, by);
+      },
     };
   }
 
@@ -366,10 +416,12 @@ export async function createHostedTarget(opts: {
   bindHost?: string;
   advertiseAddress?: string;
   log?: LogFn;
+  /** The room's name, sealed into the invite. */
+  roomName?: string;
 }): Promise<{ target: RoomTarget; embedded?: EmbeddedRendezvous }> {
   const configured = opts.configuredServer === undefined ? [] : Array.isArray(opts.configuredServer) ? opts.configuredServer : [opts.configuredServer];
-  if (configured.length) return { target: { kind: 'invite', invite: createInvite(configured), hosted: false } };
+  if (configured.length) return { target: { kind: 'invite', invite: createInvite(configured, opts.roomName), hosted: false } };
   const embedded = await startEmbeddedRendezvous({ preferredPort: opts.hostPort, bindHost: opts.bindHost, log: opts.log });
   const advertise = opts.advertiseAddress ?? lanAddress();
-  return { target: { kind: 'invite', invite: createInvite({ host: advertise, port: embedded.port }), hosted: true }, embedded };
+  return { target: { kind: 'invite', invite: createInvite({ host: advertise, port: embedded.port }, opts.roomName), hosted: true }, embedded };
 }

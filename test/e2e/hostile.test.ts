@@ -26,6 +26,7 @@ import {
   waitForStatusBarItemLabel,
   type CodeServer,
   type Rendezvous,
+  nameNewRoom,
 } from './rig';
 
 // A hostile room member against the real extension in a real editor (issue #10, part 1): every
@@ -197,7 +198,8 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
     const p = page!;
     await runCommand(p, 'P2P Chat: Connect');
     await quickPickSelect(p, 'Start a new room');
-    await waitForNotification(p, /Room created/, { timeoutMs: 30_000 });
+    await nameNewRoom(p); // Enter keeps the suggested name
+    await waitForNotification(p, /Room ".*" created/, { timeoutMs: 30_000 });
     invite = await readClipboard(p);
     assert.match(invite, /^p2pchat:/);
     await dismissToasts(p);
