@@ -22,9 +22,17 @@
 //   #p2p-earlier                     "Show N earlier messages" (only the last 300 are drawn at first)
 //   #p2p-typing                      typing indicator text ("Alice is typing…")
 //   #p2p-input / #p2p-send           composer textarea / Send button → {type:'send', text}
-import type { HostToWebview } from '../extension/shared/protocol';
+//   #p2p-attach                      "Send files…" button → {type:'pickFiles'}; #p2p-drop-hint says Shift+drop / paste
+//   #p2p-drop-overlay / #p2p-file-note  shown while files are dragged over the page / what happened to a drop
+//   .p2p-file[data-file-id][data-state][data-direction]  a file card (data-testid="file-card"), in a .p2p-message
+//                                    [data-kind="file"]; .p2p-file-name, .p2p-file-meta, .p2p-file-bar (<progress>),
+//                                    .p2p-file-status, .p2p-file-image (preview), buttons [data-testid=file-save|
+//                                    file-open|file-cancel] → {type:'fileAction', id, action}
+import type { FileStatus, HostToWebview } from '../extension/shared/protocol';
 import { renderBanner } from './banner';
 import { Composer } from './composer';
+import { FileCards } from './fileCard';
+import { installFileDrop } from './fileDrop';
 import { startLazyHighlighting } from './lazyHighlight';
 import { h, icon, srOnly } from './dom';
 import { renderMembers } from './members';
@@ -104,7 +112,29 @@ const send = h(
 );
 const hint = srOnly('Enter sends the message; Shift+Enter starts a new line.');
 hint.id = 'p2p-input-hint';
-const composerEl = h('div', { id: 'p2p-composer', class: 'p2p-composer' }, h('div', { class: 'p2p-input-box' }, input, send), hint);
+const attach = h(
+  'button',
+  {
+    id: 'p2p-attach',
+    class: 'p2p-attach',
+    title: 'Send files… (or drop them here while holding Shift, or paste an image)',
+    attrs: { type: 'button', 'aria-label': 'Send files to the room' },
+    on: { click: () => post({ type: 'pickFiles' }) },
+  },
+  icon('attach'),
+);
+// VS Code hands a drag to a webview only while Shift is held: say so before anyone tries.
+const dropHint = h('div', { id: 'p2p-drop-hint', class: 'p2p-drop-hint', text: 'Hold Shift to drop files here; paste an image to send it.' });
+const fileNote = h('div', { id: 'p2p-file-note', class: 'p2p-file-note', attrs: { role: 'status' } });
+fileNote.hidden = true;
+const composerEl = h('div', { id: 'p2p-composer', class: 'p2p-composer' }, h('div', { class: 'p2p-input-box' }, input, attach, send), hint, fileNote, dropHint);
+const dropOverlay = h(
+  'div',
+  { id: 'p2p-drop-overlay', class: 'p2p-drop-overlay', attrs: { 'aria-hidden': 'true' } },
+  icon('cloud-upload'),
+  h('span', { text: 'Drop to send to the room' }),
+);
+dropOverlay.hidden = true;
 
 const app = h(
   'div',
@@ -120,10 +150,13 @@ const app = h(
   h('div', { class: 'p2p-transcript-wrap' }, transcriptEl, jump),
   typing,
   composerEl,
+  dropOverlay,
 );
 document.body.append(app);
 
-const transcript = new TranscriptView(transcriptEl, jump, post);
+const fileCards = new FileCards(post);
+const transcript = new TranscriptView(transcriptEl, jump, post, fileCards);
+installFileDrop({ overlay: dropOverlay, note: fileNote, post, enabled: () => model.room !== undefined });
 const composer = new Composer(input, send, api);
 // A draft kept by the webview itself is newer than the host's copy: show it before init arrives.
 if (api.getState().draft !== undefined) composer.restoreDraft(undefined);
@@ -134,6 +167,8 @@ function renderRoom(): void {
   roomLabel.textContent = room ? cleanName(room.roomLabel) : 'P2P Chat';
   namedBadge.hidden = !room?.named;
   copyInvite.hidden = !room?.invite;
+  attach.disabled = room === undefined;
+  dropHint.hidden = room === undefined;
   composer.setEnabled(
     room !== undefined,
     room ? `Message ${cleanName(room.roomLabel)}` : 'Join a room to start chatting',
@@ -151,11 +186,15 @@ function renderTyping(): void {
   typingTimer = next === undefined ? undefined : setTimeout(renderTyping, next - now + 20);
 }
 
+/** The file statuses of the last init (kept only until the cards are drawn). */
+let files: FileStatus[] | undefined;
+
 function renderAll(): void {
   renderRoom();
   banner.hidden = false;
   renderBanner(banner, model.state, post);
   renderMembers(memberList, memberCount, model.members, model.room?.named ?? false, post);
+  fileCards.reset(files, new Set(model.transcript.flatMap((e) => (e.body.kind === 'file' ? [e.body.file.id] : []))));
   transcript.reset(model.transcript, model.room?.selfName ?? 'You', Date.now());
   renderTyping();
 }
@@ -167,6 +206,8 @@ let shownKey: string | undefined;
 function handle(msg: HostToWebview): void {
   const r = reduce(model, msg, Date.now());
   model = r.model;
+  if (msg.type === 'init') files = msg.files;
+  else if (msg.type === 'cleared') files = undefined;
   switch (r.change) {
     case 'all': {
       const key = msg.type === 'init' ? msg.room?.key : shownKey;
@@ -200,6 +241,10 @@ function handle(msg: HostToWebview): void {
       break;
     case 'typing':
       renderTyping();
+      break;
+    case 'file':
+      if (msg.type === 'fileStatus') fileCards.update(msg.status);
+      else if (msg.type === 'filePreview') fileCards.setPreview(msg.id, msg.mime, msg.bytes);
       break;
     case 'none':
       break;

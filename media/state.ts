@@ -1,7 +1,7 @@
 // The webview's copy of the host's state, folded from HostToWebview messages. Pure (time is passed in)
 // so the reducer is unit-tested under Node. The host owns the truth; this is only what is on screen.
 import type { ConnectionState, MemberInfo, PeerId } from '../extension/core/types';
-import type { HostToWebview, RoomView, TranscriptEntry } from '../extension/shared/protocol';
+import type { FileStatus, HostToWebview, RoomView, TranscriptEntry } from '../extension/shared/protocol';
 
 /** A peer's typing flag expires on its own if the `typing: false` is lost. */
 export const TYPING_TTL_MS = 6_000;
@@ -19,7 +19,38 @@ export function initialModel(): ChatModel {
   return { initialized: false, state: { kind: 'idle' }, members: [], transcript: [], typing: {} };
 }
 
-const HOST_TYPES = new Set(['init', 'state', 'members', 'message', 'delivery', 'typing', 'cleared']);
+const HOST_TYPES = new Set(['init', 'state', 'members', 'message', 'delivery', 'typing', 'cleared', 'fileStatus', 'filePreview']);
+const FILE_STATES = new Set(['offered', 'waiting', 'active', 'done', 'cancelled', 'gone']);
+const PREVIEW_MIMES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 128;
+
+/** A file card's live state, checked field by field (the webview trusts nothing it is posted). */
+export function isFileStatus(x: unknown): x is FileStatus {
+  if (typeof x !== 'object' || x === null) return false;
+  const s = x as Record<string, unknown>;
+  return (
+    isId(s.id) &&
+    (s.direction === 'in' || s.direction === 'out') &&
+    typeof s.state === 'string' &&
+    FILE_STATES.has(s.state) &&
+    isCount(s.bytes) &&
+    isCount(s.total) &&
+    isCount(s.rate) &&
+    (s.eta === undefined || isCount(s.eta)) &&
+    (s.error === undefined || typeof s.error === 'string') &&
+    typeof s.canOpen === 'boolean' &&
+    (s.recipients === undefined || isCount(s.recipients)) &&
+    (s.received === undefined || isCount(s.received))
+  );
+}
+
+function isFileRef(x: unknown): boolean {
+  if (typeof x !== 'object' || x === null) return false;
+  const f = x as Record<string, unknown>;
+  return isId(f.id) && typeof f.name === 'string' && isCount(f.size) && typeof f.mime === 'string';
+}
 
 /** Anything can be posted to a window; only act on what looks like our protocol. */
 export function isHostMessage(x: unknown): x is HostToWebview {
@@ -29,7 +60,13 @@ export function isHostMessage(x: unknown): x is HostToWebview {
   const m = x as Record<string, unknown>;
   switch (t) {
     case 'init':
-      return isState(m.state) && Array.isArray(m.members) && Array.isArray(m.transcript) && m.transcript.every(isEntry);
+      return (
+        isState(m.state) &&
+        Array.isArray(m.members) &&
+        Array.isArray(m.transcript) &&
+        m.transcript.every(isEntry) &&
+        (m.files === undefined || (Array.isArray(m.files) && m.files.every(isFileStatus)))
+      );
     case 'state':
       return isState(m.state);
     case 'members':
@@ -40,6 +77,10 @@ export function isHostMessage(x: unknown): x is HostToWebview {
       return typeof m.id === 'string' && isDelivery(m.delivery);
     case 'typing':
       return typeof m.peerId === 'string' && typeof m.name === 'string' && typeof m.typing === 'boolean';
+    case 'fileStatus':
+      return isFileStatus(m.status);
+    case 'filePreview':
+      return isId(m.id) && typeof m.mime === 'string' && PREVIEW_MIMES.has(m.mime) && m.bytes instanceof Uint8Array;
     default:
       return true;
   }
@@ -60,6 +101,7 @@ function isEntry(x: unknown): x is TranscriptEntry {
   if (typeof e.id !== 'string' || typeof e.from !== 'string' || typeof e.fromName !== 'string') return false;
   if (typeof e.sentAt !== 'number' || typeof e.own !== 'boolean' || typeof body !== 'object' || body === null) return false;
   if (body.kind === 'text') return typeof body.text === 'string';
+  if (body.kind === 'file') return isFileRef(body.file);
   if (body.kind === 'snippet') {
     const s = body.snippet as Record<string, unknown> | undefined;
     return (
@@ -77,7 +119,7 @@ function isEntry(x: unknown): x is TranscriptEntry {
 }
 
 /** What changed, so the view can update only that part. */
-export type Change = 'all' | 'state' | 'members' | 'append' | 'replace' | 'delivery' | 'typing' | 'none';
+export type Change = 'all' | 'state' | 'members' | 'append' | 'replace' | 'delivery' | 'typing' | 'file' | 'none';
 
 export interface Reduced {
   model: ChatModel;
@@ -133,6 +175,10 @@ export function reduce(model: ChatModel, msg: HostToWebview, now: number): Reduc
     }
     case 'cleared':
       return { model: { ...model, transcript: [], typing: {} }, change: 'all' };
+    case 'fileStatus':
+    case 'filePreview':
+      // The cards keep their own live state (media/fileCard.ts); the transcript does not change.
+      return { model, change: 'file' };
   }
 }
 

@@ -7,6 +7,7 @@ import { avatar } from './members';
 import { markPendingFences } from './lazyHighlight';
 import { appendLinesInTasks, collapse, nextTask } from './longContent';
 import { sanitizeMarkdownHtml } from './sanitize';
+import type { FileCards } from './fileCard';
 import { renderSnippet } from './snippet';
 import { cleanName, continuesGroup, deliveryView, groupTranscript } from './viewModel';
 
@@ -102,6 +103,8 @@ export class TranscriptView {
     private readonly el: HTMLElement,
     private readonly jump: HTMLButtonElement,
     private readonly post: (m: WebviewToHost) => void,
+    /** Draws file cards (media/fileCard.ts); without it a file entry shows its name only. */
+    private readonly files?: FileCards,
   ) {
     this.content = h('div', { class: 'p2p-log-content' });
     el.append(this.content);
@@ -335,6 +338,8 @@ export class TranscriptView {
     const body = h('div', { class: 'p2p-body', attrs: { dir: 'auto' } });
     if (e.body.kind === 'text') {
       body.append(textBody(e.body.text));
+    } else if (e.body.kind === 'file') {
+      body.append(this.files ? this.files.render(e.body.file, e.own, this.displayName(e)) : h('span', { text: e.body.file.name }));
     } else {
       if (e.body.text) body.append(textBody(e.body.text));
       body.append(renderSnippet(e.body.snippet, this.post));

@@ -55,6 +55,22 @@ export interface ChatMessage {
 /** 'rejected': a member refused the message (too long, malformed: §8.3 of PROTOCOL.md); final, never 'delivered'. */
 export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'rejected';
 
+/**
+ * A file offered in a room, as its card in the transcript shows it. Never sent on the wire as such:
+ * the host builds it from a transfer (core/transfer), `name` already reduced by safeFileName and
+ * `mime` by safeMime. `id` is the card's id: the transfer id for a file received, a per-send id for
+ * a file we sent (one card however many members it went to).
+ */
+export interface FileRef {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
+}
+
+/** What a transcript line can hold: a chat message's body, or a file card (local only, never on the wire). */
+export type TranscriptBody = ChatBody | { kind: 'file'; file: FileRef };
+
 /** One line of a room's transcript: what history keeps on disk and what the webview shows. */
 export interface TranscriptEntry {
   id: string;
@@ -62,6 +78,6 @@ export interface TranscriptEntry {
   fromName: string;
   own: boolean;
   sentAt: number;
-  body: ChatBody;
+  body: TranscriptBody;
   delivery?: DeliveryState; // own messages only
 }

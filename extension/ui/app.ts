@@ -9,7 +9,7 @@ import { inert, inertText } from '../core/inertText';
 import { formatServer } from '../core/invite';
 import type { KeyPair } from '../core/noise';
 import { HistoryStore } from '../core/store/history';
-import type { ChatMessage, ConnectionState, MemberInfo, SnippetPayload } from '../core/types';
+import type { ChatMessage, ConnectionState, MemberInfo, SnippetPayload, TranscriptEntry } from '../core/types';
 import type { RoomView, WebviewToHost } from '../shared/protocol';
 import { AwayTracker } from './awayTracker';
 import { ChatController, messagePreview } from './chatController';
@@ -101,6 +101,16 @@ export class P2pChatApp implements vscode.Disposable {
     this.conversations = new ConversationList(context.globalState, context.workspaceState, path.join(this.storageDir, 'history'));
     this.files = new FileTransfersUi(() => this.session, context.globalStorageUri.fsPath, log, () => this.sessions.values());
     this.disposables.push(this.files);
+    this.files.host = {
+      addEntry: (room, entry) => this.addFileEntry(room, entry),
+      post: (room, m) => {
+        if (this.controller.roomKey === room) this.controller.postFile(m);
+      },
+      selfName: () => this.settings.displayName,
+      selfId: () => this.selfId,
+    };
+    this.controller.setFileSource((entries) => this.files.statuses(entries));
+    this.controller.onViewInit(() => this.files.viewAttached(this.controller.roomKey, this.controller.transcript));
     this.notifier = new MessageNotifier(this.controller, () => this.settings.notifications, () => this.showChat());
     this.flows = new ConnectFlow({
       log,
@@ -415,6 +425,29 @@ export class P2pChatApp implements vscode.Disposable {
     else this.notifier.notifyElsewhere(note, () => void this.openConversation(id), forceMention);
   }
 
+  /** A file card for a room: on screen if it is the active one, else into its history (like a background message). */
+  private addFileEntry(room: string, entry: TranscriptEntry): void {
+    const active = this.session?.roomIdHex === room;
+    if (active) {
+      if (!this.controller.addFileEntry(entry)) return;
+    } else {
+      let seen = this.seen.get(room);
+      if (!seen) {
+        seen = new Set(safeIds(this.historyFor(room)));
+        this.seen.set(room, seen);
+      }
+      if (seen.has(entry.id)) return;
+      seen.add(entry.id);
+      try {
+        this.historyFor(room).append(entry);
+      } catch (err) {
+        this.log.warn(`could not write a file card to the history: ${(err as Error).message}`);
+      }
+    }
+    // The Conversations view's last line (our own cards are counted by the controller's transcript hook).
+    if (!entry.own) this.conversations.message(room, { preview: messagePreview(entry), from: entry.fromName, at: Date.now(), unread: !active, mention: false });
+  }
+
   /**
    * The room was renamed (by us, or a member's rename reached us): every place that shows its name
    * follows — the Conversations row and switcher, the panel's title and header, the status bar, the
@@ -676,6 +709,18 @@ export class P2pChatApp implements vscode.Disposable {
         break;
       case 'retry':
         void this.retry();
+        break;
+      case 'pickFiles':
+        void this.files.send();
+        break;
+      case 'fileAction':
+        this.files.action(m.id, m.action);
+        break;
+      case 'sendFiles':
+        void this.files.sendDropped(m.files).catch((e: Error) => void notifyError(inert`P2P Chat: could not send the files: ${e.message}`));
+        break;
+      case 'sendUris':
+        void this.files.sendUris(m.uris);
         break;
       case 'focused':
         refocusPicker();

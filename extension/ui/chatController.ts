@@ -4,7 +4,7 @@
 // No `vscode` import: the glue in panel.ts / app.ts stays thin and this is unit-tested directly.
 import { deliveryRank, type HistoryEntry } from '../core/store/history';
 import type { ChatMessage, ConnectionState, DeliveryState, MemberInfo, PeerId, SnippetPayload } from '../core/types';
-import type { HostToWebview, RoomView, TranscriptEntry, WebviewToHost } from '../shared/protocol';
+import type { FileStatus, HostToWebview, RoomView, TranscriptEntry, WebviewToHost } from '../shared/protocol';
 
 /** Where a room's transcript persists (core/store/history.ts's HistoryStore in the extension). */
 export interface TranscriptStore {
@@ -36,7 +36,48 @@ export class ChatController {
   private visible = false;
   private readonly listeners = new Set<(c: ControllerChange) => void>();
 
+  /** File cards' live state for `init` (files.ts); a webview that attaches gets previews through onViewAttached. */
+  private fileSource: ((entries: readonly TranscriptEntry[]) => FileStatus[]) | undefined;
+  private viewListeners = new Set<() => void>();
+
   constructor(private readonly limit = DEFAULT_TRANSCRIPT_LIMIT) {}
+
+  setFileSource(source: (entries: readonly TranscriptEntry[]) => FileStatus[]): void {
+    this.fileSource = source;
+  }
+
+  /** Called after every `init` posted to an attached webview (first load, reload, another conversation). */
+  onViewInit(listener: () => void): () => void {
+    this.viewListeners.add(listener);
+    return () => void this.viewListeners.delete(listener);
+  }
+
+  /** The room key on screen (room id, hex), for posts that belong to one conversation. */
+  get roomKey(): string | undefined {
+    return this.room?.key;
+  }
+
+  /** Posts a file card's status or preview if its card is in the transcript on screen. */
+  postFile(m: Extract<HostToWebview, { type: 'fileStatus' | 'filePreview' }>): void {
+    const id = m.type === 'fileStatus' ? m.status.id : m.id;
+    if (!this.post || !this.ids.has(`file:${id}`)) return;
+    this.post(m);
+  }
+
+  /**
+   * A file card (files.ts builds the entry): appended, kept in history, posted. Incoming cards count
+   * as unread like a message. Returns false for a card already shown.
+   */
+  addFileEntry(entry: TranscriptEntry): boolean {
+    if (this.ids.has(entry.id)) return false;
+    this.push(entry, true);
+    this.send({ type: 'message', entry });
+    if (!entry.own && !this.visible) {
+      this.unread++;
+      this.changed('unread');
+    }
+    return true;
+  }
 
   // ---- listeners -------------------------------------------------------------------------------
 
@@ -54,7 +95,7 @@ export class ChatController {
   /** The webview said `ready`: from now on it gets deltas, starting with a full `init`. */
   attachView(post: (m: HostToWebview) => void): void {
     this.post = post;
-    post(this.initMessage());
+    this.send(this.initMessage());
   }
 
   /** The webview is gone or reloading (hidden with retainContextWhenHidden off): stop posting until `ready`. */
@@ -87,7 +128,9 @@ export class ChatController {
   }
 
   initMessage(): HostToWebview {
+    const files = this.fileSource && this.transcript.some((e) => e.body.kind === 'file') ? this.fileSource(this.transcript) : undefined;
     return {
+      ...(files ? { files } : {}),
       type: 'init',
       ...(this.room ? { room: this.room } : {}),
       state: this.state,
@@ -98,7 +141,9 @@ export class ChatController {
   }
 
   private send(m: HostToWebview): void {
-    this.post?.(m);
+    if (!this.post) return;
+    this.post(m);
+    if (m.type === 'init') for (const l of [...this.viewListeners]) l();
   }
 
   // ---- room lifecycle --------------------------------------------------------------------------
@@ -310,8 +355,20 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
     case 'copyInvite':
     case 'connect':
     case 'retry':
+    case 'pickFiles':
     case 'focused':
       return { type: m.type };
+    case 'fileAction':
+      return typeof m.id === 'string' && /^[0-9a-f]{1,64}$/.test(m.id) && (m.action === 'save' || m.action === 'open' || m.action === 'cancel')
+        ? { type: 'fileAction', id: m.id, action: m.action }
+        : undefined;
+    case 'sendFiles':
+      return parseDroppedFiles(m.files);
+    case 'sendUris': {
+      if (!Array.isArray(m.uris) || m.uris.length === 0 || m.uris.length > MAX_DROPPED_FILES) return undefined;
+      if (!m.uris.every((u): u is string => typeof u === 'string' && u.length <= 4096)) return undefined;
+      return { type: 'sendUris', uris: [...m.uris] };
+    }
     case 'send':
       return typeof m.text === 'string' ? { type: 'send', text: m.text } : undefined;
     case 'typing':
@@ -335,6 +392,27 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
   }
 }
 
+/** At most this many files per drop or paste, and this many bytes in all (the webview enforces the same). */
+export const MAX_DROPPED_FILES = 32;
+export const MAX_DROPPED_BYTES = 256 * 1024 * 1024;
+
+function parseDroppedFiles(x: unknown): WebviewToHost | undefined {
+  if (!Array.isArray(x) || x.length === 0 || x.length > MAX_DROPPED_FILES) return undefined;
+  const files: { name: string; bytes: Uint8Array }[] = [];
+  let total = 0;
+  for (const f of x as unknown[]) {
+    if (typeof f !== 'object' || f === null) return undefined;
+    const { name, bytes } = f as { name?: unknown; bytes?: unknown };
+    if (typeof name !== 'string' || name.length > 1024) return undefined;
+    const b = bytes instanceof Uint8Array ? bytes : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : undefined;
+    if (!b) return undefined;
+    total += b.byteLength;
+    if (total > MAX_DROPPED_BYTES) return undefined;
+    files.push({ name, bytes: b });
+  }
+  return { type: 'sendFiles', files };
+}
+
 function isLine(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1;
 }
@@ -345,7 +423,9 @@ export function messagePreview(entry: Pick<TranscriptEntry, 'body'>, max = 120):
   const raw =
     b.kind === 'text'
       ? b.text
-      : `${b.text ? b.text + ' ' : ''}[${b.snippet.path || 'snippet'}:${b.snippet.startLine}` +
+      : b.kind === 'file'
+        ? `[file ${b.file.name}]`
+        : `${b.text ? b.text + ' ' : ''}[${b.snippet.path || 'snippet'}:${b.snippet.startLine}` +
         `${b.snippet.endLine !== b.snippet.startLine ? '-' + b.snippet.endLine : ''}]`;
   const one = raw.replace(/\s+/g, ' ').trim();
   return one.length > max ? one.slice(0, max - 1) + '…' : one;

@@ -23,7 +23,8 @@ export function webviewCsp(cspSource: string, nonce: string): string {
     `default-src 'none'`,
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `font-src ${cspSource}`,
-    `img-src ${cspSource} data:`,
+    // blob: for file cards' image previews, made in the page from bytes the host sniffed (media/fileCard.ts).
+    `img-src ${cspSource} data: blob:`,
     `script-src 'nonce-${nonce}'`,
     // Not covered by default-src: stop a stray <base> or form from redirecting anything.
     `base-uri 'none'`,

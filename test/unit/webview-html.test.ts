@@ -16,7 +16,7 @@ describe('webviewHtml', () => {
     assert.equal(directives['default-src'], `'none'`);
     assert.equal(directives['style-src'], `${opts.cspSource} 'nonce-${opts.nonce}'`);
     assert.equal(directives['font-src'], opts.cspSource);
-    assert.equal(directives['img-src'], `${opts.cspSource} data:`);
+    assert.equal(directives['img-src'], `${opts.cspSource} data: blob:`);
     assert.equal(directives['script-src'], `'nonce-${opts.nonce}'`);
     assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'));
     const html = webviewHtml(opts);

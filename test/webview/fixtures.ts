@@ -1,6 +1,7 @@
 // Sample host state for the webview tests and screenshots.
 import type { MemberInfo, SnippetPayload } from '../../extension/core/types';
 import type { HostToWebview, TranscriptEntry } from '../../extension/shared/protocol';
+import { deflateSync } from 'node:zlib';
 import { NOW } from './harness';
 
 export const SELF = 'a'.repeat(64);
@@ -57,3 +58,35 @@ export function init(over: Partial<Extract<HostToWebview, { type: 'init' }>> = {
     ...over,
   };
 }
+
+/** A real PNG (a gradient, 2×2 by default), built here so the test needs no fixture file. */
+export function pngBytes(w = 2, hgt = 2): Uint8Array {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(hgt, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2; // RGB
+  // Rows of a diagonal gradient: each row a filter byte (0) and w RGB pixels.
+  const raw = Buffer.concat(Array.from({ length: hgt }, (_, y) => Buffer.from([0, ...Array.from({ length: w }, (_, x) => [255 - (x * 200) / w, (y * 200) / hgt, 120].map(Math.round)).flat()])));
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return new Uint8Array(png);
+}
+

@@ -3,7 +3,7 @@
 // (atomically) with only the newest entries. Kept free of `vscode` so it is unit-tested with real files.
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync, appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ChatBody, DeliveryState, TranscriptEntry } from '../types';
+import type { DeliveryState, TranscriptBody, TranscriptEntry } from '../types';
 
 /** History keeps transcript entries as the webview shows them. */
 export type HistoryEntry = TranscriptEntry;
@@ -34,10 +34,17 @@ function isPositiveLine(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1;
 }
 
-function validBody(v: unknown): ChatBody | undefined {
+function validBody(v: unknown): TranscriptBody | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const b = v as Record<string, unknown>;
   if (b.kind === 'text' && typeof b.text === 'string') return { kind: 'text', text: b.text };
+  if (b.kind === 'file' && typeof b.file === 'object' && b.file !== null) {
+    // A file card (ui/fileCards.ts): its name was made safe before it was written, but check the shape.
+    const f = b.file as Record<string, unknown>;
+    if (typeof f.id !== 'string' || typeof f.name !== 'string' || typeof f.mime !== 'string') return undefined;
+    if (typeof f.size !== 'number' || !Number.isFinite(f.size) || f.size < 0) return undefined;
+    return { kind: 'file', file: { id: f.id, name: f.name, size: f.size, mime: f.mime } };
+  }
   if (b.kind === 'snippet' && typeof b.snippet === 'object' && b.snippet !== null) {
     const s = b.snippet as Record<string, unknown>;
     if (
