@@ -26,17 +26,34 @@ import { messageId, type RoomEvents } from '../core/room/room';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatBody, ChatMessage, ConnectionState, MemberInfo } from '../core/types';
 import type { RendezvousServer } from '../../rendezvous/server';
+import { startDmHost, type DmHost } from './contacts/dmHost';
 
 export type RoomTarget =
   | { kind: 'invite'; invite: Invite; /** We host its rendezvous (embedded server). */ hosted: boolean }
-  | { kind: 'named'; name: string; server: ServerAddress };
+  | { kind: 'named'; name: string; server: ServerAddress }
+  | DmTarget;
+
+/**
+ * A direct conversation with a contact (contacts/dmHost.ts): the keys come from the pair's X25519
+ * secret (PairKeys), so the target carries them; it is never saved with the rooms (the contact list
+ * is what brings a DM back).
+ */
+export interface DmTarget {
+  kind: 'dm';
+  /** The contact's static key, hex. */
+  peer: string;
+  /** The contact's display name (peer text). */
+  name: string;
+  server: ServerAddress;
+  keys: RoomKeys;
+}
 
 /** What is remembered to rejoin after a window reload. Holds the room secret: keep it in SecretStorage. */
 export type SavedRoom = { kind: 'invite'; invite: string; hosted?: boolean } | { kind: 'named'; name: string; server: string };
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
-export function saveRoom(t: RoomTarget): SavedRoom {
+export function saveRoom(t: Exclude<RoomTarget, DmTarget>): SavedRoom {
   return t.kind === 'invite'
     ? { kind: 'invite', invite: formatInvite(t.invite), ...(t.hosted ? { hosted: true } : {}) }
     : { kind: 'named', name: t.name, server: formatServer(t.server) };
@@ -57,7 +74,7 @@ export function loadRoom(x: unknown): RoomTarget | undefined {
 }
 
 export function roomKeys(t: RoomTarget): RoomKeys {
-  return t.kind === 'invite' ? inviteKeys(t.invite) : namedRoomKeys(t.name);
+  return t.kind === 'invite' ? inviteKeys(t.invite) : t.kind === 'dm' ? t.keys : namedRoomKeys(t.name);
 }
 
 export function roomServer(t: RoomTarget): ServerAddress {
@@ -66,6 +83,7 @@ export function roomServer(t: RoomTarget): ServerAddress {
 
 /** Every instance the room may use, best first for this room (rendezvous hashing). */
 export function roomServers(t: RoomTarget): ServerAddress[] {
+  if (t.kind === 'dm') return [t.server];
   return rankInstances(t.kind === 'invite' ? inviteServers(t.invite) : [t.server], roomKeys(t).roomId);
 }
 
@@ -75,6 +93,7 @@ export function lanAddress(): string {
 }
 
 export function roomLabel(t: RoomTarget, roomIdHex: string): string {
+  if (t.kind === 'dm') return t.name;
   return t.kind === 'named' ? normalizeRoomName(t.name) : `Room ${roomIdHex.slice(0, 8)}`;
 }
 
@@ -153,6 +172,8 @@ export class RoomSession {
   readonly target: RoomTarget;
 
   private host: UdpRoomHost | undefined;
+  /** A DM's socket also carries its presence client: stopped with the room. */
+  private dm: DmHost | undefined;
   private events: RoomEvents = {};
   private name: string;
   private away = false;
@@ -231,6 +252,7 @@ export class RoomSession {
       }
     }
     if (this.stopped) return;
+    if (this.target.kind === 'dm') return this.startDm(this.target, ranked[0]);
     const make = (port: number) =>
       new UdpRoomHost({
         identity: this.opts.identity,
@@ -270,6 +292,38 @@ export class RoomSession {
     this.log('info', `in ${this.label} as ${this.name}, UDP port ${host.port}, rendezvous ${ranked.map((e) => endpointKey(e)).join(", ")}`);
   }
 
+  private async startDm(t: DmTarget, server: Endpoint): Promise<void> {
+    let dm: DmHost;
+    const open = (port: number) =>
+      startDmHost({
+        identity: this.opts.identity,
+        peerKey: Buffer.from(t.peer, 'hex'),
+        peerName: t.name,
+        name: this.name,
+        server,
+        store: this.store,
+        port,
+        bindAddress: this.opts.bindAddress,
+        keepaliveMs: this.opts.keepaliveMs,
+        log: this.opts.log,
+        events: this.forwarder(),
+      });
+    try {
+      dm = await open(0); // p2pChat.localPort is the rooms' port: a DM takes any free one
+    } catch (err) {
+      throw this.fail(err);
+    }
+    if (this.stopped) {
+      await dm.stop();
+      return;
+    }
+    this.dm = dm;
+    this.host = dm.room;
+    this.events.state?.(dm.room.room.state);
+    if (this.away) this.setAway(true);
+    this.log('info', `direct messages with ${t.name} on UDP port ${dm.room.port}, rendezvous ${endpointKey(server)}`);
+  }
+
   private fail(err: unknown): Error {
     const reason = `cannot open a UDP socket: ${(err as Error).message}`;
     this.log('error', reason);
@@ -295,8 +349,11 @@ export class RoomSession {
     if (this.stopped) return;
     if (this.starting) await this.starting.catch(() => undefined);
     const old = this.host;
+    const oldDm = this.dm;
     this.host = undefined;
-    if (old) await old.stop();
+    this.dm = undefined;
+    if (oldDm) await oldDm.stop();
+    else if (old) await old.stop();
     await this.start();
   }
 
@@ -305,9 +362,12 @@ export class RoomSession {
     this.stopped = true;
     if (this.starting) await this.starting.catch(() => undefined);
     const host = this.host;
+    const dm = this.dm;
     this.host = undefined;
+    this.dm = undefined;
     try {
-      if (host) await host.stop();
+      if (dm) await dm.stop();
+      else if (host) await host.stop();
     } finally {
       if (this.opts.embedded) await this.opts.embedded.server.stop();
     }
