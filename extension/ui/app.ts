@@ -23,7 +23,7 @@ import { ChatPanel } from './panel';
 import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
-import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
+import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type DmTarget, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
 import type { ChatSettings } from './settings';
 import { notifyError, notifyWarning, flashStatus, pick } from './sinks';
 import { SnippetViewer } from './snippets';
@@ -250,17 +250,17 @@ export class P2pChatApp implements vscode.Disposable {
   }
 
   /** Must run inside serial(). */
-  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean } = {}): Promise<RoomSession> {
+  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean; background?: boolean } = {}): Promise<RoomSession> {
     let embedded = opts.embedded;
     try {
       const id = roomKeys(target).roomId.toString('hex');
       const existing = this.sessions.get(id);
       if (existing) {
         // Already open in this window: switch to it (an embedded server made for it is not needed).
-        this.activate(existing);
+        if (!opts.background) this.activate(existing);
         return existing;
       }
-      this.parkActive();
+      if (!opts.background) this.parkActive();
       const identity = await this.getIdentity();
       this.selfId = identity.publicKey.toString('hex');
       if (opts.rehost && target.kind === 'invite' && !embedded) {
@@ -293,7 +293,8 @@ export class P2pChatApp implements vscode.Disposable {
       this.sessions.set(session.roomIdHex, session);
       this.wire(session);
       this.conversations.joined(session.roomIdHex, session.label, Date.now());
-      this.activate(session);
+      if (!opts.background) this.activate(session);
+      else this.updateContext();
       await this.memory.entered(session.roomIdHex, session.label, target);
       this.log.info(`joining ${session.label} (${target.kind === 'named' ? 'named room' : 'invite'}) via ${formatServer(target.kind === 'invite' ? target.invite.server : target.server)}`);
       try {
@@ -463,6 +464,48 @@ export class P2pChatApp implements vscode.Disposable {
     });
   }
 
+  // ---- direct messages (the contacts side: contacts/contactsUi.ts) ---------------------------------
+
+  /** Finds the DM target of a conversation id (a contact's), so a DM row in Conversations reopens it. */
+  private dmResolver: ((conversationId: string) => DmTarget | undefined) | undefined;
+
+  setDmResolver(f: (conversationId: string) => DmTarget | undefined): void {
+    this.dmResolver = f;
+  }
+
+  identityKeys(): Promise<KeyPair> {
+    return this.getIdentity();
+  }
+
+  /** Opens the DM with a contact: on screen, or in the background (a contact knocked; the mailbox after a restart). */
+  async openDm(target: DmTarget, opts: { background?: boolean } = {}): Promise<void> {
+    const id = target.keys.roomId.toString('hex');
+    if (opts.background) {
+      if (this.sessions.has(id)) return;
+      await this.serial(async () => {
+        if (!this.sessions.has(id)) await this.enter(target, { background: true });
+      });
+      return;
+    }
+    await this.userChange(() => this.enter(target));
+    this.showChat();
+  }
+
+  /** Whether the DM with this conversation id runs in this window. */
+  hasSession(id: string): boolean {
+    return this.sessions.has(id);
+  }
+
+  /** The TOFU book shared with rooms: a contact's key verified in a DM or a room is verified everywhere. */
+  isVerified(peerId: string): boolean {
+    return this.contacts.get(peerId)?.verified === true;
+  }
+
+  async setVerified(peerId: string, name: string, verified: boolean): Promise<void> {
+    await this.contacts.setVerified(peerId, name, verified);
+    this.controller.refreshMembers();
+  }
+
   // ---- conversations -------------------------------------------------------------------------------
 
   get activeConversationId(): string | undefined {
@@ -481,7 +524,7 @@ export class P2pChatApp implements vscode.Disposable {
         this.activate(open);
         return;
       }
-      const target = await this.memory.savedTarget(id);
+      const target = (await this.memory.savedTarget(id)) ?? this.dmResolver?.(id);
       if (target && roomKeys(target).roomId.toString('hex') === id) {
         await this.enter(target, { rehost: target.kind === 'invite' && target.hosted });
         return;
