@@ -290,6 +290,7 @@ export class P2pChatApp implements vscode.Disposable {
         ...(embedded ? { embedded } : {}),
       });
       embedded = undefined; // owned by the session from here on
+      session.setOwnPresence(this.ownPresence);
       this.sessions.set(session.roomIdHex, session);
       this.wire(session);
       this.conversations.joined(session.roomIdHex, session.label, Date.now());
@@ -489,6 +490,14 @@ export class P2pChatApp implements vscode.Disposable {
     }
     await this.userChange(() => this.enter(target));
     this.showChat();
+  }
+
+  private ownPresence: 'online' | 'away' | 'offline' = 'online';
+
+  /** Set Presence reaches the open DMs too (each registers the pair's topic on its own socket). */
+  setOwnPresence(p: 'online' | 'away' | 'offline'): void {
+    this.ownPresence = p;
+    for (const s of this.sessions.values()) s.setOwnPresence(p);
   }
 
   /** Whether the DM with this conversation id runs in this window. */

@@ -177,6 +177,7 @@ export class RoomSession {
   private events: RoomEvents = {};
   private name: string;
   private away = false;
+  private ownPresence: 'online' | 'away' | 'offline' = 'online';
   private stopped = false;
   private starting: Promise<void> | undefined;
   private readonly store: FileRoomStore;
@@ -319,6 +320,7 @@ export class RoomSession {
     }
     this.dm = dm;
     this.host = dm.room;
+    dm.setOwnPresence(this.ownPresence);
     this.events.state?.(dm.room.room.state);
     if (this.away) this.setAway(true);
     this.log('info', `direct messages with ${t.name} on UDP port ${dm.room.port}, rendezvous ${endpointKey(server)}`);
@@ -398,6 +400,12 @@ export class RoomSession {
     if (!host) return;
     host.room.setAway(away, monotonicNow());
     host.pump();
+  }
+
+  /** A DM's registration follows the contacts' presence (Set Presence); rooms ignore it. */
+  setOwnPresence(p: 'online' | 'away' | 'offline'): void {
+    this.ownPresence = p;
+    this.dm?.setOwnPresence(p);
   }
 
   /** Takes effect for new handshakes and the next rendezvous refresh. */

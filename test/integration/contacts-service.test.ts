@@ -171,6 +171,17 @@ describe('contacts service: sign up, add by handle, accept, presence, DMs and th
     await until(() => bobLog.messages.some((m) => m.id === reply.id), 10000, 'Alice → Bob');
     await until(() => bobLog.deliveries.get(hello.id) === 'delivered', 10000, 'hello delivered');
 
+    // Appear offline with the DM open: Bob sees her offline (both her registrations turn watcher), yet
+    // she can still send to him.
+    alice.service.setOwnPresence('offline');
+    aliceDm.setOwnPresence('offline');
+    await until(() => bob.service.status(aliceKey) === 'offline', 5000 + 1000, 'Alice appearing offline at Bob');
+    const hidden = aliceDm.send({ kind: 'text', text: 'sent while appearing offline' });
+    await until(() => bobLog.messages.some((m) => m.id === hidden.id), 10000, 'the hidden one at Bob');
+    alice.service.setOwnPresence('online');
+    aliceDm.setOwnPresence('online');
+    await until(() => bob.service.status(aliceKey) === 'online', 6000, 'Alice visible again at Bob');
+
     // Alice closes her editor: her DM and presence go (gracefully), Bob sees her offline.
     await aliceDm.stop();
     await alice.service.stop();

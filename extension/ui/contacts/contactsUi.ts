@@ -134,6 +134,7 @@ export class ContactsUi implements vscode.Disposable {
     };
     this.service = s;
     s.setOwnPresence(this.chosenPresence());
+    this.app.setOwnPresence(this.chosenPresence());
     await s.start();
     this.emitter.fire();
     // What arrived while this editor was closed waits in the DMs' mailboxes: open them quietly.
@@ -151,7 +152,9 @@ export class ContactsUi implements vscode.Disposable {
   }
 
   private async applyPresence(): Promise<void> {
-    this.service?.setOwnPresence(this.chosenPresence());
+    const p = this.chosenPresence();
+    this.service?.setOwnPresence(p);
+    this.app.setOwnPresence(p);
     this.updateStatus();
   }
 

@@ -32,6 +32,12 @@ export interface DmHostOptions {
 export interface DmHost {
   room: UdpRoomHost;
   presence: UdpPresenceHost;
+  /**
+   * Our presence as this DM's registration shows it. Appearing offline registers the pair's topic as a
+   * watcher only: the contact's side stops seeing us, while we still see them and can open the link
+   * (so we can still send).
+   */
+  setOwnPresence(p: 'online' | 'away' | 'offline'): void;
   stop(): Promise<void>;
 }
 
@@ -103,6 +109,13 @@ export async function startDmHost(opts: DmHostOptions): Promise<DmHost> {
   return {
     room,
     presence,
+    setOwnPresence(p) {
+      const now = monotonicNow();
+      presence.service.setInUse(id, p !== 'offline', now);
+      presence.service.setAppearOffline(p === 'offline', now);
+      presence.service.setAway(p === 'away', now);
+      presence.pump();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
