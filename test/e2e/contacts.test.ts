@@ -129,25 +129,29 @@ describe('contacts in two real editors (code-server + Chromium)', function () {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function signUp(e: Editor, handle: string): Promise<string> {
+  async function signUp(e: Editor, handle: string, displayName: string): Promise<string> {
     const page = e.page;
     await page.bringToFront();
     await runCommand(page, 'P2P Chat: Sign Up');
     await quickInputType(page, handle); // the handle (the server comes from p2pChat.rendezvousServer)
-    await quickInputType(page, ''.padEnd(0), { submit: false });
-    await page.locator('.quick-input-widget .quick-input-box input').press('Enter'); // the display name, prefilled
+    // The display name box comes prefilled from p2pChat.displayName: wait for it, then confirm it.
+    const box = page.locator('.quick-input-widget .quick-input-box input');
+    const deadline = Date.now() + 10_000;
+    while ((await box.inputValue()) !== displayName && Date.now() < deadline) await page.waitForTimeout(100);
+    assert.equal(await box.inputValue(), displayName, 'the display name is prefilled from the settings');
+    await box.press('Enter');
     const toast = await waitForNotification(page, /signed up as/, { timeoutMs: 20_000 });
     return ((await toast.locator('.notification-list-item-message').textContent()) ?? '').trim();
   }
 
   it('1. both sign up from the palette; the notification names the handle and the fingerprint', async function () {
-    const a = await signUp(alice!, 'alice');
+    const a = await signUp(alice!, 'alice', 'Alice');
     const m = /signed up as (\S+)\. .*Your fingerprint: ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})/.exec(a);
     assert.ok(m, a);
     aliceAddress = m[1];
     aliceFingerprint = m[2];
     assert.equal(aliceAddress, `alice@${rdv!.address}`);
-    const b = await signUp(bob!, 'bob');
+    const b = await signUp(bob!, 'bob', 'Bob');
     assert.match(b, new RegExp(`signed up as bob@${rdv!.address.replace(/\./g, '\\.')}\\.`));
     // The status bar shows each one's own presence.
     await waitForStatusBarItemLabel(alice!.page, PRESENCE_ITEM, /alice@.*, online/);
