@@ -49,11 +49,11 @@ export class TopicSim {
   }
   private readonly wallStart: number;
 
-  addPeer(name: string, key: KeyPair = generateKeyPair()): SimPeer {
+  addPeer(name: string, key: KeyPair = generateKeyPair(), extra: { isOwnClient?: (clientId: Buffer) => boolean } = {}): SimPeer {
     const at = { address: `198.51.100.${this.peers.length + 1}`, port: 40000 + this.peers.length };
     const peer: SimPeer = { name, key, at, down: false, log: [], svc: undefined as unknown as PresenceService };
     peer.svc = new PresenceService(
-      { identity: key, server: SERVER, wallClock: () => this.wallStart + this.now },
+      { identity: key, server: SERVER, wallClock: () => this.wallStart + this.now, ...extra },
       { presence: (contact, status, _p, now) => peer.log.push({ at: now, contact, status }) },
     );
     this.peers.push(peer);
