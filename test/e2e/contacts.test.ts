@@ -149,6 +149,14 @@ describe('contacts in two real editors (code-server + Chromium)', function () {
     return ((await toast.locator('.notification-list-item-message').textContent()) ?? '').trim();
   }
 
+  /** Set Presence from the palette; its own quick pick (not the palette's list) must be up before a row is picked. */
+  async function setPresence(page: Page, row: string, status: RegExp): Promise<void> {
+    await runCommand(page, 'P2P Chat: Set Presence…');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Appear Offline' }).waitFor({ timeout: 10_000 });
+    await quickPickSelect(page, row);
+    await waitForStatusBarItemLabel(page, PRESENCE_ITEM, status);
+  }
+
   it('1. both sign up from the palette; the notification names the handle and the fingerprint', async function () {
     const a = await signUp(alice!, 'alice', 'Alice');
     const m = /signed up as (\S+)\. .*Your fingerprint: ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})/.exec(a);
@@ -228,16 +236,13 @@ describe('contacts in two real editors (code-server + Chromium)', function () {
   it('5. Alice appears offline: the dot on Bob\'s side changes within 5 s, and back to online', async function () {
     const pa = alice!.page;
     await pa.bringToFront();
-    await runCommand(pa, 'P2P Chat: Set Presence…');
-    await quickPickSelect(pa, 'Appear Offline');
-    await waitForStatusBarItemLabel(pa, PRESENCE_ITEM, /appearing offline/);
+    await setPresence(pa, 'Appear Offline', /, appearing offline\./);
     const pb = bob!.page;
     await pb.bringToFront();
     await runCommand(pb, 'P2P Chat: Focus on Contacts View');
     const off = await waitForContactLabel(pb, /^Alice, offline/, 5000 + 3000);
     await pa.bringToFront();
-    await runCommand(pa, 'P2P Chat: Set Presence…');
-    await quickPickSelect(pa, 'Online');
+    await setPresence(pa, 'Online', /, online\./);
     await pb.bringToFront();
     const on = await waitForContactLabel(pb, /^Alice, online/, 5000);
     console.log(`      Bob saw Alice offline after ${off.ms} ms and online again after ${on.ms} ms (from his view's focus)`);

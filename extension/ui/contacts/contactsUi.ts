@@ -81,6 +81,8 @@ export class ContactsUi implements vscode.Disposable {
       this.emitter.event(() => this.updateStatus()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('p2pChat.presence.share')) void this.applyPresence();
+        // Contacts kept offline for want of a server go online once one is configured.
+        if (e.affectsConfiguration('p2pChat.rendezvousServer')) void this.service?.start();
       }),
     );
     app.setDmResolver((id) => {
