@@ -20,8 +20,10 @@ const node = { ...common, platform: 'node', target: 'node20', format: 'cjs', def
 const builds = [
   // The embedded rendezvous is a second bundle, required only when this editor hosts a room
   // (extension/ui/roomSession.ts hostModule): P2P_SPLIT_HOST keeps it out of dist/extension.js.
-  { ...node, entryPoints: ['extension/ui/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], define: { ...node.define, 'process.env.P2P_SPLIT_HOST': '"1"' } },
+  { ...node, entryPoints: ['extension/ui/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], define: { ...node.define, 'process.env.P2P_SPLIT_HOST': '"1"', 'process.env.P2P_SPLIT_CONTACTS': '"1"' } },
   { ...node, entryPoints: ['extension/ui/rendezvousHost.ts'], outfile: 'dist/rendezvousHost.js' },
+  // Accounts, contacts and DMs (extension/ui/contacts/load.ts): loaded once the user has used them.
+  { ...node, entryPoints: ['extension/ui/contacts/lazy.ts'], outfile: 'dist/contacts.js' },
   { ...node, entryPoints: ['rendezvous/cli.ts'], outfile: 'dist/rendezvous.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['extension/cli/peer.ts'], outfile: 'dist/peer.js', banner: { js: '#!/usr/bin/env node' } },
   ...webviewBuilds('dist/media', common),

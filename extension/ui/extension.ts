@@ -63,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): void {
   log.info(`P2P Chat ${context.extension.packageJSON.version ?? ''} activated (${vscode.env.appName}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`);
   chat.restore().catch((err: Error) => log.error(`restoring the previous room failed: ${err.message}`));
   // Contacts go online (presence, requests) and DMs reopen in the background for their mailboxes.
-  contacts.start().catch((err: Error) => log.error(`starting contacts failed: ${err.message}`));
+  contacts.start(false).catch((err: Error) => log.error(`starting contacts failed: ${err.message}`));
 }
 
 /** Leaves the room politely so peers see us go at once rather than after a keepalive timeout. */

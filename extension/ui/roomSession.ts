@@ -26,7 +26,8 @@ import { messageId, type RoomEvents } from '../core/room/room';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatBody, ChatMessage, ConnectionState, MemberInfo } from '../core/types';
 import type { RendezvousServer } from '../../rendezvous/server';
-import { startDmHost, type DmHost } from './contacts/dmHost';
+import type { DmHost } from './contacts/dmHost';
+import { contactsModule } from './contacts/load';
 
 export type RoomTarget =
   | { kind: 'invite'; invite: Invite; /** We host its rendezvous (embedded server). */ hosted: boolean }
@@ -296,7 +297,7 @@ export class RoomSession {
   private async startDm(t: DmTarget, server: Endpoint): Promise<void> {
     let dm: DmHost;
     const open = (port: number) =>
-      startDmHost({
+      contactsModule().startDmHost({
         identity: this.opts.identity,
         peerKey: Buffer.from(t.peer, 'hex'),
         peerName: t.name,

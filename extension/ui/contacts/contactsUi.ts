@@ -15,7 +15,9 @@ import { readSettings } from '../config';
 import { askInput, askModal, flashStatus, notifyError, notifyInfo, notifyWarning, pick, setStatusItem } from '../sinks';
 import { ownPresenceStatus, type ContactView, type RequestView } from '../sidebar/contactModel';
 import { loadSigningKey } from './accountKey';
-import { ContactsService, type OwnPresence } from './contactsService';
+import { existsSync } from 'node:fs';
+import type { ContactsService, OwnPresence } from './contactsService';
+import { contactsModule } from './load';
 
 export const CONTACT_COMMANDS = {
   signUp: 'p2pChat.signUp',
@@ -102,8 +104,19 @@ export class ContactsUi implements vscode.Disposable {
 
   // ---- start-up ----------------------------------------------------------------------------------------
 
-  /** Loads the keys, goes online if there is an account or a contact, and reopens DMs in the background. */
-  start(): Promise<ContactsService | undefined> {
+  private get dataDir(): string {
+    return path.join(this.context.globalStorageUri.fsPath, 'contacts');
+  }
+
+  /**
+   * Loads the keys and the contacts code, goes online if there is an account or a contact, and reopens DMs
+   * in the background. At start-up (`force` false) nothing is loaded for a user who never used contacts:
+   * the first command that needs them does it.
+   */
+  start(force = true): Promise<ContactsService | undefined> {
+    if (!this.ready && !force && !['accounts.json', 'contacts.json', 'requests.json', 'inbox.json'].some((f) => existsSync(path.join(this.dataDir, f)))) {
+      return Promise.resolve(undefined);
+    }
     this.ready ??= this.init();
     return this.ready;
   }
@@ -117,8 +130,9 @@ export class ContactsUi implements vscode.Disposable {
       return undefined;
     }
     const identity = await this.app.identityKeys();
-    const s = new ContactsService({
-      dataDir: path.join(this.context.globalStorageUri.fsPath, 'contacts'),
+    const { ContactsService: Service } = contactsModule();
+    const s = new Service({
+      dataDir: this.dataDir,
       identity,
       signing,
       configuredServer: () => readSettings().rendezvousServer,
