@@ -238,7 +238,10 @@ export class P2pChatApp implements vscode.Disposable {
     if (this.sessions.get(s.roomIdHex) === s) this.sessions.delete(s.roomIdHex);
     this.snapshots.delete(s.roomIdHex);
     this.seen.delete(s.roomIdHex);
-    if (this.session === s) this.session = undefined;
+    if (this.session === s) {
+      this.session = undefined;
+      this.conversations.setActive(undefined);
+    }
     this.conversations.left(s.roomIdHex);
     this.updateContext();
     try {
@@ -344,6 +347,7 @@ export class P2pChatApp implements vscode.Disposable {
     if (this.session === session) return;
     this.parkActive();
     this.session = session;
+    this.conversations.setActive(session.roomIdHex);
     this.seen.delete(session.roomIdHex);
     const unread = this.conversations.get(session.roomIdHex)?.unread ?? 0;
     this.controller.openRoom(this.roomView(session, this.selfId), this.historyFor(session.roomIdHex), session.pendingMessages(), this.memory.draft(session.roomIdHex));
@@ -362,6 +366,7 @@ export class P2pChatApp implements vscode.Disposable {
   private parkActive(): void {
     if (!this.session) return;
     this.session = undefined;
+    this.conversations.setActive(undefined);
     this.updateContext();
   }
 

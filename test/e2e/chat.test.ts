@@ -11,6 +11,7 @@ import {
   chatMessageIds,
   chatPanel,
   describeEditors,
+  focusLog,
   launchBrowser,
   openEditor,
   openFile,
@@ -238,6 +239,8 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
         if (this.currentTest?.state === 'failed') {
           console.log(`      screenshot: ${path.relative(ROOT, file)}`);
           console.log(`      ${e.name}'s ${await describeEditors(e.page).catch((err: Error) => err.message)}`);
+          // Where the keyboard focus went last: a quick input that closed by itself lost it to something.
+          for (const line of await focusLog(e.page, 30)) console.log(`        ${e.name} focus ${line}`);
         }
       } catch (err) {
         console.log(`      screenshot of ${e.name} failed: ${(err as Error).message}`);

@@ -6,6 +6,7 @@ import {
   loadConversations,
   mentions,
   orderConversations,
+  rowsToRedraw,
   saveConversations,
   totalUnread,
   type ConversationMeta,
@@ -30,6 +31,27 @@ describe('Conversations view-model (sidebar)', () => {
       orderConversations(list).map((c) => c.id),
       [id(2), id(4), id(3), id(1)],
     );
+  });
+
+  it('redraws only the rows that changed while the list keeps its rows and order, else the whole list', () => {
+    const list = orderConversations([conv(1, { lastAt: 30 }), conv(2, { lastAt: 20 }), conv(3, { lastAt: 10 })]);
+    const drawn = list.map((c) => c.id);
+    // A count or preview changed in place: just that row (the same object the tree was given).
+    const r = rowsToRedraw(drawn, list, [id(2)]);
+    assert.ok(r !== 'all');
+    assert.equal(r.length, 1);
+    assert.equal(r[0], list[1]);
+    // The active mark moved: the two rows; unknown ids are ignored; nothing changed, nothing redrawn.
+    assert.deepEqual((rowsToRedraw(drawn, list, [id(1), id(3), id(9)]) as ConversationMeta[]).map((c) => c.id), [id(1), id(3)]);
+    assert.deepEqual(rowsToRedraw(drawn, list, []), []);
+    // A row moved up (a message in an older conversation), came or went, or the list changed: everything.
+    const moved = orderConversations([{ ...list[2], lastAt: 40 }, list[0], list[1]]);
+    assert.equal(rowsToRedraw(drawn, moved, [id(3)]), 'all');
+    assert.equal(rowsToRedraw(drawn, [...list, conv(4)], [id(4)]), 'all');
+    assert.equal(rowsToRedraw(drawn, list.slice(0, 2), [id(1)]), 'all');
+    assert.equal(rowsToRedraw(drawn, list, undefined), 'all');
+    // Never drawn yet (the view was hidden): the whole list when it is asked for.
+    assert.equal(rowsToRedraw([], list, [id(1)]), 'all');
   });
 
   it('badge: unread of unmuted conversations plus mentions in muted ones', () => {

@@ -9,11 +9,18 @@ import { loadConversations, saveConversations, type ConversationMeta } from './c
 const LIST_KEY = 'p2pChat.conversations'; // globalState
 const LEGACY_LAST_ROOM_KEY = 'p2pChat.lastRoom'; // workspaceState of the one-room version
 
+/**
+ * What changed: the ids of conversations whose row changed in place, or undefined when one was added or
+ * removed (the list itself changed). The Conversations view redraws only those rows (or the list).
+ */
+export type ConversationChange = readonly string[] | undefined;
+
 export class ConversationList implements vscode.Disposable {
   private readonly items = new Map<string, ConversationMeta>();
-  private readonly emitter = new vscode.EventEmitter<void>();
-  readonly onDidChangeEmitter = this.emitter;
+  private readonly emitter = new vscode.EventEmitter<ConversationChange>();
   private saveTimer: NodeJS.Timeout | undefined;
+  /** The conversation on screen (its row says "active"). */
+  private active: string | undefined;
 
   constructor(
     private readonly globalState: vscode.Memento,
@@ -30,8 +37,20 @@ export class ConversationList implements vscode.Disposable {
     if (globalState.get(LIST_KEY) === undefined) this.save();
   }
 
-  onDidChange(listener: () => void): vscode.Disposable {
+  onDidChange(listener: (changed: ConversationChange) => void): vscode.Disposable {
     return this.emitter.event(listener);
+  }
+
+  get activeId(): string | undefined {
+    return this.active;
+  }
+
+  /** Another conversation is on screen: the two rows whose "active" mark changes. */
+  setActive(id: string | undefined): void {
+    if (id === this.active) return;
+    const before = this.active;
+    this.active = id;
+    this.emitter.fire([before, id].filter((x): x is string => x !== undefined && this.items.has(x)));
   }
 
   all(): ConversationMeta[] {
@@ -49,17 +68,18 @@ export class ConversationList implements vscode.Disposable {
       c.joined = true;
       c.name = label;
       if (c.lastAt === 0) c.lastAt = now;
+      this.changed([id]);
     } else {
       this.items.set(id, { id, name: label, joined: true, unread: 0, mentions: 0, lastAt: now, muted: false });
+      this.changed(undefined);
     }
-    this.changed();
   }
 
   left(id: string): void {
     const c = this.items.get(id);
     if (!c) return;
     c.joined = false;
-    this.changed();
+    this.changed([id]);
   }
 
   message(id: string, m: { preview: string; from?: string; at: number; unread: boolean; mention: boolean }): void {
@@ -71,7 +91,7 @@ export class ConversationList implements vscode.Disposable {
     c.lastAt = Math.max(c.lastAt, m.at);
     if (m.unread) c.unread++;
     if (m.unread && m.mention) c.mentions++;
-    this.changed();
+    this.changed([id]);
   }
 
   /** The active conversation's count is the chat view-model's (it knows whether the panel is visible). */
@@ -80,22 +100,22 @@ export class ConversationList implements vscode.Disposable {
     if (!c || c.unread === unread) return;
     c.unread = unread;
     if (unread === 0) c.mentions = 0;
-    this.changed();
+    this.changed([id]);
   }
 
   setMuted(id: string, muted: boolean): void {
     const c = this.items.get(id);
     if (!c || c.muted === muted) return;
     c.muted = muted;
-    this.changed();
+    this.changed([id]);
   }
 
   remove(id: string): void {
-    if (this.items.delete(id)) this.changed();
+    if (this.items.delete(id)) this.changed(undefined);
   }
 
-  private changed(): void {
-    this.emitter.fire();
+  private changed(ids: ConversationChange): void {
+    this.emitter.fire(ids);
     // Counts change with every message: write at most once a second.
     this.saveTimer ??= setTimeout(() => {
       this.saveTimer = undefined;

@@ -29,6 +29,18 @@ export function orderConversations(list: readonly ConversationMeta[]): Conversat
   return [...list].sort((a, b) => b.lastAt - a.lastAt || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }
 
+/**
+ * What the tree redraws after a change: only the rows that changed when the list still has the same rows
+ * in the same order as last drawn (`drawn`: ids), else the whole list ('all': a row came, went or moved).
+ * Redrawing only the changed rows keeps the others (and the keyboard focus and selection in the view)
+ * untouched while messages arrive. `changed` undefined: the list itself changed.
+ */
+export function rowsToRedraw(drawn: readonly string[], ordered: readonly ConversationMeta[], changed: readonly string[] | undefined): 'all' | ConversationMeta[] {
+  if (changed === undefined || drawn.length !== ordered.length || ordered.some((c, i) => c.id !== drawn[i])) return 'all';
+  const ids = new Set(changed);
+  return ordered.filter((c) => ids.has(c.id));
+}
+
 /** The badge on the view container: unread of unmuted conversations, plus mentions in muted ones. */
 export function totalUnread(list: readonly ConversationMeta[]): number {
   let n = 0;

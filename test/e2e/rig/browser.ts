@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { RESULTS_DIR, safeName } from './paths';
+import { FOCUS_LOG_SCRIPT } from './focusLog';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -41,6 +42,8 @@ export async function openEditor(browser: Browser, url: string, options: OpenEdi
     viewport: options.viewport ?? { width: 1400, height: 900 },
   });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
+  // Where the focus went, for failure reports (focusLog.ts).
+  await context.addInitScript(FOCUS_LOG_SCRIPT);
   const page = await context.newPage();
   await page.goto(url);
   await page.locator('.monaco-workbench .statusbar').waitFor({ state: 'visible', timeout: options.timeoutMs ?? 60_000 });

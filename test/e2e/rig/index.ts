@@ -41,6 +41,7 @@ export {
   chatMember,
 } from './p2pChat';
 export { screenshotOnFailure } from './mochaHooks';
+export { focusLog, FOCUS_LOG_SCRIPT } from './focusLog';
 export {
   activeTab,
   activeEditorTitle,
