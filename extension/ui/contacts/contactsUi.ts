@@ -444,6 +444,13 @@ export class ContactsUi implements vscode.Disposable {
     const go = await askModal('warning', inert`Remove ${name(c.displayName)} from your contacts?`, inert`You stop seeing each other's presence. The conversation history stays until you clear it. They can send you a new request.`, REMOVE);
     if (go !== REMOVE) return;
     s.remove(c.staticKey);
+    await this.closeDm(s, c.staticKey);
+  }
+
+  /** A removed or blocked contact's DM stops (its history stays, listed in Conversations). */
+  private async closeDm(s: ContactsService, key: string): Promise<void> {
+    const id = s.conversationId(key);
+    if (this.app.hasSession(id)) await this.app.leaveConversation(id);
   }
 
   async block(arg?: unknown): Promise<void> {
@@ -454,6 +461,7 @@ export class ContactsUi implements vscode.Disposable {
     const go = await askModal('warning', inert`Block ${name(c?.displayName ?? '')}?`, inert`They are removed from your contacts and their contact requests are dropped silently from now on (they cannot tell).`, BLOCK);
     if (go !== BLOCK) return;
     s.block(key);
+    await this.closeDm(s, key);
   }
 
   async accept(arg?: unknown): Promise<void> {
