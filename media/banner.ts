@@ -6,7 +6,9 @@ import { bannerFor } from './viewModel';
 
 export function renderBanner(el: HTMLElement, state: ConnectionState, post: (m: WebviewToHost) => void): void {
   const v = bannerFor(state);
-  const hadFocus = el.contains(document.activeElement);
+  // Only while this page has the focus: a document keeps its activeElement after the focus left the
+  // webview, and focusing the new button then would pull the focus back from the editor (or a quick pick).
+  const hadFocus = document.hasFocus() && el.contains(document.activeElement);
   clear(el);
   el.dataset.state = state.kind;
   el.dataset.tone = v.tone;

@@ -210,4 +210,7 @@ window.addEventListener('message', (ev: MessageEvent<unknown>) => {
   if (isHostMessage(ev.data)) handle(ev.data);
 });
 
+// The host hands the focus back to a quick pick of its own that a late VS Code re-focus of this webview
+// took it from (extension/ui/sinks.ts, pick()).
+window.addEventListener('focus', () => post({ type: 'focused' }));
 post({ type: 'ready' });

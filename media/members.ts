@@ -23,7 +23,8 @@ export function renderMembers(
   namedRoom: boolean,
   post: (m: WebviewToHost) => void,
 ): void {
-  const focusedPeer = (document.activeElement as HTMLElement | null)?.closest?.('.p2p-member')?.getAttribute('data-peer-id');
+  // Only while this page has the focus (see banner.ts): re-focusing the redrawn button would otherwise steal it.
+  const focusedPeer = document.hasFocus() ? (document.activeElement as HTMLElement | null)?.closest?.('.p2p-member')?.getAttribute('data-peer-id') : undefined;
   clear(list);
   const views = sortMembers(members.map((m) => memberView(m, namedRoom)));
   const online = views.filter((v) => v.presence !== 'offline').length;

@@ -2,7 +2,9 @@
 // the extension host (cjs, vscode external), the webview (browser), and two Node programs.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { webviewBuilds } from './webviewBundles.mjs';
+import { nodeBuilds } from './nodeBundles.mjs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -14,18 +16,10 @@ const common = {
   metafile: true,
   legalComments: 'none',
 };
-const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-const node = { ...common, platform: 'node', target: 'node20', format: 'cjs', define: { __VERSION__: JSON.stringify(pkg.version) } };
-
 const builds = [
-  // The embedded rendezvous is a second bundle, required only when this editor hosts a room
-  // (extension/ui/roomSession.ts hostModule): P2P_SPLIT_HOST keeps it out of dist/extension.js.
-  { ...node, entryPoints: ['extension/ui/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], define: { ...node.define, 'process.env.P2P_SPLIT_HOST': '"1"', 'process.env.P2P_SPLIT_CONTACTS': '"1"' } },
-  { ...node, entryPoints: ['extension/ui/rendezvousHost.ts'], outfile: 'dist/rendezvousHost.js' },
-  // Accounts, contacts and DMs (extension/ui/contacts/load.ts): loaded once the user has used them.
-  { ...node, entryPoints: ['extension/ui/contacts/lazy.ts'], outfile: 'dist/contacts.js' },
-  { ...node, entryPoints: ['rendezvous/cli.ts'], outfile: 'dist/rendezvous.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...node, entryPoints: ['extension/cli/peer.ts'], outfile: 'dist/peer.js', banner: { js: '#!/usr/bin/env node' } },
+  // dist/extension.js (budget 150 KiB minified), dist/sessionCore.js and dist/rendezvousHost.js (loaded on first
+  // use), dist/rendezvous.js, dist/peer.js: scripts/nodeBundles.mjs.
+  ...nodeBuilds('dist', common).map((b) => ({ ...b, outfile: path.relative(process.cwd(), b.outfile) })),
   ...webviewBuilds('dist/media', common),
 ];
 

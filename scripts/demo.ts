@@ -20,6 +20,7 @@ import {
   startCodeServer,
   startRendezvous,
   quickPickSelect,
+  nameNewRoom,
   sendChatMessage,
   waitForChatTexts,
   waitForChatState,
@@ -156,7 +157,8 @@ async function main(): Promise<number> {
       );
       await runCommand(alice, 'P2P Chat: Connect');
       await quickPickSelect(alice, 'Start a new room');
-      const toast = await waitForNotification(alice, /Room created/, { timeoutMs: 30_000 });
+      await nameNewRoom(alice, 'Demo room');
+      const toast = await waitForNotification(alice, /Room ".*" created/, { timeoutMs: 30_000 });
       const shown = (await toast.locator('.notification-list-item-message').textContent()) ?? '';
       const invite = /(p2pchat:\S+)/.exec(shown)?.[1]?.replace(/[.,;]+$/, '');
       if (!invite) throw new Error('the extension showed no invite');
@@ -210,7 +212,7 @@ async function main(): Promise<number> {
     log('running; press Ctrl+C to stop everything');
     console.log(`
   Open both URLs in one browser, then:
-    Alice: F1 → "P2P Chat: Connect" → "Start a new room"   (the invite is copied to the clipboard)
+    Alice: F1 → "P2P Chat: Connect" → "Start a new room" → a name (the invite is copied to the clipboard)
     Bob:   F1 → "P2P Chat: Connect" → "Join with an invite" → paste → Enter
   and type in either chat panel.`);
     // Run until a signal, or until an editor or the rendezvous dies on its own.

@@ -11,6 +11,7 @@ import type { Endpoint } from '../core/wire/endpoint';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import { BodyRejectedError } from '../core/room/appMessages';
+import { cleanRoomName, type RoomNameRecord } from '../core/room/roomName';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatMessage } from '../core/types';
 import { mailboxOutput } from './mailboxOutput';
@@ -32,11 +33,14 @@ Usage:
   p2p-chat join --room NAME --rendezvous HOST:PORT   join a named room (low entropy: compare safety numbers)
   p2p-chat send INVITE FILE…                         join, offer the files to every member, leave when sent
 
-Lines typed on stdin are sent to the room; received messages are printed.
+Lines typed on stdin are sent to the room; received messages are printed. "/name NEW NAME" renames the
+room for every member ("/name" alone prints it); the name travels end-to-end encrypted, never to the server.
 At the end of stdin the peer waits (up to --linger seconds) until everything was delivered, then leaves.
 
 Options:
   --name NAME          display name (default: $USER)
+  --room-name NAME     the room's name: create seals it into the invite; join renames the room to it
+                       (if it is called something else)
   --json               machine-readable output: one JSON object per line
   --data-dir DIR       identity key and outbox (default: ~/.p2p-chat)
   --port N             local UDP port (default: any)
@@ -130,6 +134,7 @@ export async function main(argv: string[]): Promise<number> {
         rendezvous: { type: 'string' },
         room: { type: 'string' },
         name: { type: 'string' },
+        'room-name': { type: 'string' },
         json: { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
         port: { type: 'string' },
@@ -169,10 +174,13 @@ export async function main(argv: string[]): Promise<number> {
   let keys;
   let inviteString: string | undefined;
   let named = false;
+  let roomName: RoomNameRecord | undefined; // what the room is called before any member says otherwise
+  const wantedName = o['room-name'] !== undefined ? cleanRoomName(o['room-name']) : undefined;
+  if (o['room-name'] !== undefined && !wantedName) return usage('--room-name needs at least one visible character');
   if (command === 'create') {
     servers = serverList(o.rendezvous);
     if (!servers.length) return usage('create needs --rendezvous HOST:PORT[,HOST:PORT…]');
-    const inv = createInvite(servers);
+    const inv = createInvite(servers, wantedName);
     inviteString = formatInvite(inv);
     keys = inviteKeys(inv);
   } else if (command === 'join' && o.room) {
@@ -186,6 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     servers = inviteServers(p.invite);
     keys = inviteKeys(p.invite);
     inviteString = formatInvite(p.invite);
+    if (p.invite.name) roomName = { name: p.invite.name, lamport: 0, author: '', setAt: 0 };
   } else {
     return usage(command ? `unknown command or missing invite: ${command}` : 'missing command');
   }
@@ -215,6 +224,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.error;
   }
   const name = o.name ?? process.env.USER ?? 'anonymous';
+  // The creator names the room first (Lamport time 1, docs/PROTOCOL.md §8.4).
+  if (command === 'create' && wantedName) roomName = { name: wantedName, lamport: 1, author: identity.publicKey.toString('hex'), setAt: Date.now() };
   // Every member ranks the instances the same way for this room (HRW), then each is resolved.
   const ranked: Endpoint[] = [];
   for (const s of rankInstances(servers, keys.roomId)) {
@@ -236,6 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     probePort: o['probe-port'] ? Number(o['probe-port']) : undefined,
     store: new FileRoomStore(join(dataDir, 'rooms', `${keys.roomId.toString('hex').slice(0, 32)}.json`)),
     port,
+    ...(roomName ? { roomName } : {}),
     keepaliveMs: keepaliveS * 1000,
     punchTimeoutMs: punchS * 1000,
     log: (level, message) => {
@@ -267,6 +279,12 @@ export async function main(argv: string[]): Promise<number> {
     registered: (observed) => out('registered', { observed: `${observed.address}:${observed.port}`, ms: Math.round(monotonicNow() - started) }, ''),
     link: (info) => out('link', { ...info, ms: Math.round(monotonicNow() - started) }, ''),
     mailbox: mailbox.events,
+    roomName: (r, by) =>
+      out(
+        'roomName',
+        { name: r.name, lamport: r.lamport, author: r.author, setAt: r.setAt, ...(by ? { by: by.peerId, byName: by.name } : {}) },
+        `[room name: ${terminalInert(r.name)}${by ? ` (from ${terminalInert(by.name)})` : ''}]`,
+      ),
   };
 
   try {
@@ -297,7 +315,18 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => void stop(EXIT.sigint));
     process.once('SIGTERM', () => void stop(EXIT.sigterm));
     // Only now: whoever waits for "ready" may signal us at once, and must meet the handlers, not the default.
-    out('ready', { peerId: room.selfId, port: host.port, named, invite: inviteString }, inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(', ')}`);
+    const current = room.roomName?.name;
+    out(
+      'ready',
+      { peerId: room.selfId, port: host.port, named, invite: inviteString, ...(current ? { roomName: current } : {}) },
+      (inviteString && command === 'create' ? `Invite: ${inviteString}` : `Joining room via ${ranked.map((e) => `${e.address}:${e.port}`).join(', ')}`) +
+        (current ? `\nRoom: ${terminalInert(current)}` : ''),
+    );
+    // join --room-name: rename it (once: not again on every run while it already has that name).
+    if (command !== 'create' && wantedName && current !== wantedName) {
+      room.rename(wantedName, monotonicNow());
+      host.pump();
+    }
     for (const m of room.pendingMessages()) out('pending', { id: m.id }, `(still to deliver: ${m.id})`);
     const rl = createInterface({ input: process.stdin, terminal: false });
     rl.on('line', (line) => {
@@ -306,6 +335,18 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       if (!line.trim()) return;
+      const rename = /^\/name(?:\s+(.*))?$/.exec(line);
+      if (rename) {
+        const wanted = cleanRoomName(rename[1] ?? '');
+        if (!wanted) {
+          const now = room.roomName?.name;
+          out('roomName', now ? { name: now } : {}, now ? `[room name: ${terminalInert(now)}]` : '[the room has no name yet: /name NEW NAME]');
+          return;
+        }
+        room.rename(wanted, monotonicNow());
+        host.pump();
+        return;
+      }
       if (files.handleLine(line)) return;
       let m;
       try {

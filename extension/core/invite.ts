@@ -1,6 +1,8 @@
-// Invites: the rendezvous address plus the 128-bit room secret, as one pasteable string and as a
-// vscode:// link. The secret never goes to the rendezvous; only the room id derived from it does.
-import { deriveNamedRoomKeys, deriveRoomKeys, generateRoomSecret, ROOM_SECRET_LEN, type RoomKeys } from './noise';
+// Invites: the rendezvous address plus the 128-bit room secret, and the room's name sealed with a key
+// derived from that secret, as one pasteable string and as a vscode:// link. The secret and the name never
+// go to the rendezvous; only the room id derived from the secret does.
+import { deriveNamedRoomKeys, deriveRoomKeys, generateRoomSecret, ROOM_SECRET_LEN, type RoomKeys } from './noise/room-keys';
+import { cleanRoomName, openInviteName, sealInviteName } from './room/roomName';
 import type { Endpoint } from './wire/endpoint';
 import { isIP } from 'node:net';
 
@@ -16,6 +18,10 @@ export interface Invite {
    * per room (core/room/instances.ts). Absent in one-server invites, which keep today's format.
    */
   servers?: ServerAddress[];
+  /** The room's name when the invite was made (absent in invites of older versions and unnamed rooms). */
+  name?: string;
+  /** `name` as sealed in the invite (core/room/roomName.ts), kept so the invite formats to the same text. */
+  sealedName?: Buffer;
 }
 
 /** At most this many instances in one list: a longer list is a typo or an attack on our time. */
@@ -86,15 +92,29 @@ export function inviteServers(inv: Invite): ServerAddress[] {
   return inv.servers && inv.servers.length > 0 ? inv.servers : [inv.server];
 }
 
-export function createInvite(server: ServerAddress | ServerAddress[]): Invite {
+export function createInvite(server: ServerAddress | ServerAddress[], name?: string): Invite {
   const list = Array.isArray(server) ? server : [server];
   if (list.length === 0) throw new RangeError('an invite needs a server');
-  return { secret: generateRoomSecret(), server: list[0], ...(list.length > 1 ? { servers: [...list] } : {}) };
+  const inv: Invite = { secret: generateRoomSecret(), server: list[0], ...(list.length > 1 ? { servers: [...list] } : {}) };
+  return name !== undefined && cleanRoomName(name) ? withRoomName(inv, name) : inv;
 }
 
-/** One server: exactly the original format, so older clients keep reading it. */
+/** The same invite carrying `name` (sealed afresh: after a rename, "Copy Invite" hands out the new name). */
+export function withRoomName(inv: Invite, name: string, nonce?: Buffer): Invite {
+  const { name: _old, sealedName: _oldSealed, ...rest } = inv;
+  const clean = cleanRoomName(name);
+  if (!clean) return rest;
+  return { ...rest, name: clean, sealedName: sealInviteName(inv.secret, clean, nonce) };
+}
+
+/**
+ * `p2pchat:<secret>@<server>[,<server>…][#<sealed name>]`, base64url. Without a name (and with one
+ * server): exactly the original format, so older clients keep reading it. The name goes after `#`, like
+ * a URL fragment, which browsers never send to a server either.
+ */
 export function formatInvite(inv: Invite): string {
-  return `${INVITE_SCHEME}${inv.secret.toString('base64url')}@${formatServerList(inviteServers(inv))}`;
+  const name = inv.sealedName ? `#${inv.sealedName.toString('base64url')}` : '';
+  return `${INVITE_SCHEME}${inv.secret.toString('base64url')}@${formatServerList(inviteServers(inv))}${name}`;
 }
 
 export function inviteLink(inv: Invite, uriScheme = 'vscode'): string {
@@ -120,11 +140,23 @@ export function parseInvite(text: string): InviteParse {
   if (!/^[A-Za-z0-9_-]+$/.test(secretText)) return { ok: false, error: 'the room secret is not valid base64url' };
   const secret = Buffer.from(secretText, 'base64url');
   if (secret.length !== ROOM_SECRET_LEN) return { ok: false, error: `the room secret must be ${ROOM_SECRET_LEN} bytes` };
-  const rest = body.slice(at + 1);
+  let rest = body.slice(at + 1);
+  // The sealed name (newer invites): it must open with this secret, or the invite was changed or cut short.
+  let named: Pick<Invite, 'name' | 'sealedName'> = {};
+  const hash = rest.indexOf('#');
+  if (hash >= 0) {
+    const sealedText = rest.slice(hash + 1);
+    rest = rest.slice(0, hash);
+    if (!/^[A-Za-z0-9_-]{1,400}$/.test(sealedText)) return { ok: false, error: 'the room name after # is not valid base64url' };
+    const sealedName = Buffer.from(sealedText, 'base64url');
+    const name = openInviteName(secret, sealedName);
+    if (name === undefined) return { ok: false, error: 'the room name after # does not match the room secret (the invite was changed or cut short)' };
+    named = { name, sealedName };
+  }
   if (!rest.includes(',')) {
     const server = parseServer(rest);
     if (!server) return { ok: false, error: 'the server address is not host:port' };
-    return { ok: true, invite: { secret, server } };
+    return { ok: true, invite: { secret, server, ...named } };
   }
   // Several instances: commas only (the invite is one token), each entry a full address.
   if (/\s/.test(rest) || rest.split(',').some((p) => p === '')) return { ok: false, error: 'the server list must be host:port entries separated by single commas' };
@@ -132,7 +164,7 @@ export function parseInvite(text: string): InviteParse {
   if (!list.ok) return { ok: false, error: `the server list: ${list.error}` };
   if (list.servers.length === 0) return { ok: false, error: 'the server address is not host:port' };
   const servers = list.servers;
-  return { ok: true, invite: { secret, server: servers[0], ...(servers.length > 1 ? { servers } : {}) } };
+  return { ok: true, invite: { secret, server: servers[0], ...(servers.length > 1 ? { servers } : {}), ...named } };
 }
 
 export function inviteKeys(inv: Invite): RoomKeys {

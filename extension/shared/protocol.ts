@@ -35,4 +35,6 @@ export type WebviewToHost =
   | { type: 'copyInvite' }
   | { type: 'verifyPeer'; peerId: PeerId }
   | { type: 'connect' }
-  | { type: 'retry' };
+  | { type: 'retry' }
+  /** The page got the keyboard focus (the host gives it back to an open picker of ours: sinks.ts). */
+  | { type: 'focused' };

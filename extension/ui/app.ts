@@ -5,7 +5,7 @@
 // room), roomActions.ts (what to do in one), notifications.ts, awayTracker.ts and roomMemory.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { inert } from '../core/inertText';
+import { inert, inertText } from '../core/inertText';
 import { formatServer } from '../core/invite';
 import type { KeyPair } from '../core/noise';
 import { HistoryStore } from '../core/store/history';
@@ -23,9 +23,12 @@ import { ChatPanel } from './panel';
 import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
-import { lanAddress, RoomSession, roomKeys, startEmbeddedRendezvous, type DmTarget, type EmbeddedRendezvous, type RoomTarget } from './roomSession';
+import { lanAddress, roomKeys, startEmbeddedRendezvous, type DmTarget, type EmbeddedRendezvous, type RoomTarget } from './roomTarget';
+import type { RoomSession } from './roomSession';
+import { sessionCoreModule } from './lazyBundles';
 import type { ChatSettings } from './settings';
-import { notifyError, notifyWarning, flashStatus, pick } from './sinks';
+import { notifyError, notifyInfo, notifyWarning, flashStatus, pick, refocusPicker } from './sinks';
+import { askRename } from './roomNaming';
 import { SnippetViewer } from './snippets';
 import { ConversationList } from './sidebar/conversationList';
 import { conversationRow, mentions, orderConversations } from './sidebar/conversationModel';
@@ -50,6 +53,7 @@ export const COMMANDS = {
   leaveConversation: 'p2pChat.leaveConversation',
   removeConversation: 'p2pChat.removeConversation',
   sendFile: 'p2pChat.sendFile',
+  renameRoom: 'p2pChat.renameRoom',
 } as const;
 
 /** What a background session last reported, to show it the moment its conversation is switched to. */
@@ -253,7 +257,7 @@ export class P2pChatApp implements vscode.Disposable {
   }
 
   /** Must run inside serial(). */
-  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean; background?: boolean } = {}): Promise<RoomSession> {
+  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean; roomName?: string; background?: boolean } = {}): Promise<RoomSession> {
     let embedded = opts.embedded;
     try {
       const id = roomKeys(target).roomId.toString('hex');
@@ -282,6 +286,8 @@ export class P2pChatApp implements vscode.Disposable {
           this.log.warn(`could not host the room's rendezvous again (${(err as Error).message}); joining it as a guest`);
         }
       }
+      // The room machinery is a bundle of its own, loaded here the first time (lazyBundles.ts).
+      const { RoomSession } = sessionCoreModule();
       const session = new RoomSession({
         target,
         identity,
@@ -291,6 +297,7 @@ export class P2pChatApp implements vscode.Disposable {
         keepaliveMs: this.settings.keepaliveSeconds * 1000,
         log: this.safeLog,
         ...(embedded ? { embedded } : {}),
+        ...(opts.roomName !== undefined ? { roomName: opts.roomName } : {}),
       });
       embedded = undefined; // owned by the session from here on
       session.setOwnPresence(this.ownPresence);
@@ -337,6 +344,7 @@ export class P2pChatApp implements vscode.Disposable {
       delivery: (mid, d) => (mine() ? this.controller.setDelivery(mid, d) : this.historyFor(id).updateDelivery(mid, d)),
       typing: (peerId, name, typing) => mine() && this.controller.typing(peerId, name, typing),
       mailbox: (n) => mine() && this.mailboxNotices.handle(n),
+      roomName: (r, by) => this.onRoomName(session, r.name, by),
     });
     // A room entered while the window has been away for a while starts out away, not present.
     if (this.awayTracker.isAway) session.setAway(true);
@@ -407,6 +415,23 @@ export class P2pChatApp implements vscode.Disposable {
     const note = active ? newMessageText(fromName, preview) : inert`${session.label}: ${newMessageText(fromName, preview)}`;
     if (active) this.notifier.notify(note, forceMention && !this.controller.isVisible);
     else this.notifier.notifyElsewhere(note, () => void this.openConversation(id), forceMention);
+  }
+
+  /**
+   * The room was renamed (by us, or a member's rename reached us): every place that shows its name
+   * follows — the Conversations row and switcher, the panel's title and header, the status bar, the
+   * invite Copy Invite hands out. Peer text: each of those goes through the inert-text sinks.
+   */
+  private onRoomName(session: RoomSession, name: string, by?: { peerId: string; name: string }): void {
+    const id = session.roomIdHex;
+    this.conversations.renamed(id, name);
+    void this.memory.renamed(id, name);
+    if (this.session === session && this.controller.room) {
+      this.controller.setRoomView(this.roomView(session, this.selfId));
+      this.updateContext();
+    }
+    if (by) flashStatus(inert`P2P Chat: ${inertText(by.name || 'a member', { max: 48 })} renamed the room to “${inertText(name, { max: 64 })}”`, 6000);
+    this.log.info(`room ${id.slice(0, 8)}… is now called ${JSON.stringify(name)}${by ? ` (from ${by.name})` : ''}`);
   }
 
   private onMembers(members: MemberInfo[]): void {
@@ -569,6 +594,23 @@ export class P2pChatApp implements vscode.Disposable {
     if (chosen) await this.openConversation(chosen.id);
   }
 
+  /** "Rename Room": the active conversation, or the one whose row was clicked; only a room this window is in. */
+  async renameRoom(id?: unknown): Promise<void> {
+    const target = typeof id === 'string' ? id : this.session?.roomIdHex;
+    const s = target !== undefined ? this.sessions.get(target) : undefined;
+    if (!s) {
+      void notifyInfo(inert`P2P Chat: only a room you are in can be renamed. Open it first.`);
+      return;
+    }
+    const name = await askRename(s.label);
+    if (name === undefined) return;
+    try {
+      s.rename(name);
+    } catch (err) {
+      void notifyError(inert`P2P Chat: could not rename the room: ${(err as Error).message}`);
+    }
+  }
+
   setMuted(id: unknown, muted: boolean): void {
     const target = typeof id === 'string' ? id : this.session?.roomIdHex;
     if (target) this.conversations.setMuted(target, muted);
@@ -686,6 +728,9 @@ export class P2pChatApp implements vscode.Disposable {
         break;
       case 'retry':
         void this.retry();
+        break;
+      case 'focused':
+        refocusPicker();
         break;
       case 'ready':
         break; // handled by the panel

@@ -310,6 +310,7 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
     case 'copyInvite':
     case 'connect':
     case 'retry':
+    case 'focused':
       return { type: m.type };
     case 'send':
       return typeof m.text === 'string' ? { type: 'send', text: m.text } : undefined;

@@ -21,6 +21,7 @@ export function registerCommands(app: P2pChatApp): vscode.Disposable[] {
     reg(COMMANDS.unmuteConversation, (c?: unknown) => app.setMuted(conversationId(c), false)),
     reg(COMMANDS.leaveConversation, (c?: unknown) => app.leaveConversation(conversationId(c))),
     reg(COMMANDS.removeConversation, (c?: unknown) => app.removeConversation(conversationId(c))),
+    reg(COMMANDS.renameRoom, (c?: unknown) => app.renameRoom(conversationId(c))),
     // From the Explorer: (clicked file, every selected file).
     reg(COMMANDS.sendFile, (uri?: vscode.Uri, uris?: vscode.Uri[]) => app.files.send(uri instanceof vscode.Uri ? uri : undefined, Array.isArray(uris) ? uris : undefined)),
   ];

@@ -5,10 +5,13 @@
 import * as vscode from 'vscode';
 import { inert } from '../core/inertText';
 import { formatServer, inviteLink, parseInvite, parseServer, type Invite } from '../core/invite';
-import { normalizeRoomName } from '../core/noise';
+import { normalizeRoomName } from '../core/noise/room-keys';
 import { openSettings } from './config';
 import { askInput, notifyError, notifyInfo, notifyWarning, pick, type PickItem } from './sinks';
-import { createHostedTarget, roomKeys, type EmbeddedRendezvous, type LogFn, type RoomSession, type RoomTarget } from './roomSession';
+import { createHostedTarget, defaultRoomName, roomKeys, type EmbeddedRendezvous, type LogFn, type RoomTarget } from './roomTarget';
+import type { RoomSession } from './roomSession';
+import { askNewRoomName } from './roomNaming';
+import { cleanRoomName } from '../core/room/roomName';
 import type { ChatSettings } from './settings';
 
 const LAST_NAMED_SERVER_KEY = 'p2pChat.lastNamedServer'; // globalState
@@ -20,7 +23,8 @@ const VERIFY_PEER = inert`Verify Peer…`;
 
 /** Arguments the Connect command accepts from scripts, tests and links (none: ask with a quick pick). */
 export type ConnectArgs =
-  | { action: 'start' }
+  /** `name`: the new room's name (none: asked, with a suggestion). */
+  | { action: 'start'; name?: string }
   | { action: 'join'; invite: string }
   | { action: 'named'; name: string; server?: string };
 
@@ -35,7 +39,7 @@ export interface ConnectFlowHost {
   /** Runs a room change the user asked for, one at a time with every other connection change. */
   userChange<T>(op: () => Promise<T>): Promise<T>;
   /** Only inside userChange(). */
-  enter(target: RoomTarget, opts?: { embedded?: EmbeddedRendezvous }): Promise<RoomSession>;
+  enter(target: RoomTarget, opts?: { embedded?: EmbeddedRendezvous; roomName?: string }): Promise<RoomSession>;
   showChat(preserveFocus?: boolean): void;
   verifyPeer(): Promise<void>;
 }
@@ -52,7 +56,7 @@ export class ConnectFlow {
   async connect(args?: ConnectArgs | string): Promise<string | undefined> {
     if (typeof args === 'string') return this.joinInvite(args);
     if (args && typeof args === 'object') {
-      if (args.action === 'start') return this.startRoom();
+      if (args.action === 'start') return this.startRoom(typeof args.name === 'string' ? args.name : undefined);
       if (args.action === 'join') return this.joinInvite(args.invite);
       if (args.action === 'named') return this.joinNamed(args.name, args.server);
     }
@@ -80,14 +84,19 @@ export class ConnectFlow {
     return this.joinNamed();
   }
 
-  /** Creates a room, copies its invite, and tells the user (never modal: the invite must stay visible). */
-  async startRoom(): Promise<string | undefined> {
+  /**
+   * Creates a room under a name (asked for, with a suggestion, unless given), copies its invite, and
+   * tells the user (never modal: the invite must stay visible).
+   */
+  async startRoom(name?: string): Promise<string | undefined> {
     const error = this.host.settings().rendezvousServerError;
     if (error) {
       const c = await notifyError(inert`P2P Chat: ${error}.`, OPEN_SETTINGS);
       if (c) await openSettings('p2pChat.rendezvousServer');
       return undefined;
     }
+    const suggestion = defaultRoomName(this.host.settings().displayName);
+    const roomName = name !== undefined ? cleanRoomName(name) || suggestion : await askNewRoomName(suggestion);
     let session: RoomSession;
     try {
       session = await this.host.userChange(async () => {
@@ -96,9 +105,10 @@ export class ConnectFlow {
           configuredServer: settings.rendezvousServers.length ? settings.rendezvousServers : undefined,
           hostPort: settings.hostRendezvousPort,
           log: this.host.safeLog,
+          roomName,
         });
         if (embedded) this.host.log.info(`hosting a rendezvous on UDP ${embedded.port} (probe ${embedded.probePort})`);
-        return this.host.enter(target, embedded ? { embedded } : {});
+        return this.host.enter(target, { ...(embedded ? { embedded } : {}), roomName });
       });
     } catch (err) {
       void notifyError(inert`P2P Chat: could not start a room: ${(err as Error).message}`);
@@ -114,7 +124,7 @@ export class ConnectFlow {
       this.host.log.warn(`could not write the clipboard: ${(err as Error).message}`);
     }
     const where = session.embedded ? ' (hosted on this computer: people on your network can join)' : '';
-    void notifyInfo(inert`Room created${where}. Invite copied to the clipboard: ${invite}`, COPY_INVITE, COPY_LINK).then(async (c) => {
+    void notifyInfo(inert`Room "${session.label}" created${where}. Invite copied to the clipboard: ${invite}`, COPY_INVITE, COPY_LINK).then(async (c) => {
       if (c === COPY_INVITE) await vscode.env.clipboard.writeText(invite);
       if (c === COPY_LINK) await vscode.env.clipboard.writeText(link);
     });

@@ -9,7 +9,8 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { TransferHost } from '../core/transfer/transferHost';
+import type { TransferHost } from '../core/transfer/transferHost';
+import { sessionCoreModule } from './lazyBundles';
 import type { TransferInfo } from '../core/transfer/manager';
 import type { UdpRoomHost } from '../core/net/udpRoomHost';
 import type { RoomSession } from './roomSession';
@@ -78,7 +79,8 @@ export class FileTransfersUi implements vscode.Disposable {
     for (const [host, s] of live) {
       if (this.hosts.has(host)) continue;
       const cfg = this.settings();
-      const t = new TransferHost(host, {
+      // Loaded already: a UDP host exists only once a RoomSession ran (lazyBundles.ts).
+      const t = new (sessionCoreModule().TransferHost)(host, {
         stateDir: path.join(this.storageDir, 'transfers', s.roomIdHex.slice(0, 32)),
         maxBytes: cfg.maxBytes,
         ...(cfg.autoAcceptBytes > 0 ? { autoAcceptBytes: cfg.autoAcceptBytes, autoAcceptDir: cfg.folder } : {}),

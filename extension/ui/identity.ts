@@ -2,7 +2,7 @@
 // (the OS keychain where there is one), created on first use and shared by all windows.
 import * as vscode from 'vscode';
 import { inert } from '../core/inertText';
-import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise';
+import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/noise/x25519';
 import { notifyWarning } from './sinks';
 
 const SECRET_KEY = 'p2pChat.identity.x25519';

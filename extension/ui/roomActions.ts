@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import { inert, inertText, type InertText } from '../core/inertText';
 import { formatServer } from '../core/invite';
-import { fingerprint, type KeyPair } from '../core/noise';
+import { fingerprint } from '../core/noise/fingerprint';
+import type { KeyPair } from '../core/noise/x25519';
 import { MAX_TEXT_CHARS } from '../core/room/appMessages';
 import type { ChatBody } from '../core/types';
 import type { ChatController } from './chatController';

@@ -2,7 +2,7 @@
 // room whose history to show, how to reach a room (in SecretStorage: an invite is a room secret) and
 // each room's unsent draft. One place for the storage keys, so the app reads as what it does with them.
 import * as vscode from 'vscode';
-import { loadRoom, saveRoom, type RoomTarget } from './roomSession';
+import { loadRoom, saveRoom, type RoomTarget } from './roomTarget';
 
 const ACTIVE_ROOM_KEY = 'p2pChat.activeRoom'; // workspaceState: roomIdHex of the conversation on screen
 const OPEN_ROOMS_KEY = 'p2pChat.openRooms'; // workspaceState: roomIdHex[] of every room this window is in
@@ -77,6 +77,11 @@ export class RoomMemory {
     } catch (err) {
       this.log.warn(`the room will not be rejoined after a reload: ${(err as Error).message}`);
     }
+  }
+
+  /** The room was renamed: the last room's label follows (it names the history shown after a restart). */
+  async renamed(roomIdHex: string, label: string): Promise<void> {
+    if (this.lastRoomId() === roomIdHex) await this.workspaceState.update(LAST_ROOM_KEY, { roomIdHex, label });
   }
 
   /** The user left the room: do not rejoin it, and forget how to reach it. */

@@ -4,137 +4,19 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import {
-  createInvite,
-  formatInvite,
-  formatServer,
-  inviteKeys,
-  inviteServers,
-  namedRoomKeys,
-  parseInvite,
-  parseServer,
-  type Invite,
-  type ServerAddress,
-} from '../core/invite';
-import { hostCandidates } from '../core/net/hostCandidates';
-import { rankInstances } from '../core/room/instances';
+import { formatInvite, formatServer, withRoomName } from '../core/invite';
+import { cleanRoomName, type RoomNameRecord } from '../core/room/roomName';
 import { endpointKey, type Endpoint } from '../core/wire/endpoint';
 import { monotonicNow, UdpRoomHost } from '../core/net/udpRoomHost';
 import type { KeyPair, RoomKeys } from '../core/noise';
-import { normalizeRoomName } from '../core/noise';
 import { messageId, type RoomEvents } from '../core/room/room';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatBody, ChatMessage, ConnectionState, MemberInfo } from '../core/types';
-import type { RendezvousServer } from '../../rendezvous/server';
-import type { DmHost } from './contacts/dmHost';
-import { contactsModule } from './contacts/load';
+import { roomKeys, roomLabel, roomServers, type DmTarget, type EmbeddedRendezvous, type LogFn, type RoomTarget } from './roomTarget';
+import { startDmHost, type DmHost } from './contacts/dmHost';
 
-export type RoomTarget =
-  | { kind: 'invite'; invite: Invite; /** We host its rendezvous (embedded server). */ hosted: boolean }
-  | { kind: 'named'; name: string; server: ServerAddress }
-  | DmTarget;
-
-/**
- * A direct conversation with a contact (contacts/dmHost.ts): the keys come from the pair's X25519
- * secret (PairKeys), so the target carries them; it is never saved with the rooms (the contact list
- * is what brings a DM back).
- */
-export interface DmTarget {
-  kind: 'dm';
-  /** The contact's static key, hex. */
-  peer: string;
-  /** The contact's display name (peer text). */
-  name: string;
-  server: ServerAddress;
-  keys: RoomKeys;
-}
-
-/** What is remembered to rejoin after a window reload. Holds the room secret: keep it in SecretStorage. */
-export type SavedRoom = { kind: 'invite'; invite: string; hosted?: boolean } | { kind: 'named'; name: string; server: string };
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
-export function saveRoom(t: Exclude<RoomTarget, DmTarget>): SavedRoom {
-  return t.kind === 'invite'
-    ? { kind: 'invite', invite: formatInvite(t.invite), ...(t.hosted ? { hosted: true } : {}) }
-    : { kind: 'named', name: t.name, server: formatServer(t.server) };
-}
-
-export function loadRoom(x: unknown): RoomTarget | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
-  const s = x as Record<string, unknown>;
-  if (s.kind === 'invite' && typeof s.invite === 'string') {
-    const p = parseInvite(s.invite);
-    return p.ok ? { kind: 'invite', invite: p.invite, hosted: s.hosted === true } : undefined;
-  }
-  if (s.kind === 'named' && typeof s.name === 'string' && typeof s.server === 'string') {
-    const server = parseServer(s.server);
-    return server && normalizeRoomName(s.name) ? { kind: 'named', name: s.name, server } : undefined;
-  }
-  return undefined;
-}
-
-export function roomKeys(t: RoomTarget): RoomKeys {
-  return t.kind === 'invite' ? inviteKeys(t.invite) : t.kind === 'dm' ? t.keys : namedRoomKeys(t.name);
-}
-
-export function roomServer(t: RoomTarget): ServerAddress {
-  return t.kind === 'invite' ? t.invite.server : t.server;
-}
-
-/** Every instance the room may use, best first for this room (rendezvous hashing). */
-export function roomServers(t: RoomTarget): ServerAddress[] {
-  if (t.kind === 'dm') return [t.server];
-  return rankInstances(t.kind === 'invite' ? inviteServers(t.invite) : [t.server], roomKeys(t).roomId);
-}
-
-/** The address other machines on this network reach us at: first non-internal IPv4, else loopback. */
-export function lanAddress(): string {
-  return hostCandidates(0, 4)[0]?.address ?? '127.0.0.1';
-}
-
-export function roomLabel(t: RoomTarget, roomIdHex: string): string {
-  if (t.kind === 'dm') return t.name;
-  return t.kind === 'named' ? normalizeRoomName(t.name) : `Room ${roomIdHex.slice(0, 8)}`;
-}
-
-// ---- an embedded rendezvous ----------------------------------------------------------------------
-
-export interface EmbeddedRendezvous {
-  server: RendezvousServer;
-  port: number;
-  probePort: number;
-}
-
-export type StartEmbeddedOptions = {
-  preferredPort: number;
-  bindHost?: string;
-  log?: LogFn;
-  attempts?: number;
-  /** Only the preferred port will do (re-hosting a room whose invite is already out). */
-  exact?: boolean;
-  random?: () => number;
-};
-
-/**
- * The rendezvous server's code is needed only when this editor hosts a room, so the extension bundle
- * leaves it out (scripts/build.mjs defines P2P_SPLIT_HOST for that bundle only) and loads
- * dist/rendezvousHost.js beside it on first use; from source (tests, the terminal peer) it is an
- * ordinary import. A computed path, so the bundler does not pull the file back in.
- */
-function hostModule(): typeof import('./rendezvousHost') {
-  const load = require; // not `require(…)` itself: the bundler would inline a literal path, even in a dead branch
-  const file = process.env.P2P_SPLIT_HOST === '1' ? path.join(__dirname, 'rendezvousHost.js') : './rendezvousHost';
-  return load(file) as typeof import('./rendezvousHost');
-}
-
-/**
- * Hosts a rendezvous in this process. The preferred port first (it is in invites already handed out);
- * when taken, random pairs with the probe on port+1, which is where clients look for it; port 0 last.
- */
-export function startEmbeddedRendezvous(opts: StartEmbeddedOptions): Promise<EmbeddedRendezvous> {
-  return hostModule().startEmbeddedRendezvous(opts);
-}
+// What used to live here and is light enough for dist/extension.js (tests and the terminal peer import it from here too).
+export * from './roomTarget';
 
 // ---- the session ---------------------------------------------------------------------------------
 
@@ -152,6 +34,8 @@ export interface RoomSessionOptions {
   resolve?: (host: string) => Promise<string>;
   /** A rendezvous this session hosts: stopped with it. */
   embedded?: EmbeddedRendezvous;
+  /** A new room's name, chosen by its creator (this member names it first, docs/PROTOCOL.md §8.4). */
+  roomName?: string;
 }
 
 export async function resolveHost(host: string): Promise<string> {
@@ -166,11 +50,11 @@ export async function resolveHost(host: string): Promise<string> {
 export class RoomSession {
   readonly keys: RoomKeys;
   readonly roomIdHex: string;
-  readonly label: string;
   readonly named: boolean;
-  /** The shareable invite (invite rooms only). */
-  readonly inviteText: string | undefined;
   readonly target: RoomTarget;
+  /** The room's name as this member has it (core/room/roomName.ts); undefined: nobody named it yet. */
+  private nameRecord: RoomNameRecord | undefined;
+  private invite: { name: string | undefined; text: string } | undefined;
 
   private host: UdpRoomHost | undefined;
   /** A DM's socket also carries its presence client: stopped with the room. */
@@ -188,12 +72,45 @@ export class RoomSession {
     this.target = opts.target;
     this.keys = roomKeys(opts.target);
     this.roomIdHex = this.keys.roomId.toString('hex');
-    this.label = roomLabel(opts.target, this.roomIdHex);
     this.named = opts.target.kind === 'named';
-    this.inviteText = opts.target.kind === 'invite' ? formatInvite(opts.target.invite) : undefined;
     this.name = opts.name;
     this.selfId = opts.identity.publicKey.toString('hex');
     this.store = new FileRoomStore(this.roomStoreFile);
+    // What the room is called before the Room runs: the stored record (a rejoin), else the creator's
+    // own naming (lamport 1), else the invite's name (lamport 0: any member's record replaces it).
+    const creator = opts.roomName !== undefined && cleanRoomName(opts.roomName) ? { name: cleanRoomName(opts.roomName), lamport: 1, author: this.selfId, setAt: Date.now() } : undefined;
+    const fromInvite = opts.target.kind === 'invite' && opts.target.invite.name ? { name: opts.target.invite.name, lamport: 0, author: '', setAt: 0 } : undefined;
+    this.nameRecord = this.store.load().roomName ?? creator ?? fromInvite;
+  }
+
+  /** The room's name, or what it is called until someone names it. Peer text: show it through inertText. */
+  get label(): string {
+    return this.nameRecord?.name ?? roomLabel(this.target, this.roomIdHex);
+  }
+
+  get roomName(): RoomNameRecord | undefined {
+    return this.nameRecord;
+  }
+
+  /** The shareable invite (invite rooms only), carrying the room's current name. */
+  get inviteText(): string | undefined {
+    if (this.target.kind !== 'invite') return undefined;
+    const name = this.nameRecord?.name;
+    if (!this.invite || this.invite.name !== name) {
+      const inv = this.target.invite;
+      // The invite as given while its name is still the current one: the same text the creator handed out.
+      const text = name === undefined || name === inv.name ? formatInvite(inv) : formatInvite(withRoomName(inv, name));
+      this.invite = { name, text };
+    }
+    return this.invite.text;
+  }
+
+  /** Renames the room for every member (sent over the encrypted links, never to the rendezvous). */
+  rename(name: string): RoomNameRecord {
+    const host = this.requireHost();
+    const record = host.room.rename(name, monotonicNow());
+    host.pump();
+    return record;
   }
 
   get roomStoreFile(): string {
@@ -265,6 +182,7 @@ export class RoomSession {
         ...(ranked.length > 1 ? { servers: ranked } : {}),
         ...(this.opts.embedded ? { probePort: this.opts.embedded.probePort } : {}),
         store: this.store,
+        ...(this.nameRecord ? { roomName: this.nameRecord } : {}),
         keepaliveMs: this.opts.keepaliveMs,
         port,
         bindAddress: this.opts.bindAddress,
@@ -297,7 +215,7 @@ export class RoomSession {
   private async startDm(t: DmTarget, server: Endpoint): Promise<void> {
     let dm: DmHost;
     const open = (port: number) =>
-      contactsModule().startDmHost({
+      startDmHost({
         identity: this.opts.identity,
         peerKey: Buffer.from(t.peer, 'hex'),
         peerName: t.name,
@@ -344,6 +262,10 @@ export class RoomSession {
       typing: (p, n, t) => this.events.typing?.(p, n, t),
       nat: (m) => this.events.nat?.(m),
       mailbox: (n) => this.events.mailbox?.(n),
+      roomName: (r, by) => {
+        this.nameRecord = r;
+        this.events.roomName?.(r, by);
+      },
     };
   }
 
@@ -425,20 +347,4 @@ export class RoomSession {
     const s = this.store.load();
     return s.outbox.map((e) => ({ id: messageId(this.selfId, s.epoch, e.seq), from: this.selfId, fromName: this.name, sentAt: e.sentAt, body: e.body }));
   }
-}
-
-/** A new invite room: on the configured rendezvous, or on one we host (its address: our LAN address). */
-export async function createHostedTarget(opts: {
-  /** One server or several instances (the invite then carries the list). */
-  configuredServer: ServerAddress | ServerAddress[] | undefined;
-  hostPort: number;
-  bindHost?: string;
-  advertiseAddress?: string;
-  log?: LogFn;
-}): Promise<{ target: RoomTarget; embedded?: EmbeddedRendezvous }> {
-  const configured = opts.configuredServer === undefined ? [] : Array.isArray(opts.configuredServer) ? opts.configuredServer : [opts.configuredServer];
-  if (configured.length) return { target: { kind: 'invite', invite: createInvite(configured), hosted: false } };
-  const embedded = await startEmbeddedRendezvous({ preferredPort: opts.hostPort, bindHost: opts.bindHost, log: opts.log });
-  const advertise = opts.advertiseAddress ?? lanAddress();
-  return { target: { kind: 'invite', invite: createInvite({ host: advertise, port: embedded.port }), hosted: true }, embedded };
 }

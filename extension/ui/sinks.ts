@@ -50,7 +50,15 @@ export interface PickItem {
   detail?: InertText;
 }
 
-/** A quick pick; resolves to the item picked, as passed (with whatever else it carries). */
+/**
+ * A quick pick; resolves to the item picked, as passed (with whatever else it carries).
+ *
+ * It stays open when the focus moves away (Escape or a pick closes it). Our pickers open from commands,
+ * an extension-host round trip after the palette closed, and the palette gives the focus back to what had
+ * it: when that is the chat panel, VS Code re-focuses the webview's inner frame 50 ms later and again when
+ * its focus poll (every 250 ms) reports in. Under load that lands after our picker appeared, and a picker
+ * that closes on focus loss vanished under the user (the real-editor test caught it: e2e focus log).
+ */
 export async function pick<T extends PickItem>(items: readonly T[], opts: { title: InertText; placeHolder: InertText }): Promise<T | undefined> {
   const rows = items.map((item) => ({
     label: item.label.value,
@@ -58,11 +66,40 @@ export async function pick<T extends PickItem>(items: readonly T[], opts: { titl
     ...(item.detail ? { detail: item.detail.value } : {}),
     item,
   }));
-  const chosen = await vscode.window.showQuickPick(rows, { title: opts.title.value, placeHolder: opts.placeHolder.value });
+  const chosen = await whilePickerOpen(vscode.window.showQuickPick(rows, { title: opts.title.value, placeHolder: opts.placeHolder.value, ignoreFocusOut: true }));
   return chosen?.item;
 }
 
-/** An input box. `value` is what the user edits (never rendered as markup); the validation message is shown as text. */
+/** Pickers and input boxes of ours on screen now (there is one quick input at a time; nested calls count). */
+let pickersOpen = 0;
+
+function whilePickerOpen<T>(shown: Thenable<T>): Thenable<T> {
+  pickersOpen++;
+  return shown.then(
+    (v) => {
+      pickersOpen--;
+      return v;
+    },
+    (err: unknown) => {
+      pickersOpen--;
+      throw err;
+    },
+  );
+}
+
+/**
+ * The chat webview took the keyboard focus (it says so, media/main.ts): if a picker of ours is open, the
+ * focus goes back to it. It stays open on focus loss (see pick()), and keystrokes meant for it would
+ * otherwise land in the chat's composer.
+ */
+export function refocusPicker(): void {
+  if (pickersOpen > 0) void vscode.commands.executeCommand('workbench.action.focusQuickOpen').then(undefined, () => undefined);
+}
+
+/**
+ * An input box. `value` is what the user edits (never rendered as markup); the validation message is shown as text.
+ * `ignoreFocusOut` defaults to true for the reason pick() gives.
+ */
 export function askInput(opts: {
   title: InertText;
   prompt: InertText;
@@ -72,14 +109,14 @@ export function askInput(opts: {
   validate?: (text: string) => InertText | undefined;
 }): Thenable<string | undefined> {
   const validate = opts.validate;
-  return vscode.window.showInputBox({
+  return whilePickerOpen(vscode.window.showInputBox({
     title: opts.title.value,
     prompt: opts.prompt.value,
     placeHolder: opts.placeHolder.value,
     ...(opts.value !== undefined ? { value: opts.value } : {}),
-    ignoreFocusOut: opts.ignoreFocusOut ?? false,
+    ignoreFocusOut: opts.ignoreFocusOut ?? true,
     ...(validate ? { validateInput: (t: string) => validate(t)?.value } : {}),
-  });
+  }));
 }
 
 /** Text (with our own $(icons)), tooltip (plain text, never markdown) and screen reader label of a status bar item. */

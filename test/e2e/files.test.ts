@@ -17,6 +17,7 @@ import {
   waitForNotification,
   type CodeServer,
   type Rendezvous,
+  nameNewRoom,
 } from './rig';
 
 // A file sent from one real editor's Explorer ("Send to P2P Chat" in the context menu) and saved in
@@ -80,7 +81,8 @@ describe('P2P Chat file transfer in two real editors', function () {
     // Into one room: Alice starts it, Bob pastes the invite from the shared browser clipboard.
     await runCommand(alice, 'P2P Chat: Connect');
     await quickPickSelect(alice, 'Start a new room');
-    const toast = await waitForNotification(alice, /Room created/, { timeoutMs: 30_000 });
+    await nameNewRoom(alice); // Enter keeps the suggested name
+    const toast = await waitForNotification(alice, /Room ".*" created/, { timeoutMs: 30_000 });
     const invite = /(p2pchat:\S+)/.exec((await toast.locator('.notification-list-item-message').textContent()) ?? '')![1].replace(/[.,;]+$/, '');
     await runCommand(bob, 'P2P Chat: Connect');
     await quickPickSelect(bob, 'Join with an invite');

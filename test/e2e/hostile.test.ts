@@ -26,6 +26,7 @@ import {
   waitForStatusBarItemLabel,
   type CodeServer,
   type Rendezvous,
+  nameNewRoom,
 } from './rig';
 
 // A hostile room member against the real extension in a real editor (issue #10, part 1): every
@@ -35,6 +36,9 @@ import {
 // and proves nothing ran and nothing opened: no terminal, no new editor or tab, no dialog, no new
 // browser page. Then (part 5c) the peer's snippet, whose file this workspace lacks, opens read-only,
 // named after its path and sender, in one group beside the chat however often Open is clicked.
+//
+// Then (#13 part 7) the peer renames the room with link and icon syntax: the panel's title, the status bar and
+// the Switch Conversation picker show it as text.
 //
 // The hostile peer is this test process itself: the extension's own core (UdpRoomHost) with a
 // display name and message bodies no honest client would send.
@@ -197,7 +201,8 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
     const p = page!;
     await runCommand(p, 'P2P Chat: Connect');
     await quickPickSelect(p, 'Start a new room');
-    await waitForNotification(p, /Room created/, { timeoutMs: 30_000 });
+    await nameNewRoom(p); // Enter keeps the suggested name
+    await waitForNotification(p, /Room ".*" created/, { timeoutMs: 30_000 });
     invite = await readClipboard(p);
     assert.match(invite, /^p2pchat:/);
     await dismissToasts(p);
@@ -289,5 +294,34 @@ describe('A hostile peer against the real extension (code-server + Chromium)', f
     assert.equal(icons.filter((c) => /codicon-verified-filled/.test(c)).length, 0, `a forged verified icon: ${JSON.stringify(icons)}`);
     assert.ok(icons.some((c) => /codicon-unverified/.test(c)), `the real mark is "unverified": ${JSON.stringify(icons)}`);
     assert.match(text, /\$ \(verified-filled\) Trusted Bob/, 'the name is shown as text');
+  });
+
+  it("6. a peer's room name (#13 part 7) is text everywhere it shows: the panel's title, the status bar, Switch Conversation", async function () {
+    const p = page!;
+    const evil = '$(verified-filled) [Join call](command:workbench.action.terminal.new)';
+    mallory!.host.room.rename(evil, monotonicNow());
+    mallory!.host.pump();
+    // The panel is closed (test 1); its title is the room's name once shown.
+    await runCommand(p, 'P2P Chat: Show Chat');
+    const tab = p.locator('.tabs-container .tab[aria-label^="P2P Chat"]').first();
+    await tab.waitFor({ timeout: 15_000 });
+    await p.waitForFunction(() => /Join call/.test((globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector('.tabs-container .tab[aria-label^="P2P Chat"]')?.getAttribute('aria-label') ?? ''), undefined, { timeout: 15_000 });
+    const title = (await tab.getAttribute('aria-label')) ?? '';
+    assert.match(title, /\$ \(verified-filled\) \[Join call\] \(command\u2236workbench\.action\.terminal\.new\)/, `the title shows the name as inert text: ${title}`);
+    assert.equal(await tab.locator('.codicon-verified-filled').count(), 0);
+    await waitForStatusBarItemLabel(p, P2P_CHAT_STATUS_ITEM, /\[Join call\] \(command\u2236workbench/);
+    // The switcher's row: no icon, no link, the words as text.
+    const before = await workbenchState(p);
+    await runCommand(p, 'P2P Chat: Switch Conversation…');
+    const row = p.locator('.quick-input-widget .monaco-list-row', { hasText: 'Join call' }).first();
+    await row.waitFor({ timeout: 15_000 });
+    const icons = await row.locator('.codicon').evaluateAll((els) => els.map((e) => e.className));
+    const links = await row.locator('a, [role=link], .monaco-link').count();
+    const text = (await row.textContent()) ?? '';
+    await p.keyboard.press('Escape');
+    assert.equal(icons.filter((c) => /codicon-verified-filled/.test(c)).length, 0, `a forged icon: ${JSON.stringify(icons)}`);
+    assert.equal(links, 0);
+    assert.match(text, /\$ \(verified-filled\) \[Join call\]/);
+    await assertNothingHappened(p, before, 'the Switch Conversation picker with a hostile room name');
   });
 });

@@ -10,6 +10,7 @@ const INVITE_SALT = Buffer.from('p2p-chat room v1', 'utf8');
 const NAMED_SALT = Buffer.from('p2p-chat named room v1', 'utf8');
 const INFO_ROOM_ID = Buffer.from('room id', 'utf8');
 const INFO_PSK = Buffer.from('noise psk', 'utf8');
+const INFO_ROOM_NAME = Buffer.from('room name', 'utf8');
 
 export interface RoomKeys {
   roomId: Buffer; // 32 bytes, public: shown to the rendezvous
@@ -23,6 +24,15 @@ function derive(ikm: Buffer, salt: Buffer): RoomKeys {
 
 export function generateRoomSecret(): Buffer {
   return crypto.randomBytes(ROOM_SECRET_LEN);
+}
+
+/**
+ * The key that seals the room's name in invites (core/room/roomName.ts): a third expand of the same
+ * extract, independent of the room id and the psk.
+ */
+export function deriveRoomNameKey(secret: Buffer): Buffer {
+  if (secret.length !== ROOM_SECRET_LEN) throw new RangeError(`room secret must be ${ROOM_SECRET_LEN} bytes`);
+  return Buffer.from(crypto.hkdfSync('sha256', secret, INVITE_SALT, INFO_ROOM_NAME, 32));
 }
 
 export function deriveRoomKeys(secret: Buffer): RoomKeys {

@@ -20,6 +20,7 @@ import { isMailboxType } from '../wire/mailbox';
 import { attachRoomMailbox, MailboxHook } from '../mailbox/roomHook';
 import { dmScheme, roomScheme, type MailboxNotice, type RoomMailboxOptions } from '../mailbox/roomMailbox';
 import { rendezvousRefusal, rendezvousSilence, type Trouble } from '../rendezvousTrouble';
+import { decodeRoomName, encodeRoomName, mergeRoomName, renameRecord, roomNameWins, ROOM_NAME_APP_TYPE, type RoomNameRecord } from './roomName';
 
 export interface RoomOptions {
   identity: KeyPair;
@@ -50,6 +51,11 @@ export interface RoomOptions {
   discovery?: 'rendezvous' | 'external';
   /** Only this static key may be a member (a direct message): any other is refused, loudly. */
   onlyPeer?: Buffer;
+  /**
+   * The room's name as known before any member tells us (the invite's, lamport 0; or the creator's own
+   * first naming, lamport 1). Kept only if it wins over what the room store holds (core/room/roomName.ts).
+   */
+  roomName?: RoomNameRecord;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -67,6 +73,11 @@ export interface RoomEvents {
   link?(info: { peerId: string; name: string; endpoint: string; path: PathKind; strategy: string; handshakes: number }): void;
   /** The mailbox: messages deposited, waiting (e.g. "the recipient's mailbox is full"), trouble. Ids are message ids. */
   mailbox?(notice: MailboxNotice & { ids?: string[] }): void;
+  /**
+   * The room's name changed: renamed by us (`by` undefined) or learnt from a member (`by`: the member whose
+   * link brought it, name as it gave it; the record's author may be someone else who renamed it earlier).
+   */
+  roomName?(record: RoomNameRecord, by?: { peerId: string; name: string }): void;
 }
 
 export interface Outgoing {
@@ -174,6 +185,10 @@ export class Room {
     this.selfId = opts.identity.publicKey.toString('hex');
     this.selfHint = peerHint(opts.roomId, opts.identity.publicKey);
     this.persisted = opts.store.load();
+    if (opts.roomName && roomNameWins(opts.roomName, this.persisted.roomName)) {
+      this.persisted.roomName = opts.roomName;
+      if (opts.roomName.lamport > 0) opts.store.record({ op: 'roomName', record: opts.roomName }, this.persisted);
+    }
     const send = (to: Route, data: Buffer, ttl?: number) => {
       if (to.relay) {
         if (!this.turn?.sendTo(to, data, this.lastNow)) this.stats.relayUnavailable++;
@@ -328,6 +343,41 @@ export class Room {
     this.opts.name = name;
   }
 
+  /** The room's name as this member has it now (undefined: never named). */
+  get roomName(): RoomNameRecord | undefined {
+    return this.persisted.roomName;
+  }
+
+  /**
+   * Renames the room for everyone: a record after every one we have seen, kept, and sent to each member
+   * whose link is up (the others get it when their link comes up). Throws on an empty name.
+   */
+  rename(name: string, now: number): RoomNameRecord {
+    this.lastNow = now;
+    const record = renameRecord(this.persisted.roomName, name, this.selfId, this.wall());
+    this.persisted.roomName = record;
+    this.record({ op: 'roomName', record });
+    const payload = encodeRoomName(record);
+    for (const link of this.links.values()) if (this.inFlight.has(link)) link.send(payload, now);
+    this.events.roomName?.(record);
+    return record;
+  }
+
+  /** A member's record: kept if it wins (the same rule on every member, so all end with the same name). */
+  private onRoomName(link: PeerLink, payload: Buffer): void {
+    const d = decodeRoomName(payload);
+    if (!d.ok) {
+      this.stats.droppedMalformed++;
+      this.log('debug', `dropped a malformed room name from ${link.remoteName}: ${d.error}`);
+      return;
+    }
+    const { record, changed } = mergeRoomName(this.persisted.roomName, d.value);
+    if (!changed) return;
+    this.persisted.roomName = record;
+    this.record({ op: 'roomName', record });
+    this.events.roomName?.(record, { peerId: link.remoteHex, name: link.remoteName });
+  }
+
   start(now: number): void {
     this.state = { kind: 'registering', server: endpointKey(this.rendezvous.server) };
     if (this.opts.discovery !== 'external') this.rendezvous.start(now);
@@ -442,6 +492,9 @@ export class Room {
       this.log('info', `${first ? 'connected to' : 're-established with'} ${link.remoteName} at ${endpointKey(link.endpoint!)}`);
       // A new (or restarted) peer has not heard that we are away; "online" is what it assumes.
       if (this.selfAway) link.sendEphemeral(encodeEphemeral({ type: 'presence', away: true }), this.lastNow);
+      // The room's name as we hold it: a member who missed a rename (offline, or joined since) converges.
+      const roomName = this.persisted.roomName;
+      if (roomName && roomName.lamport > 0) link.send(encodeRoomName(roomName), this.lastNow);
       // carried: the session took over the channel the outbox was already queued in (KK, data in message 1).
       if (!carried || !this.inFlight.has(link)) {
         this.inFlight.set(link, new Map());
@@ -818,6 +871,7 @@ export class Room {
   }
 
   private onAppMessage(link: PeerLink, payload: Buffer): void {
+    if (payload[0] === ROOM_NAME_APP_TYPE) return this.onRoomName(link, payload);
     this.acceptChat(link.remoteHex, link.remoteName, payload, false);
   }
 

@@ -7,6 +7,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChatBody } from '../types';
+import type { RoomNameRecord } from '../room/roomName';
 
 export interface OutboxEntry {
   seq: number;
@@ -28,6 +29,8 @@ export interface RoomState {
   outbox: OutboxEntry[];
   /** sender hex -> { epoch, seq } of the newest message delivered to the app. */
   delivered: Record<string, { epoch: number; seq: number }>;
+  /** The room's name as this member last settled it (core/room/roomName.ts); absent: never named. */
+  roomName?: RoomNameRecord;
 }
 
 export type RoomOp =
@@ -35,7 +38,8 @@ export type RoomOp =
   | { op: 'pending'; seq: number; pending: string[] }
   | { op: 'remove'; seq: number }
   | { op: 'rejected'; seq: number; reason: string }
-  | { op: 'delivered'; sender: string; epoch: number; seq: number };
+  | { op: 'delivered'; sender: string; epoch: number; seq: number }
+  | { op: 'roomName'; record: RoomNameRecord };
 
 export interface RoomStore {
   load(): RoomState;
@@ -72,7 +76,15 @@ export function applyOp(state: RoomState, op: RoomOp): void {
     case 'delivered':
       state.delivered[op.sender] = { epoch: op.epoch, seq: op.seq };
       break;
+    case 'roomName':
+      if (validRoomName(op.record)) state.roomName = op.record;
+      break;
   }
+}
+
+function validRoomName(r: unknown): r is RoomNameRecord {
+  const o = r as RoomNameRecord;
+  return !!o && typeof o.name === 'string' && typeof o.lamport === 'number' && typeof o.author === 'string' && typeof o.setAt === 'number';
 }
 
 function validState(s: unknown): s is RoomState {
@@ -113,6 +125,7 @@ export class FileRoomStore implements RoomStore {
     try {
       const s = JSON.parse(readFileSync(this.file, 'utf8')) as unknown;
       if (validState(s)) state = s;
+      if (state?.roomName !== undefined && !validRoomName(state.roomName)) delete state.roomName;
     } catch {
       // Missing or unreadable: start fresh with a new epoch so peers do not mistake new messages for old ones.
     }

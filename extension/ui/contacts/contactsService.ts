@@ -26,7 +26,7 @@ import { isContactPeerType, noteError } from '../../core/wire/contactRequest';
 import { HINT_BYTES } from '../../core/wire/peer';
 import { loadAccounts, saveAccounts, type LocalAccount } from '../../cli/accountFiles';
 import { loadContacts, loadInbox, requestTokenFor, saveContacts, saveInbox } from '../../cli/contactFiles';
-import type { DmTarget, LogFn } from '../roomSession';
+import type { DmTarget, LogFn } from '../roomTarget';
 import { addOwnClient, ownClientTest, removeOwnClient } from './ownClients';
 
 /** What the user chooses with Set Presence (appear offline still lets you send). */

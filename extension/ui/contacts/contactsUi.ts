@@ -17,7 +17,7 @@ import { ownPresenceStatus, type ContactView, type RequestView } from '../sideba
 import { loadSigningKey } from './accountKey';
 import { existsSync } from 'node:fs';
 import type { ContactsService, OwnPresence } from './contactsService';
-import { contactsModule } from './load';
+import { sessionCoreModule } from '../lazyBundles';
 
 export const CONTACT_COMMANDS = {
   signUp: 'p2pChat.signUp',
@@ -130,7 +130,7 @@ export class ContactsUi implements vscode.Disposable {
       return undefined;
     }
     const identity = await this.app.identityKeys();
-    const { ContactsService: Service } = contactsModule();
+    const { ContactsService: Service } = sessionCoreModule();
     const s = new Service({
       dataDir: this.dataDir,
       identity,

@@ -75,6 +75,15 @@ export class ConversationList implements vscode.Disposable {
     }
   }
 
+  /** The room's name changed (renamed by a member, or by us). */
+  renamed(id: string, name: string): void {
+    const c = this.items.get(id);
+    if (!c || c.name === name) return;
+    c.name = name;
+    // The order ties on the name: a rename may move the row.
+    this.changed([id]);
+  }
+
   left(id: string): void {
     const c = this.items.get(id);
     if (!c) return;

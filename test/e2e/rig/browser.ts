@@ -72,9 +72,14 @@ function rowsLabelled(page: Page, label: string): Locator {
 }
 
 async function chooseRow(row: Locator): Promise<void> {
-  // Enter runs the focused row; when fuzzy matching put another row first, click ours instead.
+  // Enter runs the focused row, if the keyboard is in the quick input: a picker that stays open on
+  // focus loss (ignoreFocusOut) may have lost it to a webview, where Enter would go. Else a click.
   const cls = (await row.getAttribute('class')) ?? '';
-  if (cls.split(/\s+/).includes('focused')) await row.page().keyboard.press('Enter');
+  const keyboardInQuickInput = await row.page().evaluate((sel) => {
+    const d = (globalThis as unknown as { document: { activeElement: { closest(s: string): unknown } | null } }).document;
+    return !!d.activeElement?.closest(sel);
+  }, QUICK_INPUT);
+  if (cls.split(/\s+/).includes('focused') && keyboardInQuickInput) await row.page().keyboard.press('Enter');
   else await row.click();
 }
 
@@ -94,11 +99,14 @@ async function paletteRow(page: Page, title: string, timeoutMs: number): Promise
     if (await quickInput(page).isVisible()) await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const box = quickInputBox(page);
-    await box.waitFor({ state: 'visible', timeout: 10_000 });
-    await box.fill(`>${title}`);
     const row = rowsLabelled(page, title).first();
     const left = deadline - Date.now();
     try {
+      await box.waitFor({ state: 'visible', timeout: 10_000 });
+      // The palette closes when the focus leaves it, and VS Code itself may move the focus into a webview
+      // that had it a moment ago (a delayed re-focus after the previous quick input closed): then the box
+      // is closing (inert) or gone, and a user presses F1 again. So does this loop, until the deadline.
+      await box.fill(`>${title}`, { timeout: Math.max(3000, Math.min(10_000, left)) });
       await row.waitFor({ state: 'visible', timeout: Math.max(500, Math.min(3000, left)) });
       return row;
     } catch (err) {

@@ -39,6 +39,7 @@ export {
   waitForChatTexts,
   waitForChatState,
   chatMember,
+  nameNewRoom,
 } from './p2pChat';
 export { screenshotOnFailure } from './mochaHooks';
 export { focusLog, FOCUS_LOG_SCRIPT } from './focusLog';

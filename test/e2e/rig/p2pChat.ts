@@ -245,3 +245,22 @@ export function chatMember(page: Page, name: string): Locator {
   const panel = chatPanel(page);
   return panel.locator('#p2p-members .p2p-member').filter({ has: panel.locator('.p2p-member-name', { hasText: name }) });
 }
+
+/**
+ * After "Start a new room": the "Name the new room" box, pre-filled with a suggestion. Types `name` (if
+ * given) and presses Enter, or presses Escape when `escape` (which keeps the suggestion). Returns the
+ * name the room gets.
+ */
+export async function nameNewRoom(page: Page, name?: string, options: { escape?: boolean } = {}): Promise<string> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Name the new room' }).waitFor({ timeout: 20_000 });
+  const box = page.locator('.quick-input-widget .quick-input-box input');
+  await box.waitFor({ state: 'visible', timeout: 10_000 });
+  const suggestion = (await box.inputValue()).trim();
+  if (options.escape) {
+    await box.press('Escape');
+    return suggestion;
+  }
+  if (name !== undefined) await box.fill(name);
+  await box.press('Enter');
+  return name ?? suggestion;
+}

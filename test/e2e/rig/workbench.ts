@@ -126,11 +126,20 @@ export function parseSelectionStatus(text: string): { line: number; column: numb
 
 /** Moves the active text editor's cursor to the start of `line` (1-based) with "Go to Line/Column...". */
 export async function goToLine(page: Page, line: number): Promise<void> {
-  await runCommand(page, 'Go to Line/Column...');
   const box = page.locator(`${QUICK_INPUT} .quick-input-box input`);
-  await box.waitFor({ state: 'visible', timeout: 10_000 });
-  await box.fill(`:${line}:1`);
-  await box.press('Enter');
+  // Like the palette (runCommand), VS Code's own Go to Line box closes when a webview that had the focus
+  // takes it back a moment later; a user opens it again. Three tries, each fully checked.
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, 'Go to Line/Column...');
+    try {
+      await box.waitFor({ state: 'visible', timeout: 10_000 });
+      await box.fill(`:${line}:1`, { timeout: 3000 });
+      await box.press('Enter', { timeout: 3000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
   await selectionStatus(page).filter({ hasText: new RegExp(`Ln ${line}, Col 1\\b`) }).waitFor({ timeout: 10_000 });
 }
 
