@@ -13,7 +13,7 @@ const TARGET_VS_COTURN = 0.65;
 
 export interface ServerLoad {
   server: string;
-  mode: 'stun' | 'register';
+  mode: 'stun' | 'register' | 'topics';
   offeredPerSecond: number;
   answers: number;
   sentInWindow: number;
@@ -28,7 +28,7 @@ export interface ServerLoad {
   extraCpuSeconds?: number;
 }
 
-export async function measureLoad(server: ServerProcess, mode: 'stun' | 'register', opts: { rate: number; warmupMs: number; measureMs: number; members: number; sockets: number; extraPids?: number[] }): Promise<ServerLoad> {
+export async function measureLoad(server: ServerProcess, mode: 'stun' | 'register' | 'topics', opts: { rate: number; warmupMs: number; measureMs: number; members: number; sockets: number; extraPids?: number[] }): Promise<ServerLoad> {
   const spec: LoadSpec = { mode, host: '127.0.0.1', port: server.port, rate: opts.rate, sockets: opts.sockets, members: opts.members };
   const gen = startChild(process.execPath, [bundle('bench/children/loadgen.ts'), JSON.stringify(spec)]);
   try {

@@ -7,6 +7,7 @@ import { normaliseAddress } from '../extension/core/wire/endpoint';
 import { parseCli, usage } from './args';
 import { createLogger } from './log';
 import { RedisRoomRegistry } from './cluster/registry';
+import { RedisTopicRegistry } from './cluster/topicRegistry';
 import { directoryContacts } from './contactCards';
 import { HttpFace } from './http';
 import { createMetrics, Metrics } from './metrics';
@@ -63,6 +64,7 @@ async function main(): Promise<number | undefined> {
   }
   // Several instances: the room registry through Redis (rendezvous/cluster/registry.ts).
   let registry: RedisRoomRegistry | undefined;
+  let topicRegistry: RedisTopicRegistry | undefined;
   let metrics: Metrics | undefined;
   const observeRedis = (op: string, s: number) => metrics?.observeRedis(op, s);
   if (config.redisUrl) {
@@ -75,6 +77,16 @@ async function main(): Promise<number | undefined> {
       onLatency: observeRedis,
     });
     options.cluster = registry;
+    // Topics (presence, contact requests, DM meeting) the same way, in their own hashes and channels.
+    topicRegistry = new RedisTopicRegistry({
+      url: config.redisUrl,
+      expiryMs: 2.5 * refreshSeconds * 1000, // the topic table's expiry (rendezvous/topics.ts)
+      renewEveryMs: refreshSeconds * 1000,
+      instanceId: registry.instanceId,
+      logger: log,
+      onLatency: observeRedis,
+    });
+    options.topicCluster = topicRegistry;
   }
   // Accounts (and mailboxes): in Redis when instances share state, else under --data-dir, else in memory.
   const dir = config.directory;
@@ -118,6 +130,7 @@ async function main(): Promise<number | undefined> {
   try {
     await server.start();
     await registry?.start(server);
+    await topicRegistry?.start(server.topicHost());
   } catch (err) {
     log.error('start-failed', { error: (err as Error).message });
     await store.close();
@@ -125,7 +138,7 @@ async function main(): Promise<number | undefined> {
   }
   let httpFace: HttpFace | undefined;
   if (config.http) {
-    metrics = createMetrics({ server, ...(registry ? { registry } : {}), directory: { accounts: () => directory.accounts }, processMetrics: true });
+    metrics = createMetrics({ server, ...(registry ? { registry } : {}), ...(topicRegistry ? { topicRegistry } : {}), directory: { accounts: () => directory.accounts }, processMetrics: true });
     const publicName = config.publicName;
     httpFace = new HttpFace({
       ...config.http,
@@ -142,6 +155,7 @@ async function main(): Promise<number | undefined> {
       log.error('start-failed', { error: `http: ${(err as Error).message}` });
       await server.stop();
       await registry?.stop();
+      await topicRegistry?.stop();
       await store.close();
       return 1;
     }
@@ -153,10 +167,10 @@ async function main(): Promise<number | undefined> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    void Promise.all([server.stop(), httpFace?.stop(), registry?.stop()]).then(async () => {
+    void Promise.all([server.stop(), httpFace?.stop(), registry?.stop(), topicRegistry?.stop()]).then(async () => {
       await store.close().catch(() => undefined);
       const cpu = process.cpuUsage();
-      log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats(), ...(registry ? { cluster: registry.stats() } : {}) });
+      log.info('stopped', { signal, cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }, stats: server.stats(), ...(registry ? { cluster: registry.stats() } : {}), ...(topicRegistry ? { topicCluster: topicRegistry.stats() } : {}) });
       // Exit by running out of work, not process.exit(): writes to a pipe are asynchronous and
       // the last log line would be cut. The timer is a backstop and does not keep the process alive.
       process.exitCode = 0;

@@ -3,6 +3,7 @@
 // only Redis round-trip durations are observed as they happen (a histogram).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RedisRoomRegistry } from './cluster/registry';
+import type { RedisTopicRegistry } from './cluster/topicRegistry';
 import type { RendezvousServer } from './server';
 
 /** What the account directory and the mailbox report, once they run on this instance. */
@@ -17,6 +18,7 @@ export interface MailboxMetricsSource {
 export interface MetricsSources {
   server: RendezvousServer;
   registry?: RedisRoomRegistry;
+  topicRegistry?: RedisTopicRegistry;
   directory?: DirectoryMetricsSource;
   mailbox?: MailboxMetricsSource;
   /** Node's process metrics (CPU, heap, event loop lag) under the standard names. */
@@ -91,6 +93,33 @@ export function createMetrics(src: MetricsSources): Metrics {
       c.inc({ kind: 'received' }, s.received);
       c.inc({ kind: 'forwarded' }, s.forwarded);
       c.inc({ kind: 'remote_introduced' }, s.remoteIntroduced);
+      c.inc({ kind: 'renewed' }, s.renewals);
+      c.inc({ kind: 'resync' }, s.resyncs);
+      c.inc({ kind: 'error' }, s.errors);
+    });
+  }
+  // Topics (contacts' presence, requests, DM meeting): what this instance holds, local and from other instances.
+  new Gauge({
+    name: `${p}topic_memberships`,
+    help: 'Topic memberships held here: registered at this instance (local) or at another one (remote, through Redis)',
+    labelNames: ['where'],
+    registers: [registry],
+    collect() {
+      const t = stats().topics;
+      this.set({ where: 'local' }, t.memberships);
+      this.set({ where: 'remote' }, t.remote);
+    },
+  });
+  new Gauge({ name: `${p}topics`, help: 'Topics with at least one member here', registers: [registry], collect() { this.set(stats().topics.topics); } });
+  if (src.topicRegistry) {
+    const reg = src.topicRegistry;
+    new Gauge({ name: `${p}cluster_subscribed_topics`, help: 'Topics whose shard channel this instance listens to', registers: [registry], collect() { this.set(reg.stats().subscribedTopics); } });
+    mirroredCounter(registry, `${p}cluster_topic_events_total`, 'Cross-instance topic events', ['kind'], (c) => {
+      const s = reg.stats();
+      c.inc({ kind: 'published' }, s.published);
+      c.inc({ kind: 'received' }, s.received);
+      c.inc({ kind: 'remote_upserts' }, s.remoteUpserts);
+      c.inc({ kind: 'remote_removals' }, s.remoteRemovals);
       c.inc({ kind: 'renewed' }, s.renewals);
       c.inc({ kind: 'resync' }, s.resyncs);
       c.inc({ kind: 'error' }, s.errors);

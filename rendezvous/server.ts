@@ -16,7 +16,8 @@ import { DEFAULT_ROOM_OPTIONS, Outgoing, RoomObserver, RoomTable, RoomTableStats
 import { encodeBindingSuccess, parseBindingRequest } from './stun';
 import { TurnConfig, turnCredentials } from './turn';
 import { decodeTopic, isTopicRequestType, isTopicType, MAX_TOPIC_REQUEST_BYTES } from '../extension/core/wire/topics';
-import { TopicOutgoing, TopicTable, TopicTableOptions, TopicTableStats } from './topics';
+import { TopicObserver, TopicOutgoing, TopicTable, TopicTableOptions, TopicTableStats } from './topics';
+import type { TopicClusterHost } from './cluster/topicRegistry';
 import { decodeMailbox, encodeMailbox, isMailboxRequestType, isMailboxType, MailboxErrorCode, MAX_MAILBOX_REQUEST_BYTES, signedPart } from '../extension/core/wire/mailbox';
 import { MailboxLimits, MailboxService, MailboxStats } from './mailbox';
 import type { Store } from './store/store';
@@ -66,6 +67,8 @@ export interface RendezvousServerOptions {
   socketBufferBytes?: number;
   /** Shared state across instances (rendezvous/cluster/): told of every membership change. */
   cluster?: RoomObserver;
+  /** Shared topics across instances (rendezvous/cluster/topicRegistry.ts): told of every local topic membership change. */
+  topicCluster?: TopicObserver;
   /** Caps of the topic table (contacts' presence, DMs, request inboxes); refreshSeconds is shared. */
   topics?: Partial<Omit<TopicTableOptions, 'refreshSeconds'>>;
   /** Where mailboxes are kept (a FileStore under --data-dir survives restarts); default: in memory. */
@@ -264,6 +267,7 @@ export class RendezvousServer {
       ...o.topics,
       refreshSeconds: o.refreshSeconds ?? DEFAULT_ROOM_OPTIONS.refreshSeconds,
       ...(turn ? { turn: (clientId: Buffer) => turnCredentials(turn, clientId, this.wallClock()) } : {}),
+      ...(o.topicCluster ? { observer: o.topicCluster } : {}),
     });
     this.cookies = new CookieJar({ ...(o.cookieSecret ? { secret: o.cookieSecret } : {}), epochMs: o.cookieEpochMs, maxRemembered: o.maxSources ?? DEFAULT_MAX_SOURCES });
     this.limiter = new SourceLimiter(
@@ -413,6 +417,23 @@ export class RendezvousServer {
   push(to: Endpoint, bytes: Buffer, label: string): void {
     if (!this.main) return;
     this.send({ sock: this.main, requestBytes: 0, verified: true, source: to, key: sourceKey(to.address, to.port) }, bytes, label);
+  }
+
+  /** The topic table as the topic registry sees it (always the current table: a restart makes a new one). */
+  topicHost(): TopicClusterHost {
+    return {
+      localTopics: () => this.topicTable.localTopics(),
+      localMembers: (t) => this.topicTable.localMembers(t),
+      hasLocalMembers: (t) => this.topicTable.hasLocalMembers(t),
+      remoteFields: (t) => this.topicTable.remoteFields(t),
+      remoteUpsert: (t, f, k, p) => this.topicTable.remoteUpsert(t, f, k, p),
+      remoteRemove: (t, f) => this.topicTable.remoteRemove(t, f),
+      dropRemote: () => this.topicTable.dropRemote(),
+      // Only ever to members registered here: their endpoints were proven by a cookie.
+      push: (out) => {
+        if (this.main) this.deliverTopic(out, this.main);
+      },
+    };
   }
 
   /** Expire silent members now (the timer calls this every second). */

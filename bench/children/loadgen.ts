@@ -3,6 +3,8 @@
 //   stun      STUN Binding requests; answers are Binding success responses.
 //   register  cookie-verified register refreshes for members joined during setup (rooms of two, both
 //             members behind one socket); answers are welcomes (each carries the other member's record).
+//   topics    cookie-verified topicRegister refreshes of `members` topic clients (pairs sharing 56 topics,
+//             kind peer), joined during setup; answers are topicAcks (each acknowledges 56 topics).
 //   fill      only the setup: join `members` members, stop-and-wait per socket, then idle.
 // Prints {"ready":...} after setup, then waits for a stdin line {"from":ms,"to":ms} (epoch ms): offers
 // `rate` packets/s from then until `to`, counts answers received inside [from, to], prints {"done":...}.
@@ -11,9 +13,10 @@ import * as dgram from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { COOKIE_BYTES, encodeRendezvous } from '../../extension/core/wire/rendezvous';
 import { MAGIC, MsgType } from '../../extension/core/wire/header';
+import { encodeTopic, MAX_TOPICS_PER_REGISTER, TopicKind, TopicMsgType } from '../../extension/core/wire/topics';
 
 export interface LoadSpec {
-  mode: 'stun' | 'register' | 'fill';
+  mode: 'stun' | 'register' | 'topics' | 'fill';
   host: string;
   port: number;
   rate: number;
@@ -40,6 +43,7 @@ async function openSocket(): Promise<dgram.Socket> {
 
 const isWelcome = (m: Buffer) => m.length > 3 && m[0] === MAGIC && m[2] === MsgType.Welcome;
 const isCookie = (m: Buffer) => m.length > 3 && m[0] === MAGIC && m[2] === MsgType.Cookie;
+const isTopicAck = (m: Buffer) => m.length > 3 && m[0] === MAGIC && m[2] === TopicMsgType.Ack;
 const isStunSuccess = (m: Buffer) => m.length >= 20 && m[0] === 0x01 && m[1] === 0x01;
 
 function stunRequest(): Buffer {
@@ -96,6 +100,22 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   if (spec.mode === 'stun') {
     for (const list of perSocket) for (let i = 0; i < 256; i++) list.push(stunRequest());
+  } else if (spec.mode === 'topics') {
+    const pairsPerSocket = Math.max(1, Math.floor((spec.members ?? 200) / spec.sockets / 2));
+    await Promise.all(
+      sockets.map(async (sock, s) => {
+        const zero = Buffer.alloc(COOKIE_BYTES);
+        const reg = (cookie: Buffer, clientId: Buffer, topics: Buffer[]) =>
+          encodeTopic({ type: 'topicRegister', cookie, clientId, seq: 1, options: 0, flags: 1, candidates: [{ address: '192.168.1.23', port: 40000 + s }], topics: topics.map((topic) => ({ topic, kind: TopicKind.Peer })) });
+        const reply = await exchange(sock, reg(zero, randomBytes(16), []), isCookie);
+        const cookie = Buffer.from(reply.subarray(3, 3 + COOKIE_BYTES));
+        for (let p = 0; p < pairsPerSocket; p++) {
+          const topics = Array.from({ length: MAX_TOPICS_PER_REGISTER }, () => randomBytes(16));
+          for (let k = 0; k < 2; k++) perSocket[s].push(reg(cookie, randomBytes(16), topics));
+        }
+        for (const p of perSocket[s]) await exchange(sock, p, isTopicAck);
+      }),
+    );
   } else {
     const roomsPerSocket = Math.max(1, Math.floor((spec.members ?? 1000) / spec.sockets / 2));
     await Promise.all(
@@ -127,7 +147,7 @@ async function main(): Promise<void> {
   let otherIn = 0;
   let sent = 0;
   let sentInWindow = 0;
-  const isAnswer = spec.mode === 'stun' ? isStunSuccess : isWelcome;
+  const isAnswer = spec.mode === 'stun' ? isStunSuccess : spec.mode === 'topics' ? isTopicAck : isWelcome;
   for (const sock of sockets) {
     sock.on('message', (m) => {
       const t = Date.now();

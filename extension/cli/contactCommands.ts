@@ -16,7 +16,9 @@ import { contactUri, formatContactLink, parseContactLink } from '../core/contact
 import type { PresenceStatus } from '../core/contacts/presence';
 import { RequestExchange } from '../core/contacts/requestExchange';
 import { RequestInbox } from '../core/contacts/requests';
-import { formatServer, parseServer, type ServerAddress } from '../core/invite';
+import { formatServer, parseServer, parseServerList, type ServerAddress } from '../core/invite';
+import type { TopicInstance } from '../core/contacts/topicRouter';
+import { utcDay } from '../core/contacts/topics';
 import { directoryCall } from '../core/net/directoryCall';
 import { monotonicNow } from '../core/net/udpRoomHost';
 import { UdpPresenceHost } from '../core/net/udpPresenceHost';
@@ -44,7 +46,8 @@ export const CONTACT_HELP = `Contacts (add people once; presence and requests ov
   p2p-chat accept ID | ignore ID | block ID  answer a request (block: that key is dropped silently from now on)
   p2p-chat dm CONTACT                        direct messages with a contact (NAME@HOST, name or key prefix),
                                              stdin/stdout like join; --stay, --linger S as for join
-  Options: --data-dir DIR, --json, --rendezvous HOST:PORT, --name TEXT, --wait S (contacts: how long to
+  Options: --data-dir DIR, --json, --rendezvous HOST:PORT[,HOST:PORT…] (several instances of one
+  server: each topic ranks them, and moves to the next when one stops answering), --name TEXT, --wait S (contacts: how long to
   listen for presence, default 3), --timeout S (add: how long to try delivering, default 20),
   --away, --appear-offline (with --watch).
   Exit codes: 0 done, 1 no answer from the server, 2 bad input, 3 request not delivered in time,
@@ -70,6 +73,11 @@ async function resolveServer(s: ServerAddress): Promise<{ address: string; port:
   return { address: isIP(s.host) ? s.host : (await lookup(s.host)).address, port: s.port };
 }
 
+/** Every instance of the server, resolved; topics rank them by name (contacts/topicRouter.ts). */
+async function resolveInstances(list: ServerAddress[]): Promise<TopicInstance[]> {
+  return Promise.all(list.map(async (name) => ({ name, endpoint: await resolveServer(name) })));
+}
+
 interface Ctx {
   dataDir: string;
   json: boolean;
@@ -83,11 +91,21 @@ function describe(c: Contact, status?: PresenceStatus): Record<string, unknown> 
   return { staticKey: c.staticKey, fingerprint: fingerprint(Buffer.from(c.staticKey, 'hex')), displayName: c.displayName, address: c.address, server: c.server, state: c.state, ...(status ? { presence: status } : {}) };
 }
 
-/** The rendezvous to go online on: --rendezvous, else the only account's server, else the contacts' only server. */
-function pickServer(dir: string, flag: string | undefined, contacts: Contact[]): ServerAddress | string {
-  if (flag) return parseServer(flag) ?? `--rendezvous must be HOST:PORT, got "${inert(flag)}"`;
+/**
+ * The rendezvous to go online on: --rendezvous (one HOST:PORT, or several instances of one server,
+ * comma-separated: each topic ranks them), else the only account's server, else the contacts' only server.
+ */
+function pickServer(dir: string, flag: string | undefined, contacts: Contact[]): ServerAddress[] | string {
+  if (flag) {
+    const list = parseServerList(flag);
+    if (!list.ok || list.servers.length === 0) return `--rendezvous must be HOST:PORT[,HOST:PORT…], got "${inert(flag)}"${list.ok ? '' : ` (${list.error})`}`;
+    return list.servers;
+  }
   const servers = new Set<string>([...Object.entries(loadAccounts(dir)).filter(([, a]) => !a.deleted).map(([k]) => k), ...contacts.map((c) => c.server)]);
-  if (servers.size === 1) return parseServer([...servers][0]) ?? 'bad server in data dir';
+  if (servers.size === 1) {
+    const one = parseServer([...servers][0]);
+    return one ? [one] : 'bad server in data dir';
+  }
   return servers.size === 0 ? 'no rendezvous known yet: give --rendezvous HOST:PORT' : `several servers known (${[...servers].join(', ')}): give --rendezvous HOST:PORT`;
 }
 
@@ -104,7 +122,7 @@ class ContactsNode {
 
   constructor(
     private readonly ctx: Ctx,
-    server: { address: string; port: number },
+    instances: TopicInstance[],
     serverText: string,
     opts: { away?: boolean; appearOffline?: boolean; resendPending?: boolean } = {},
   ) {
@@ -122,7 +140,8 @@ class ContactsNode {
     this.host = new UdpPresenceHost(
       {
         identity: ctx.identity,
-        server,
+        server: instances[0].endpoint,
+        ...(instances.length > 1 ? { instances } : {}),
         onOther: (data, from) => {
           if (data.length >= 3 && isContactPeerType(data[2])) {
             this.reloadInbox();
@@ -352,8 +371,9 @@ export async function runContactCommand(argv: string[]): Promise<number> {
     }
     const book = new ContactBook(ctx.selfHex, loadContacts(dataDir));
     if (sub === 'link') {
-      const s = pickServer(dataDir, o.rendezvous, []);
-      if (typeof s === 'string') return usage(s);
+      const list = pickServer(dataDir, o.rendezvous, []);
+      if (typeof list === 'string') return usage(list);
+      const s = list[0]; // a link names one server: the first (any instance of it finds the others' topics)
       const acct = loadAccounts(dataDir)[serverKey(s)];
       const link = {
         signingKey: loadSigningKey(dataDir, true)!.publicKey,
@@ -370,15 +390,16 @@ export async function runContactCommand(argv: string[]): Promise<number> {
     if (sub !== undefined) return usage(`unknown contacts command: ${sub}`);
 
     // List (with presence), or --watch.
-    const s = pickServer(dataDir, o.rendezvous, book.list());
-    if (typeof s === 'string') {
+    const picked = pickServer(dataDir, o.rendezvous, book.list());
+    if (typeof picked === 'string') {
       if (book.list().length === 0) {
         out('contacts', { count: 0 }, 'No contacts yet: p2p-chat contacts add NAME@HOST, or add-link LINK.');
         return 0;
       }
-      return usage(s);
+      return usage(picked);
     }
-    const node = new ContactsNode(ctx, await resolveServer(s), serverKey(s), { away: o.away, appearOffline: o['appear-offline'], resendPending: o.watch });
+    const s = picked[0];
+    const node = new ContactsNode(ctx, await resolveInstances(picked), serverKey(s), { away: o.away, appearOffline: o['appear-offline'], resendPending: o.watch });
     if (o.watch) {
       node.onPresence = (c, status) => out('presence', describe(c, status), `${inert(c.displayName)} is ${status}`);
       await node.start();
@@ -428,7 +449,7 @@ async function answer(ctx: Ctx, command: 'accept' | 'ignore' | 'block', id: stri
     return 0;
   }
   const s = pickServer(ctx.dataDir, rendezvous, book.list());
-  const server = typeof s === 'string' ? '' : serverKey(s);
+  const server = typeof s === 'string' ? '' : serverKey(s[0]);
   const added = book.add({ staticKey: r.staticKey, signingKey: r.signingKey, displayName: r.displayName, address: r.handle, server, state: 'accepted', addedAt: Date.now() });
   if (!added.ok) return ctx.fail(4, 'error', { kind: added.reason, message: added.message }, added.message);
   inbox.accept(id);
@@ -495,7 +516,10 @@ async function addContact(ctx: Ctx, how: 'add' | 'add-link', rest: string[], o: 
   }
   // Deliver the request: meet the recipient on its inbox topic, one IKpsk1 round trip.
   const serverText = serverKey(target.server);
-  const node = new ContactsNode(ctx, await resolveServer(target.server), serverText);
+  // Their server, or the instances --rendezvous lists for it (the inbox topic ranks them like every topic).
+  const listed = o.rendezvous ? pickServer(dataDir, o.rendezvous, []) : [target.server];
+  if (typeof listed === 'string') return fail(2, 'error', { kind: 'usage', message: listed }, listed);
+  const node = new ContactsNode(ctx, await resolveInstances(listed), serverText);
   const id = node.exchange.sendRequest({ staticKey: target.staticKey, requestToken: target.requestToken }, { signingKey: loadSigningKey(dataDir, true)!.publicKey, ...request }, monotonicNow());
   node.syncTopics();
   const started = monotonicNow();
@@ -533,10 +557,12 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
   const book = new ContactBook(ctx.selfHex, loadContacts(dataDir));
   const contact = book.find(who);
   if (!contact) return fail(5, 'error', { kind: 'not-found', contact: who }, `no contact "${inert(who)}" (see p2p-chat contacts)`);
-  const s = o.rendezvous ? parseServer(o.rendezvous) : parseServer(contact.server);
-  if (!s) return fail(2, 'error', { kind: 'usage' }, 'no rendezvous for this contact: give --rendezvous HOST:PORT');
+  const parsed = parseServerList(o.rendezvous ?? contact.server);
+  if (!parsed.ok || parsed.servers.length === 0) return fail(2, 'error', { kind: 'usage' }, 'no rendezvous for this contact: give --rendezvous HOST:PORT[,HOST:PORT…]');
+  const s = parsed.servers[0];
   const lingerS = o.linger !== undefined ? Number(o.linger) : 10;
-  const server = await resolveServer(s);
+  const instances = await resolveInstances(parsed.servers);
+  const server = instances[0].endpoint;
   const peerKey = Buffer.from(contact.staticKey, 'hex');
   const pair = new PairKeys(identity, peerKey);
   const sock = dgram.createSocket(server.address.includes(':') ? 'udp6' : 'udp4');
@@ -557,8 +583,14 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
     store: new FileRoomStore(join(dataDir, 'dms', `${pair.conversationId.toString('hex').slice(0, 32)}.json`)),
     discovery: 'external',
     onlyPeer: peerKey,
-    // The DM's mailbox (offline delivery) proves our address with the presence client's cookie: same socket.
-    mailboxCookie: () => presence.service.client.currentCookie,
+    // The DM's mailbox (offline delivery) goes to the instance our pair topic is registered with, and
+    // proves our address with the presence client's cookie for it: same socket.
+    ...(instances.length > 1 ? { servers: instances.map((i) => i.endpoint) } : {}),
+    mailboxServer: () => presence.service.client.serverFor(pair.topic(utcDay(Date.now()))),
+    mailboxCookie: () => {
+      const at = presence.service.client.serverFor(pair.topic(utcDay(Date.now())));
+      return at ? presence.service.client.cookieFor(at) : presence.service.client.currentCookie;
+    },
     log: (level, message) => {
       if (level === 'error') out('warning', { message }, `WARNING: ${message}`);
       else if (level !== 'debug' || process.env.P2P_CHAT_DEBUG) out('log', { level, message }, o.json ? '' : `· ${message}`);
@@ -570,6 +602,7 @@ async function runDm(ctx: Ctx, who: string | undefined, o: { rendezvous?: string
     {
       identity,
       server,
+      ...(instances.length > 1 ? { instances } : {}),
       socket: sock,
       extraCandidates: () => (roomHost.room.relayedAddress ? [roomHost.room.relayedAddress] : []),
       natFlags: () => (roomHost.room.relayedAddress ? NatFlags.RelayCandidate : 0),

@@ -28,32 +28,70 @@ export interface SimPeer {
 
 export const SERVER: Endpoint = { address: '192.0.2.1', port: 7000 };
 
+/** One simulated rendezvous instance (its own table and cookie key). */
+export interface SimInstance {
+  at: Endpoint;
+  table: TopicTable;
+  jar: CookieJar;
+  down: boolean;
+  rx: number;
+}
+
 export class TopicSim {
   now = 0;
   loss = 0;
   delayMs = 10;
-  readonly table: TopicTable;
-  readonly jar = new CookieJar({ secret: Buffer.alloc(32, 7) });
+  readonly instances: SimInstance[] = [];
   readonly peers: SimPeer[] = [];
-  serverDown = false;
   /** Drop chosen datagrams (a lost push, a lost gone). */
   dropIf?: (from: Endpoint, to: Endpoint, data: Buffer) => boolean;
   serverRx = 0;
   private queue: Packet[] = [];
   private readonly rng: Prng;
 
-  constructor(opts: { refreshSeconds?: number; seed?: number; wallStart?: number } = {}) {
-    this.table = new TopicTable({ refreshSeconds: opts.refreshSeconds ?? 15 });
+  /** The first instance's table (single-instance tests). */
+  get table(): TopicTable {
+    return this.instances[0].table;
+  }
+  set table(t: TopicTable) {
+    this.instances[0].table = t;
+  }
+  get jar(): CookieJar {
+    return this.instances[0].jar;
+  }
+  set jar(j: CookieJar) {
+    this.instances[0].jar = j;
+  }
+  get serverDown(): boolean {
+    return this.instances[0].down;
+  }
+  set serverDown(v: boolean) {
+    this.instances[0].down = v;
+  }
+
+  /** `instances`: how many rendezvous instances (192.0.2.1, .2, …: port 7000). */
+  constructor(opts: { refreshSeconds?: number; seed?: number; wallStart?: number; instances?: number } = {}) {
+    for (let i = 0; i < (opts.instances ?? 1); i++) {
+      this.instances.push({ at: { address: `192.0.2.${i + 1}`, port: 7000 }, table: new TopicTable({ refreshSeconds: opts.refreshSeconds ?? 15 }), jar: new CookieJar({ secret: Buffer.alloc(32, 7 + i) }), down: false, rx: 0 });
+    }
     this.rng = prng(opts.seed ?? 1);
     this.wallStart = opts.wallStart ?? 1_765_000_000_000 + 12 * 3600_000;
   }
   private readonly wallStart: number;
 
-  addPeer(name: string, key: KeyPair = generateKeyPair(), extra: { isOwnClient?: (clientId: Buffer) => boolean } = {}): SimPeer {
+  /** `instances`: which instances this peer's setting lists (default: all of them); `extra`: more service options. */
+  addPeer(name: string, key: KeyPair = generateKeyPair(), instances?: number[], extra: { isOwnClient?: (clientId: Buffer) => boolean } = {}): SimPeer {
     const at = { address: `198.51.100.${this.peers.length + 1}`, port: 40000 + this.peers.length };
     const peer: SimPeer = { name, key, at, down: false, log: [], svc: undefined as unknown as PresenceService };
+    const list = (instances ?? this.instances.map((_, i) => i)).map((i) => this.instances[i].at);
     peer.svc = new PresenceService(
-      { identity: key, server: SERVER, wallClock: () => this.wallStart + this.now, ...extra },
+      {
+        identity: key,
+        server: list[0],
+        ...(this.instances.length > 1 ? { instances: list.map((e) => ({ name: { host: e.address, port: e.port }, endpoint: e })) } : {}),
+        wallClock: () => this.wallStart + this.now,
+        ...extra,
+      },
       { presence: (contact, status, _p, now) => peer.log.push({ at: now, contact, status }) },
     );
     this.peers.push(peer);
@@ -77,19 +115,21 @@ export class TopicSim {
   }
 
   private deliver(pk: Packet): void {
-    if (endpointKey(pk.to) === endpointKey(SERVER)) {
-      if (this.serverDown) return;
+    const inst = this.instances.find((i) => endpointKey(i.at) === endpointKey(pk.to));
+    if (inst) {
+      if (inst.down) return;
       this.serverRx++;
+      inst.rx++;
       const d = decodeTopic(pk.data);
       if (!d.ok) return;
       const m = d.value;
       if (m.type !== 'topicRegister' && m.type !== 'topicLeave') return;
-      if (!this.jar.verify(this.now, pk.from, m.cookie)) {
-        this.enqueue(SERVER, pk.from, encodeRendezvous({ type: 'cookie', cookie: this.jar.issue(this.now, pk.from) }));
+      if (!inst.jar.verify(this.now, pk.from, m.cookie)) {
+        this.enqueue(inst.at, pk.from, encodeRendezvous({ type: 'cookie', cookie: inst.jar.issue(this.now, pk.from) }));
         return;
       }
-      const out = m.type === 'topicRegister' ? this.table.register(this.now, pk.from, m) : this.table.leave(this.now, pk.from, m.clientId, m.topics).out;
-      for (const o of out) this.enqueue(SERVER, o.to, o.bytes);
+      const out = m.type === 'topicRegister' ? inst.table.register(this.now, pk.from, m) : inst.table.leave(this.now, pk.from, m.clientId, m.topics).out;
+      for (const o of out) this.enqueue(inst.at, o.to, o.bytes);
       return;
     }
     const peer = this.peers.find((p) => endpointKey(p.at) === endpointKey(pk.to));
@@ -108,7 +148,7 @@ export class TopicSim {
       if (t > until) break;
       this.now = Math.max(this.now, t);
       if (t === nextExpiry) {
-        if (!this.serverDown) for (const o of this.table.expire(this.now)) this.enqueue(SERVER, o.to, o.bytes);
+        for (const inst of this.instances) if (!inst.down) for (const o of inst.table.expire(this.now)) this.enqueue(inst.at, o.to, o.bytes);
         nextExpiry += 1000;
       }
       const due = this.queue.filter((p) => p.at <= this.now);

@@ -65,6 +65,52 @@ describe('NAT lab: a room split across two instances sharing Redis', function ()
       await b.waitForEvent(text('across instances'), { timeoutMs: 10000, from: mark, what: 'message from A' });
     });
   }
+
+  it('a DM split across the instances (cone ↔ cone): request, accept and messages both ways through Redis-shared topics', async function () {
+    const lab = h.lab;
+    if (!lab) this.skip();
+    lab.setNat('natA', 'cone');
+    lab.setNat('natB', 'cone');
+    const redisPort = 6391;
+    const redis = lab.spawnIn('pub', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'no', '--loglevel', 'warning']);
+    procs.push(redis);
+    await waitForTcp(lab, redisPort);
+    const url = `redis://127.0.0.1:${redisPort}`;
+    for (const port of [7000, 7100]) {
+      const rv = lab.spawnNode('pub', join(root, 'dist/rendezvous.js'), ['--host', ADDR.pub, '--port', String(port), '--redis', url, '--log-level', 'warn', '--refresh', '5']);
+      procs.push(rv);
+      await lab.waitForUdpListener('pub', ADDR.pub, port, 5000, rv);
+    }
+    const PEER = join(root, 'dist/peer.js');
+    const one = `${ADDR.pub}:7000`; // bob's only instance
+    const two = `${ADDR.pub}:7100`; // alice's only instance
+    const A = join(dir, 'a');
+    const B = join(dir, 'b');
+    const oneShot = async (role: 'hostA' | 'hostB', args: string[]) => {
+      const p = lab.spawnNode(role, PEER, [...args, '--json']);
+      procs.push(p);
+      const exit = await p.waitForExit(30000);
+      if (exit.code !== 0) throw new Error(`${args[0]} failed:\n${p.describe()}`);
+      return [...p.events];
+    };
+    const bobWatch = lab.spawnNode('hostB', PEER, ['contacts', '--watch', '--json', '--rendezvous', one, '--data-dir', B]);
+    procs.push(bobWatch);
+    await bobWatch.waitForEvent(isType('online'), { timeoutMs: 10000, what: 'bob online on instance 1' });
+    const link = (await oneShot('hostB', ['contacts', 'link', '--rendezvous', one, '--name', 'bob', '--data-dir', B])).find(isType('link'))!;
+    await oneShot('hostA', ['contacts', 'add-link', String(link.link), '--name', 'alice', '--note', 'split', '--rendezvous', two, '--data-dir', A]);
+    const req = await bobWatch.waitForEvent(isType('request'), { timeoutMs: 10000, what: 'request from instance 2 to instance 1' });
+    await oneShot('hostB', ['accept', String(req.id), '--rendezvous', one, '--data-dir', B]);
+    await bobWatch.kill(1000);
+    const a = lab.spawnNode('hostA', PEER, ['dm', 'bob', '--json', '--stay', '--rendezvous', two, '--data-dir', A]);
+    const b = lab.spawnNode('hostB', PEER, ['dm', 'alice', '--json', '--stay', '--rendezvous', one, '--data-dir', B]);
+    procs.push(a, b);
+    await a.waitForEvent(isType('ready'), { timeoutMs: 10000 });
+    await b.waitForEvent(isType('ready'), { timeoutMs: 10000 });
+    a.writeLine('split but together');
+    await b.waitForEvent(text('split but together'), { timeoutMs: 30000, what: 'DM from alice (instance 2) to bob (instance 1)' });
+    b.writeLine('and back');
+    await a.waitForEvent(text('and back'), { timeoutMs: 15000, what: 'reply' });
+  });
 });
 
 async function waitForTcp(lab: NonNullable<ReturnType<typeof useLab>['lab']>, port: number): Promise<void> {

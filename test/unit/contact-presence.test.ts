@@ -54,9 +54,9 @@ describe('contacts: presence over topics (simulated)', () => {
       const bob = sim.addPeer('bob');
       const own = new Set<string>();
       const isOwnClient = skip ? (id: Buffer) => own.has(id.toString('hex')) : undefined;
-      const alice = sim.addPeer('alice', generateKeyPair(), { isOwnClient });
+      const alice = sim.addPeer('alice', generateKeyPair(), undefined, { isOwnClient });
       // Alice's DM with Bob: the same key, its own client, registering only Bob's pair topic.
-      const aliceDm = sim.addPeer('alice-dm', alice.key, { isOwnClient });
+      const aliceDm = sim.addPeer('alice-dm', alice.key, undefined, { isOwnClient });
       own.add(alice.svc.client.clientId.toString('hex'));
       own.add(aliceDm.svc.client.clientId.toString('hex'));
       befriend(sim, alice, bob);

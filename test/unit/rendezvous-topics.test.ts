@@ -113,3 +113,95 @@ describe('rendezvous: topic table', () => {
     assert.equal(t.stats().clients, 3);
   });
 });
+
+describe('rendezvous: topic table, members of other instances', () => {
+  const partnerOf = (client: number, at: typeof A, flags = 0) => ({ clientId: id(client), flags, reflexive: at, candidates: [] });
+  const R = { address: '203.0.113.9', port: 9000 }; // registered at another instance
+
+  it('a remote member pairs with local ones (and is counted in acks), but nothing is ever sent to it', () => {
+    const t = new TopicTable({ refreshSeconds: 10 });
+    assert.deepEqual(t.remoteUpsert(topic(1), 'f9', TopicKind.Peer, partnerOf(9, R)), [], 'no local member: not held');
+    reg(t, 0, A, 1, [[1, TopicKind.Peer]]);
+    const told = decoded(t.remoteUpsert(topic(1), 'f9', TopicKind.Peer, partnerOf(9, R)));
+    assert.deepEqual(told.map((x) => `${x.m.type}->${x.to}`), ['topicPeer->198.51.100.1:1000']);
+    assert.equal(t.stats().remote, 1);
+    // The same again: nothing new to say.
+    assert.deepEqual(t.remoteUpsert(topic(1), 'f9', TopicKind.Peer, partnerOf(9, R)), []);
+    // A new local member hears about it at once; the remote one is never a destination.
+    const b = decoded(reg(t, 1, B, 2, [[1, TopicKind.Peer]]));
+    assert.ok(b.every((x) => x.to !== '203.0.113.9:9000'));
+    assert.equal(b.filter((x) => x.m.type === 'topicPeer' && x.to === '198.51.100.2:2000').length, 2);
+    const ack = b.find((x) => x.m.type === 'topicAck')!.m as { partners: number };
+    assert.equal(ack.partners, 2);
+    // A replay repeats it.
+    const replay = decoded(t.register(2, B, { clientId: id(2), seq: 2, options: 1, flags: 0, candidates: [], topics: [{ topic: topic(1), kind: TopicKind.Peer }] }));
+    assert.equal(replay.filter((x) => x.m.type === 'topicPeer').length, 2);
+    // Away at the other instance: local partners hear it.
+    assert.equal(decoded(t.remoteUpsert(topic(1), 'f9', TopicKind.Peer, partnerOf(9, R, 0x08))).length, 2);
+    // Gone there: topicGone to both local members, never to R.
+    const gone = decoded(t.remoteRemove(topic(1), 'f9'));
+    assert.deepEqual(gone.map((x) => `${x.m.type}->${x.to}`).sort(), ['topicGone->198.51.100.1:1000', 'topicGone->198.51.100.2:2000']);
+    assert.equal(t.stats().remote, 0);
+  });
+
+  it('the same client at two places is not gone while one remains; the last local member takes the remote ones with it', () => {
+    const t = new TopicTable({ refreshSeconds: 10 });
+    reg(t, 0, A, 1, [[1, TopicKind.Peer]]);
+    t.remoteUpsert(topic(1), 'old', TopicKind.Peer, partnerOf(9, R));
+    reg(t, 1, C, 9, [[1, TopicKind.Peer]]); // client 9 moved here
+    const ack = decoded(reg(t, 2, A, 1, [[1, TopicKind.Peer]])).find((x) => x.m.type === 'topicAck')!.m as { partners: number };
+    assert.equal(ack.partners, 1, 'partners are counted by client id');
+    // Its old instance's record goes: A hears client 9 announced again (here), not gone.
+    const after = decoded(t.remoteRemove(topic(1), 'old'));
+    assert.deepEqual(after.map((x) => x.m.type), ['topicPeer']);
+    t.remoteUpsert(topic(1), 'r7', TopicKind.Peer, partnerOf(7, R));
+    assert.equal(t.stats().remote, 1);
+    t.leave(3, A, id(1), []);
+    t.leave(3, C, id(9), []);
+    assert.equal(t.stats().remote, 0);
+    assert.equal(t.stats().topics, 0);
+  });
+
+  it('remote members count against the per-topic cap; losing shared state drops them with topicGone', () => {
+    const t = new TopicTable({ refreshSeconds: 10, maxMembersPerTopic: 3 });
+    reg(t, 0, A, 1, [[1, TopicKind.Host]]);
+    for (let n = 0; n < 5; n++) t.remoteUpsert(topic(1), `v${n}`, TopicKind.Visitor, partnerOf(20 + n, R));
+    assert.equal(t.stats().remote, 2);
+    const full = decoded(reg(t, 1, B, 2, [[1, TopicKind.Visitor]]));
+    assert.ok(full.some((x) => x.m.type === 'topicAck' && (x.m as { refused: number }).refused === 1));
+    const dropped = decoded(t.dropRemote());
+    assert.deepEqual(dropped.map((x) => `${x.m.type}->${x.to}`), ['topicGone->198.51.100.1:1000', 'topicGone->198.51.100.1:1000']);
+    assert.equal(t.stats().remote, 0);
+  });
+
+  it('the observer hears local changes only; an unavailable one earns registrants a notice after the ack', () => {
+    const seen: string[] = [];
+    const flags: number[] = [];
+    let up = true;
+    const t = new TopicTable({
+      refreshSeconds: 10,
+      observer: {
+        changed: (m) => {
+          seen.push(`+${m.field}:${m.kind}`);
+          const d = decodeTopic(m.encoded);
+          assert.ok(d.ok && d.value.type === 'topicPeer' && d.value.topic.equals(m.topic));
+          flags.push(d.value.partner.flags);
+        },
+        removed: (m) => seen.push(`-${m.field}`),
+        available: () => up,
+      },
+    });
+    reg(t, 0, A, 1, [[1, TopicKind.Peer]]);
+    reg(t, 1, A, 1, [[1, TopicKind.Peer]]); // a refresh: nothing
+    t.remoteUpsert(topic(1), 'r', TopicKind.Peer, partnerOf(9, R));
+    reg(t, 2, A, 1, [[1, TopicKind.Peer]], 0x08); // away: a change
+    up = false;
+    const out = reg(t, 3, B, 2, [[1, TopicKind.Peer]]);
+    assert.equal(out[out.length - 1].type, 'error');
+    assert.equal(out[out.length - 2].type, 'topicAck');
+    t.leave(4, A, id(1), []);
+    const f1 = `${id(1).toString('hex')}@198.51.100.1:1000`;
+    assert.deepEqual(seen, [`+${f1}:0`, `+${f1}:0`, `+${id(2).toString('hex')}@198.51.100.2:2000:0`, `-${f1}`]);
+    assert.deepEqual(flags, [0, 0x08, 0], 'what the registry stores follows the away flag');
+  });
+});

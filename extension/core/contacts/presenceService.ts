@@ -7,11 +7,14 @@ import { Endpoint } from '../wire/endpoint';
 import { decodeRendezvous, type TurnCredentials } from '../wire/rendezvous';
 import { decodeTopic, isTopicType, TopicFlags, type TopicEntry, type TopicPartner } from '../wire/topics';
 import { PresenceTracker, type PresenceContact, type PresenceStatus } from './presence';
-import { TopicClient } from './topicClient';
+import { TopicRouter, type TopicInstance } from './topicRouter';
 
 export interface PresenceServiceOptions {
   identity: KeyPair;
+  /** The rendezvous; with `instances`, the first of them (kept for callers that need one address). */
   server: Endpoint;
+  /** Several instances of one server: each topic ranks them by HRW over its id (contacts/topicRouter.ts). */
+  instances?: TopicInstance[];
   wallClock?: () => number;
   hostCandidates?: () => Endpoint[];
   natFlags?: () => number;
@@ -38,7 +41,7 @@ export interface PresenceServiceEvents {
 export class PresenceService {
   readonly outgoing: { to: Endpoint; data: Buffer }[] = [];
   readonly tracker: PresenceTracker;
-  readonly client: TopicClient;
+  readonly client: TopicRouter;
   private away = false;
   private started = false;
 
@@ -49,13 +52,13 @@ export class PresenceService {
     this.tracker = new PresenceTracker(opts.identity, opts.wallClock ?? Date.now, {
       change: (id, status, partner, now) => this.events.presence?.(id, status, partner, now),
     });
-    this.client = new TopicClient(
+    this.client = new TopicRouter(
       {
-        server: opts.server,
+        instances: opts.instances?.length ? opts.instances : [{ name: { host: opts.server.address, port: opts.server.port }, endpoint: opts.server }],
         send: (to, data) => this.outgoing.push({ to, data }),
-        hostCandidates: opts.hostCandidates,
+        ...(opts.hostCandidates ? { hostCandidates: opts.hostCandidates } : {}),
         flags: () => (opts.natFlags?.() ?? 0) | (this.away ? TopicFlags.Away : 0),
-        clientId: opts.clientId,
+        ...(opts.clientId ? { clientId: opts.clientId } : {}),
       },
       {
         partner: (topic, partner, now) => {

@@ -16,6 +16,11 @@ export interface TopicClientOptions {
   flags?: () => number;
   clientId?: Buffer;
   unreachableAfterMs?: number;
+  /**
+   * Several instances (topicRouter.ts): after this many unanswered sends of a batch, with nothing at all
+   * heard from the server since, `silent` is told instead of sending again.
+   */
+  failoverAfter?: number;
 }
 
 export interface TopicClientEvents {
@@ -24,6 +29,8 @@ export interface TopicClientEvents {
   registered?(observed: Endpoint, now: number, turn?: TurnCredentials): void;
   error?(code: number, message: string, now: number): void;
   unreachable?(sinceMs: number, now: number): void;
+  /** The server stopped answering (see `failoverAfter`). True: the client stops (its topics move); false: it keeps retrying. */
+  silent?(now: number): boolean;
 }
 
 // Flat rather than exponential: presence must recover within seconds, and one datagram every 4 s
@@ -50,6 +57,13 @@ export class TopicClient {
   private readonly inFlight = new Map<number, Batch>();
   /** Partners we know of, per topic: compared with each ack's count to catch a lost push. */
   private readonly partners = new Map<string, Map<string, Buffer>>();
+  /**
+   * Topics whose partners were learned at another instance, with the time until which those partners
+   * are kept though this server does not know them yet (they are failing over too, on their own
+   * schedule): registered with Replay; after that time the next replay's ack drops the absent ones.
+   */
+  private readonly unconfirmed = new Map<string, number>();
+  private lastHeardAt = -Infinity;
   private seq = 0;
   private refreshMs = DEFAULT_REFRESH_S * 1000;
   private nextRefreshAt = Infinity;
@@ -90,19 +104,29 @@ export class TopicClient {
     this.registerAll(now);
   }
 
-  /** Replace the wanted set: new topics are registered at once, dropped ones left at once. */
-  setTopics(entries: TopicEntry[], now: number): void {
+  /**
+   * Replace the wanted set: new topics are registered at once, dropped ones left at once. `adopted`:
+   * partners of topics that come from another instance's client (they stay until this server's
+   * answer to a replay shows who is really there).
+   */
+  setTopics(entries: TopicEntry[], now: number, adopted?: Map<string, Map<string, Buffer>>, adoptedUntil = now): void {
     const next = new Map(entries.map((e) => [e.topic.toString('latin1'), e]));
     const added: string[] = [];
     const removed: Buffer[] = [];
     for (const [k, e] of next) {
       const old = this.wanted.get(k);
       if (!old || old.kind !== e.kind) added.push(k);
+      const inherited = adopted?.get(k);
+      if (inherited && !old) {
+        this.partners.set(k, new Map(inherited));
+        this.unconfirmed.set(k, adoptedUntil);
+      }
     }
     for (const [k, e] of this.wanted) {
       if (next.has(k)) continue;
       removed.push(e.topic);
       this.partners.delete(k);
+      this.unconfirmed.delete(k);
     }
     this.wanted.clear();
     for (const [k, e] of next) this.wanted.set(k, e);
@@ -113,6 +137,26 @@ export class TopicClient {
     }
   }
 
+  /** The partners known on a topic, handed to the client of another instance (the topic moves there). */
+  takePartners(topicKey: string): Map<string, Buffer> | undefined {
+    const p = this.partners.get(topicKey);
+    this.partners.delete(topicKey);
+    return p;
+  }
+
+  /** Whether this server answered anything since `t`. */
+  heardSince(t: number): boolean {
+    return this.lastHeardAt >= t;
+  }
+
+  /** Stop without a word (the router moved our topics elsewhere, or the server is silent). */
+  suspend(): void {
+    this.stopped = true;
+    this.registered = false;
+    this.inFlight.clear();
+    this.awaitingSince = undefined;
+  }
+
   /** Flags changed (away, NAT class): partners should hear now, not at the next refresh. */
   refreshNow(now: number): void {
     if (!this.stopped) this.registerAll(now);
@@ -120,6 +164,7 @@ export class TopicClient {
 
   handle(m: TopicMessage | RendezvousMessage, from: Endpoint, now: number): void {
     if (this.stopped || !this.isServer(from)) return;
+    this.lastHeardAt = now;
     switch (m.type) {
       case 'cookie':
         // First contact, an expired cookie or a restarted server; the same cookie again answers a retry.
@@ -146,6 +191,9 @@ export class TopicClient {
         this.events.registered?.(m.observed, now, m.turn);
         if (b.replay) {
           for (const k of b.keys) {
+            const until = this.unconfirmed.get(k);
+            if (until !== undefined && now < until) continue; // inherited partners: until then to show up here
+            this.unconfirmed.delete(k);
             for (const [id, clientId] of [...(this.partners.get(k) ?? [])]) {
               if (!b.replay.has(`${k}/${id}`)) this.dropPartner(k, id, clientId, now);
             }
@@ -192,6 +240,14 @@ export class TopicClient {
     if (now >= this.nextRefreshAt) this.registerAll(now);
     for (const [seq, b] of [...this.inFlight]) {
       if (now < b.nextAt) continue;
+      const limit = this.opts.failoverAfter;
+      if (limit !== undefined && this.events.silent && b.attempt + 1 >= limit && this.awaitingSince !== undefined && this.lastHeardAt < this.awaitingSince) {
+        // Nothing at all from this server since we started waiting: the router may move our topics.
+        if (this.events.silent(now)) {
+          this.suspend();
+          return;
+        }
+      }
       this.inFlight.delete(seq);
       this.sendBatch(b.keys, now, b.attempt + 1, b.replay !== undefined);
     }
@@ -239,7 +295,11 @@ export class TopicClient {
       if (this.inFlight.size === 0) this.sendBatch(keys.slice(0, MAX_TOPICS_PER_REGISTER), now, 0);
       return;
     }
-    for (let i = 0; i < keys.length; i += MAX_TOPICS_PER_REGISTER) this.sendBatch(keys.slice(i, i + MAX_TOPICS_PER_REGISTER), now, 0);
+    // Adopted topics go in replay batches: their ack drops inherited partners this server does not know.
+    const replay = keys.filter((k) => this.unconfirmed.has(k));
+    const plain = replay.length ? keys.filter((k) => !this.unconfirmed.has(k)) : keys;
+    for (let i = 0; i < replay.length; i += MAX_TOPICS_PER_REGISTER) this.sendBatch(replay.slice(i, i + MAX_TOPICS_PER_REGISTER), now, 0, true);
+    for (let i = 0; i < plain.length; i += MAX_TOPICS_PER_REGISTER) this.sendBatch(plain.slice(i, i + MAX_TOPICS_PER_REGISTER), now, 0);
   }
 
   private sendBatch(keys: string[], now: number, attempt: number, replay = false): void {

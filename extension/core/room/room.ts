@@ -45,6 +45,11 @@ export interface RoomOptions {
    */
   mailboxCookie?: () => Buffer | undefined;
   /**
+   * Where mailbox requests go when the room does not register itself (a DM over several instances: the
+   * instance its pair topic is registered with, whose cookie `mailboxCookie` gives). Default: the room's server.
+   */
+  mailboxServer?: () => Endpoint | undefined;
+  /**
    * 'external': no room registration at the rendezvous (which would show it our static key); members are
    * introduced with `meet` instead (a direct message: the contacts' pairwise topic did the introducing).
    */
@@ -322,7 +327,7 @@ export class Room {
       wall: () => this.wall(),
       cookie: () => this.opts.mailboxCookie?.() ?? this.rendezvous.currentCookie,
       // To the instance we are registered with: the cookie is its own (several instances share the store).
-      send: (data: Buffer) => this.outgoing.push({ to: this.rendezvous.server, data, via: 0 }),
+      send: (data: Buffer) => this.outgoing.push({ to: this.opts.mailboxServer?.() ?? this.rendezvous.server, data, via: 0 }),
       state: () => this.persisted,
       accept: (hex: string, name: string, payload: Buffer) => this.acceptChat(hex, name, payload, true),
       received: (hex: string, epoch: number, seq: number) => this.memberReceived(hex, epoch, seq),
