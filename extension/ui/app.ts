@@ -23,7 +23,7 @@ import { ChatPanel } from './panel';
 import { newMessageText } from './statusView';
 import { RoomActions } from './roomActions';
 import { RoomMemory } from './roomMemory';
-import { lanAddress, roomKeys, startEmbeddedRendezvous, type EmbeddedRendezvous, type RoomTarget } from './roomTarget';
+import { lanAddress, roomKeys, startEmbeddedRendezvous, type DmTarget, type EmbeddedRendezvous, type RoomTarget } from './roomTarget';
 import type { RoomSession } from './roomSession';
 import { sessionCoreModule } from './lazyBundles';
 import type { ChatSettings } from './settings';
@@ -267,17 +267,17 @@ export class P2pChatApp implements vscode.Disposable {
   }
 
   /** Must run inside serial(). */
-  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean; roomName?: string } = {}): Promise<RoomSession> {
+  private async enter(target: RoomTarget, opts: { embedded?: EmbeddedRendezvous; rehost?: boolean; roomName?: string; background?: boolean } = {}): Promise<RoomSession> {
     let embedded = opts.embedded;
     try {
       const id = roomKeys(target).roomId.toString('hex');
       const existing = this.sessions.get(id);
       if (existing) {
         // Already open in this window: switch to it (an embedded server made for it is not needed).
-        this.activate(existing);
+        if (!opts.background) this.activate(existing);
         return existing;
       }
-      this.parkActive();
+      if (!opts.background) this.parkActive();
       const identity = await this.getIdentity();
       this.selfId = identity.publicKey.toString('hex');
       if (opts.rehost && target.kind === 'invite' && !embedded) {
@@ -310,10 +310,12 @@ export class P2pChatApp implements vscode.Disposable {
         ...(opts.roomName !== undefined ? { roomName: opts.roomName } : {}),
       });
       embedded = undefined; // owned by the session from here on
+      session.setOwnPresence(this.ownPresence);
       this.sessions.set(session.roomIdHex, session);
       this.wire(session);
       this.conversations.joined(session.roomIdHex, session.label, Date.now());
-      this.activate(session);
+      if (!opts.background) this.activate(session);
+      else this.updateContext();
       await this.memory.entered(session.roomIdHex, session.label, target);
       this.log.info(`joining ${session.label} (${target.kind === 'named' ? 'named room' : 'invite'}) via ${formatServer(target.kind === 'invite' ? target.invite.server : target.server)}`);
       try {
@@ -526,6 +528,56 @@ export class P2pChatApp implements vscode.Disposable {
     });
   }
 
+  // ---- direct messages (the contacts side: contacts/contactsUi.ts) ---------------------------------
+
+  /** Finds the DM target of a conversation id (a contact's), so a DM row in Conversations reopens it. */
+  private dmResolver: ((conversationId: string) => DmTarget | undefined) | undefined;
+
+  setDmResolver(f: (conversationId: string) => DmTarget | undefined): void {
+    this.dmResolver = f;
+  }
+
+  identityKeys(): Promise<KeyPair> {
+    return this.getIdentity();
+  }
+
+  /** Opens the DM with a contact: on screen, or in the background (a contact knocked; the mailbox after a restart). */
+  async openDm(target: DmTarget, opts: { background?: boolean } = {}): Promise<void> {
+    const id = target.keys.roomId.toString('hex');
+    if (opts.background) {
+      if (this.sessions.has(id)) return;
+      await this.serial(async () => {
+        if (!this.sessions.has(id)) await this.enter(target, { background: true });
+      });
+      return;
+    }
+    await this.userChange(() => this.enter(target));
+    this.showChat();
+  }
+
+  private ownPresence: 'online' | 'away' | 'offline' = 'online';
+
+  /** Set Presence reaches the open DMs too (each registers the pair's topic on its own socket). */
+  setOwnPresence(p: 'online' | 'away' | 'offline'): void {
+    this.ownPresence = p;
+    for (const s of this.sessions.values()) s.setOwnPresence(p);
+  }
+
+  /** Whether the DM with this conversation id runs in this window. */
+  hasSession(id: string): boolean {
+    return this.sessions.has(id);
+  }
+
+  /** The TOFU book shared with rooms: a contact's key verified in a DM or a room is verified everywhere. */
+  isVerified(peerId: string): boolean {
+    return this.contacts.get(peerId)?.verified === true;
+  }
+
+  async setVerified(peerId: string, name: string, verified: boolean): Promise<void> {
+    await this.contacts.setVerified(peerId, name, verified);
+    this.controller.refreshMembers();
+  }
+
   // ---- conversations -------------------------------------------------------------------------------
 
   get activeConversationId(): string | undefined {
@@ -544,7 +596,7 @@ export class P2pChatApp implements vscode.Disposable {
         this.activate(open);
         return;
       }
-      const target = await this.memory.savedTarget(id);
+      const target = (await this.memory.savedTarget(id)) ?? this.dmResolver?.(id);
       if (target && roomKeys(target).roomId.toString('hex') === id) {
         await this.enter(target, { rehost: target.kind === 'invite' && target.hosted });
         return;

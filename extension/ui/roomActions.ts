@@ -51,6 +51,10 @@ export class RoomActions {
       if (c) await this.host.connect();
       return;
     }
+    if (s.target.kind === 'dm') {
+      void notifyInfo(inert`P2P Chat: "${s.label}" is a direct conversation with a contact; it has no invite. Use Copy My Contact Link to let someone add you.`);
+      return;
+    }
     if (!s.inviteText) {
       const server = formatServer(s.target.kind === 'named' ? s.target.server : s.target.invite.server);
       void notifyInfo(inert`P2P Chat: "${s.label}" is a named room; it has no invite. Others join it by its name on the rendezvous server ${server}.`);

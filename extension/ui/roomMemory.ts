@@ -67,6 +67,8 @@ export class RoomMemory {
 
   /** A room was entered: it is the one to rejoin and whose history to show. */
   async entered(roomIdHex: string, label: string, target: RoomTarget): Promise<void> {
+    // A DM is brought back by the contact list (the keys come from the identity), never from here.
+    if (target.kind === 'dm') return;
     await this.workspaceState.update(ACTIVE_ROOM_KEY, roomIdHex);
     await this.setOpenRooms([...this.openRoomIds().filter((id) => id !== roomIdHex), roomIdHex]);
     await this.workspaceState.update(LAST_ROOM_KEY, { roomIdHex, label });

@@ -12,7 +12,8 @@ import type { KeyPair, RoomKeys } from '../core/noise';
 import { messageId, type RoomEvents } from '../core/room/room';
 import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatBody, ChatMessage, ConnectionState, MemberInfo } from '../core/types';
-import { roomKeys, roomLabel, roomServers, type EmbeddedRendezvous, type LogFn, type RoomTarget } from './roomTarget';
+import { roomKeys, roomLabel, roomServers, type DmTarget, type EmbeddedRendezvous, type LogFn, type RoomTarget } from './roomTarget';
+import { startDmHost, type DmHost } from './contacts/dmHost';
 
 // What used to live here and is light enough for dist/extension.js (tests and the terminal peer import it from here too).
 export * from './roomTarget';
@@ -56,9 +57,12 @@ export class RoomSession {
   private invite: { name: string | undefined; text: string } | undefined;
 
   private host: UdpRoomHost | undefined;
+  /** A DM's socket also carries its presence client: stopped with the room. */
+  private dm: DmHost | undefined;
   private events: RoomEvents = {};
   private name: string;
   private away = false;
+  private ownPresence: 'online' | 'away' | 'offline' = 'online';
   private stopped = false;
   private starting: Promise<void> | undefined;
   private readonly store: FileRoomStore;
@@ -167,6 +171,7 @@ export class RoomSession {
       }
     }
     if (this.stopped) return;
+    if (this.target.kind === 'dm') return this.startDm(this.target, ranked[0]);
     const make = (port: number) =>
       new UdpRoomHost({
         identity: this.opts.identity,
@@ -207,6 +212,39 @@ export class RoomSession {
     this.log('info', `in ${this.label} as ${this.name}, UDP port ${host.port}, rendezvous ${ranked.map((e) => endpointKey(e)).join(", ")}`);
   }
 
+  private async startDm(t: DmTarget, server: Endpoint): Promise<void> {
+    let dm: DmHost;
+    const open = (port: number) =>
+      startDmHost({
+        identity: this.opts.identity,
+        peerKey: Buffer.from(t.peer, 'hex'),
+        peerName: t.name,
+        name: this.name,
+        server,
+        store: this.store,
+        port,
+        bindAddress: this.opts.bindAddress,
+        keepaliveMs: this.opts.keepaliveMs,
+        log: this.opts.log,
+        events: this.forwarder(),
+      });
+    try {
+      dm = await open(0); // p2pChat.localPort is the rooms' port: a DM takes any free one
+    } catch (err) {
+      throw this.fail(err);
+    }
+    if (this.stopped) {
+      await dm.stop();
+      return;
+    }
+    this.dm = dm;
+    this.host = dm.room;
+    dm.setOwnPresence(this.ownPresence);
+    this.events.state?.(dm.room.room.state);
+    if (this.away) this.setAway(true);
+    this.log('info', `direct messages with ${t.name} on UDP port ${dm.room.port}, rendezvous ${endpointKey(server)}`);
+  }
+
   private fail(err: unknown): Error {
     const reason = `cannot open a UDP socket: ${(err as Error).message}`;
     this.log('error', reason);
@@ -236,8 +274,11 @@ export class RoomSession {
     if (this.stopped) return;
     if (this.starting) await this.starting.catch(() => undefined);
     const old = this.host;
+    const oldDm = this.dm;
     this.host = undefined;
-    if (old) await old.stop();
+    this.dm = undefined;
+    if (oldDm) await oldDm.stop();
+    else if (old) await old.stop();
     await this.start();
   }
 
@@ -246,9 +287,12 @@ export class RoomSession {
     this.stopped = true;
     if (this.starting) await this.starting.catch(() => undefined);
     const host = this.host;
+    const dm = this.dm;
     this.host = undefined;
+    this.dm = undefined;
     try {
-      if (host) await host.stop();
+      if (dm) await dm.stop();
+      else if (host) await host.stop();
     } finally {
       if (this.opts.embedded) await this.opts.embedded.server.stop();
     }
@@ -279,6 +323,12 @@ export class RoomSession {
     if (!host) return;
     host.room.setAway(away, monotonicNow());
     host.pump();
+  }
+
+  /** A DM's registration follows the contacts' presence (Set Presence); rooms ignore it. */
+  setOwnPresence(p: 'online' | 'away' | 'offline'): void {
+    this.ownPresence = p;
+    this.dm?.setOwnPresence(p);
   }
 
   /** Takes effect for new handshakes and the next rendezvous refresh. */

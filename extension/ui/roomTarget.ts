@@ -23,14 +23,30 @@ import { rendezvousHostModule } from './lazyBundles';
 
 export type RoomTarget =
   | { kind: 'invite'; invite: Invite; /** We host its rendezvous (embedded server). */ hosted: boolean }
-  | { kind: 'named'; name: string; server: ServerAddress };
+  | { kind: 'named'; name: string; server: ServerAddress }
+  | DmTarget;
+
+/**
+ * A direct conversation with a contact (contacts/dmHost.ts): the keys come from the pair's X25519
+ * secret (PairKeys), so the target carries them; it is never saved with the rooms (the contact list
+ * is what brings a DM back).
+ */
+export interface DmTarget {
+  kind: 'dm';
+  /** The contact's static key, hex. */
+  peer: string;
+  /** The contact's display name (peer text). */
+  name: string;
+  server: ServerAddress;
+  keys: RoomKeys;
+}
 
 /** What is remembered to rejoin after a window reload. Holds the room secret: keep it in SecretStorage. */
 export type SavedRoom = { kind: 'invite'; invite: string; hosted?: boolean } | { kind: 'named'; name: string; server: string };
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
-export function saveRoom(t: RoomTarget): SavedRoom {
+export function saveRoom(t: Exclude<RoomTarget, DmTarget>): SavedRoom {
   return t.kind === 'invite'
     ? { kind: 'invite', invite: formatInvite(t.invite), ...(t.hosted ? { hosted: true } : {}) }
     : { kind: 'named', name: t.name, server: formatServer(t.server) };
@@ -51,7 +67,7 @@ export function loadRoom(x: unknown): RoomTarget | undefined {
 }
 
 export function roomKeys(t: RoomTarget): RoomKeys {
-  return t.kind === 'invite' ? inviteKeys(t.invite) : namedRoomKeys(t.name);
+  return t.kind === 'invite' ? inviteKeys(t.invite) : t.kind === 'dm' ? t.keys : namedRoomKeys(t.name);
 }
 
 export function roomServer(t: RoomTarget): ServerAddress {
@@ -60,6 +76,7 @@ export function roomServer(t: RoomTarget): ServerAddress {
 
 /** Every instance the room may use, best first for this room (rendezvous hashing). */
 export function roomServers(t: RoomTarget): ServerAddress[] {
+  if (t.kind === 'dm') return [t.server];
   return rankInstances(t.kind === 'invite' ? inviteServers(t.invite) : [t.server], roomKeys(t).roomId);
 }
 
@@ -70,6 +87,7 @@ export function lanAddress(): string {
 
 /** What a room is called before anyone named it: a named room's name, else "Room c9ae88f7". */
 export function roomLabel(t: RoomTarget, roomIdHex: string): string {
+  if (t.kind === 'dm') return t.name;
   return t.kind === 'named' ? normalizeRoomName(t.name) : `Room ${roomIdHex.slice(0, 8)}`;
 }
 

@@ -4,3 +4,6 @@
 // in here shows text, so no class crosses between the two bundles' copies of a shared module.
 export { RoomSession } from './roomSession';
 export { TransferHost } from '../core/transfer/transferHost';
+// Accounts, contacts and presence (only once the user has used them): in this bundle with the DM host, so
+// the two share one copy of contacts/ownClients.ts.
+export { ContactsService } from './contacts/contactsService';

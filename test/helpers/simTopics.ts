@@ -79,8 +79,8 @@ export class TopicSim {
   }
   private readonly wallStart: number;
 
-  /** `instances`: which instances this peer's setting lists (default: all of them). */
-  addPeer(name: string, key: KeyPair = generateKeyPair(), instances?: number[]): SimPeer {
+  /** `instances`: which instances this peer's setting lists (default: all of them); `extra`: more service options. */
+  addPeer(name: string, key: KeyPair = generateKeyPair(), instances?: number[], extra: { isOwnClient?: (clientId: Buffer) => boolean } = {}): SimPeer {
     const at = { address: `198.51.100.${this.peers.length + 1}`, port: 40000 + this.peers.length };
     const peer: SimPeer = { name, key, at, down: false, log: [], svc: undefined as unknown as PresenceService };
     const list = (instances ?? this.instances.map((_, i) => i)).map((i) => this.instances[i].at);
@@ -90,6 +90,7 @@ export class TopicSim {
         server: list[0],
         ...(this.instances.length > 1 ? { instances: list.map((e) => ({ name: { host: e.address, port: e.port }, endpoint: e })) } : {}),
         wallClock: () => this.wallStart + this.now,
+        ...extra,
       },
       { presence: (contact, status, _p, now) => peer.log.push({ at: now, contact, status }) },
     );

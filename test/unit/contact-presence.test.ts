@@ -48,6 +48,34 @@ describe('contacts: presence over topics (simulated)', () => {
     assert.ok(when(alice, bob, 'offline', quitAt)! - quitAt <= 30);
   });
 
+  it("our own second client on the pair's topic (a DM's) is not the contact, with isOwnClient", () => {
+    for (const skip of [false, true]) {
+      const sim = new TopicSim();
+      const bob = sim.addPeer('bob');
+      const own = new Set<string>();
+      const isOwnClient = skip ? (id: Buffer) => own.has(id.toString('hex')) : undefined;
+      const alice = sim.addPeer('alice', generateKeyPair(), undefined, { isOwnClient });
+      // Alice's DM with Bob: the same key, its own client, registering only Bob's pair topic.
+      const aliceDm = sim.addPeer('alice-dm', alice.key, undefined, { isOwnClient });
+      own.add(alice.svc.client.clientId.toString('hex'));
+      own.add(aliceDm.svc.client.clientId.toString('hex'));
+      befriend(sim, alice, bob);
+      aliceDm.svc.setContacts([{ id: hex(bob), staticKey: bob.key.publicKey }], 0);
+      aliceDm.svc.setInUse(hex(bob), true, 0);
+      alice.svc.start(0);
+      aliceDm.svc.start(0);
+      sim.run(5000);
+      // Bob is not there: only a client of Alice's own is on the topic.
+      assert.equal(alice.svc.status(hex(bob)), skip ? 'offline' : 'online', skip ? 'skipped' : 'without the hook the DM client looks like Bob');
+      bob.svc.start(sim.now);
+      sim.run(sim.now + 2000);
+      assert.equal(alice.svc.status(hex(bob)), 'online');
+      bob.svc.leave(sim.now);
+      sim.run(sim.now + 1000);
+      assert.equal(alice.svc.status(hex(bob)), skip ? 'offline' : 'online');
+    }
+  });
+
   it('a crash (no leave) is noticed within 3 refresh periods, whatever the phase of the refresh', () => {
     for (const crashOffset of [0, 1, 7000, 14_999]) {
       const sim = new TopicSim({ refreshSeconds: 15 });

@@ -19,6 +19,11 @@ export interface PresenceServiceOptions {
   hostCandidates?: () => Endpoint[];
   natFlags?: () => number;
   clientId?: Buffer;
+  /**
+   * Our own other clients on the same topics (a DM's socket registers the pair's topic too, beside the
+   * contact list's): the rendezvous pairs them with us like anyone, but they are not the contact.
+   */
+  isOwnClient?: (clientId: Buffer) => boolean;
 }
 
 export interface PresenceServiceEvents {
@@ -57,6 +62,7 @@ export class PresenceService {
       },
       {
         partner: (topic, partner, now) => {
+          if (opts.isOwnClient?.(partner.clientId)) return;
           const contact = this.tracker.onPartner(topic, partner, now);
           if (contact) this.events.contactPartner?.(contact.id, partner, now);
           else this.events.topicPartner?.(topic, partner, now);
