@@ -241,4 +241,38 @@ describe('contacts service: sign up, add by handle, accept, presence, DMs and th
     carol.service.remove(aliceKey);
     assert.equal(carol.service.contacts().length, 0);
   });
+
+  it('several instances of one server (no shared state): users listing them in different orders still meet, each topic on the instance HRW picks', async () => {
+    // Without Redis nothing crosses between the two instances, so Alice (who lists hers first) and Bob
+    // (who lists the other first) meet only if both rank each topic over the whole list.
+    const second = new RendezvousServer({ port: 0, host: '127.0.0.1', logger: silentLogger, refreshSeconds: REFRESH_S });
+    const port2 = (await second.start()).port;
+    try {
+      const s1 = { host: '127.0.0.1', port };
+      const s2 = { host: '127.0.0.1', port: port2 };
+      const mk = (name: string, first: typeof s1, list: (typeof s1)[]): User => {
+        const identity = generateKeyPair();
+        const dir = join(root, name);
+        const u: User = { name, dir, identity, requests: [], accepted: [], knocks: [], service: new ContactsService({ dataDir: dir, identity, signing: generateSigningKey(), configuredServer: () => first, configuredServers: () => list }) };
+        u.service.events = { request: (r) => u.requests.push(r), accepted: (c) => u.accepted.push(c.staticKey) };
+        users.push(u);
+        return u;
+      };
+      const alice = mk('alice', s1, [s1, s2]);
+      const bob = mk('bob', s2, [s2, s1]);
+      assert.ok((await alice.service.signUp('alice', 'Alice', s1)).ok);
+      assert.ok((await bob.service.signUp('bob', 'Bob', s2)).ok);
+      const found = await bob.service.resolveTarget(`alice@127.0.0.1:${port}`);
+      assert.ok(found.ok, !found.ok ? found.message : '');
+      assert.ok((await bob.service.addContact(found.target, 'hello')).ok);
+      await until(() => alice.requests.length === 1, 10000, 'the request at Alice across the two instances');
+      assert.ok(alice.service.accept(alice.requests[0].id).ok);
+      const aliceKey = alice.identity.publicKey.toString('hex');
+      const bobKey = bob.identity.publicKey.toString('hex');
+      await until(() => bob.service.status(aliceKey) === 'online' && alice.service.status(bobKey) === 'online', 10000, 'both online');
+    } finally {
+      for (const u of users.splice(0)) await u.service.stop();
+      await second.stop();
+    }
+  });
 });

@@ -19,6 +19,7 @@ import { PairKeys } from '../../core/contacts/topics';
 import { formatServer, parseServer, type ServerAddress } from '../../core/invite';
 import { peerHint } from '../../core/link/hints';
 import { directoryCall } from '../../core/net/directoryCall';
+import type { TopicInstance } from '../../core/contacts/topicRouter';
 import { UdpPresenceHost } from '../../core/net/udpPresenceHost';
 import { monotonicNow } from '../../core/net/udpRoomHost';
 import { fingerprint, type KeyPair } from '../../core/noise';
@@ -75,6 +76,12 @@ export interface ContactsServiceOptions {
   signing: SigningKeyPair;
   /** The configured rendezvous: where a new account signs up, and where we go online without one. */
   configuredServer: () => ServerAddress | undefined;
+  /**
+   * Every configured instance of that server (`p2pChat.rendezvousServer` may list several): when the
+   * server we go online on is one of them, each topic ranks them all by HRW like the terminal peer does,
+   * so contacts whose own lists start elsewhere still meet us.
+   */
+  configuredServers?: () => ServerAddress[];
   /** Host name to address (tests: loopback). */
   resolve?: (host: string) => Promise<string>;
   directoryTimeoutMs?: number;
@@ -442,6 +449,16 @@ export class ContactsService {
       this.log('warn', `contacts: cannot resolve ${server.host}: ${(err as Error).message}`);
       return;
     }
+    const listed = this.opts.configuredServers?.() ?? [];
+    let instances: TopicInstance[] = [];
+    if (listed.length > 1 && listed.some((s) => formatServer(s) === formatServer(server))) {
+      try {
+        instances = await Promise.all(listed.map(async (name) => ({ name, endpoint: { address: await (this.opts.resolve ?? defaultResolve)(name.host), port: name.port } })));
+      } catch (err) {
+        this.log('warn', `contacts: cannot resolve every listed instance (${(err as Error).message}); using ${formatServer(server)} alone`);
+        instances = [];
+      }
+    }
     if (this.stopped) return;
     const serverText = formatServer(server);
     const token = requestTokenFor(this.opts.dataDir, serverText);
@@ -456,6 +473,7 @@ export class ContactsService {
       {
         identity: this.opts.identity,
         server: { address, port: server.port },
+        ...(instances.length > 1 ? { instances } : {}),
         isOwnClient: ownClientTest(this.opts.identity.publicKey),
         onOther: (data, from) => {
           if (data.length >= 3 && isContactPeerType(data[2])) exchange.receive(data, from, monotonicNow());

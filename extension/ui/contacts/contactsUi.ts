@@ -136,6 +136,7 @@ export class ContactsUi implements vscode.Disposable {
       identity,
       signing,
       configuredServer: () => readSettings().rendezvousServer,
+      configuredServers: () => readSettings().rendezvousServers,
     });
     s.events = {
       changed: () => this.emitter.fire(),
