@@ -14,6 +14,7 @@ import { FileRoomStore } from '../core/store/roomStore';
 import type { ChatBody, ChatMessage, ConnectionState, MemberInfo } from '../core/types';
 import { roomKeys, roomLabel, roomServers, type DmTarget, type EmbeddedRendezvous, type LogFn, type RoomTarget } from './roomTarget';
 import { startDmHost, type DmHost } from './contacts/dmHost';
+import type { TopicInstance } from '../core/contacts/topicRouter';
 
 // What used to live here and is light enough for dist/extension.js (tests and the terminal peer import it from here too).
 export * from './roomTarget';
@@ -171,7 +172,7 @@ export class RoomSession {
       }
     }
     if (this.stopped) return;
-    if (this.target.kind === 'dm') return this.startDm(this.target, ranked[0]);
+    if (this.target.kind === 'dm') return this.startDm(this.target, servers.map((name, i) => ({ name, endpoint: ranked[i] })));
     const make = (port: number) =>
       new UdpRoomHost({
         identity: this.opts.identity,
@@ -212,7 +213,7 @@ export class RoomSession {
     this.log('info', `in ${this.label} as ${this.name}, UDP port ${host.port}, rendezvous ${ranked.map((e) => endpointKey(e)).join(", ")}`);
   }
 
-  private async startDm(t: DmTarget, server: Endpoint): Promise<void> {
+  private async startDm(t: DmTarget, instances: TopicInstance[]): Promise<void> {
     let dm: DmHost;
     const open = (port: number) =>
       startDmHost({
@@ -220,7 +221,8 @@ export class RoomSession {
         peerKey: Buffer.from(t.peer, 'hex'),
         peerName: t.name,
         name: this.name,
-        server,
+        server: instances[0].endpoint,
+        ...(instances.length > 1 ? { instances } : {}),
         store: this.store,
         port,
         bindAddress: this.opts.bindAddress,
@@ -242,7 +244,7 @@ export class RoomSession {
     dm.setOwnPresence(this.ownPresence);
     this.events.state?.(dm.room.room.state);
     if (this.away) this.setAway(true);
-    this.log('info', `direct messages with ${t.name} on UDP port ${dm.room.port}, rendezvous ${endpointKey(server)}`);
+    this.log('info', `direct messages with ${t.name} on UDP port ${dm.room.port}, rendezvous ${instances.map((i) => endpointKey(i.endpoint)).join(", ")}`);
   }
 
   private fail(err: unknown): Error {

@@ -38,6 +38,8 @@ export interface DmTarget {
   /** The contact's display name (peer text). */
   name: string;
   server: ServerAddress;
+  /** Every listed instance of that server (p2pChat.rendezvousServer), when `server` is one of several. */
+  instances?: ServerAddress[];
   keys: RoomKeys;
 }
 
@@ -76,7 +78,7 @@ export function roomServer(t: RoomTarget): ServerAddress {
 
 /** Every instance the room may use, best first for this room (rendezvous hashing). */
 export function roomServers(t: RoomTarget): ServerAddress[] {
-  if (t.kind === 'dm') return [t.server];
+  if (t.kind === 'dm') return t.instances && t.instances.length > 1 ? t.instances : [t.server];
   return rankInstances(t.kind === 'invite' ? inviteServers(t.invite) : [t.server], roomKeys(t).roomId);
 }
 

@@ -270,7 +270,20 @@ describe('contacts service: sign up, add by handle, accept, presence, DMs and th
       const aliceKey = alice.identity.publicKey.toString('hex');
       const bobKey = bob.identity.publicKey.toString('hex');
       await until(() => bob.service.status(aliceKey) === 'online' && alice.service.status(bobKey) === 'online', 10000, 'both online');
+      // A DM both ways: the pair's topic (and its mailbox) on the one instance both rank first.
+      const aliceLog: DmLog = { messages: [], deliveries: new Map(), deposited: new Set() };
+      const bobLog: DmLog = { messages: [], deliveries: new Map(), deposited: new Set() };
+      assert.deepEqual(bob.service.dmTarget(aliceKey)?.instances?.length, 2, 'the DM target carries both instances');
+      const bobDm = dm(bob, alice, bobLog);
+      const aliceDm = dm(alice, bob, aliceLog);
+      await Promise.all([bobDm.start(), aliceDm.start()]);
+      const hello = bobDm.send({ kind: 'text', text: 'hello across instances' });
+      await until(() => aliceLog.messages.some((m) => m.id === hello.id), 10000, 'Bob → Alice');
+      const reply = aliceDm.send({ kind: 'text', text: 'hi' });
+      await until(() => bobLog.messages.some((m) => m.id === reply.id), 10000, 'Alice → Bob');
+      await until(() => bobLog.deliveries.get(hello.id) === 'delivered', 10000, 'hello delivered');
     } finally {
+      for (const s of sessions.splice(0)) await s.stop().catch(() => undefined);
       for (const u of users.splice(0)) await u.service.stop();
       await second.stop();
     }

@@ -385,7 +385,9 @@ export class ContactsService {
     const server = parseServer(c.server) ?? this.account()?.server ?? this.opts.configuredServer();
     if (!server) return undefined;
     const pair = new PairKeys(this.opts.identity, Buffer.from(c.staticKey, 'hex'));
-    return { kind: 'dm', peer: c.staticKey, name: c.displayName, server, keys: { roomId: pair.conversationId, psk: pair.psk } };
+    const listed = this.opts.configuredServers?.() ?? [];
+    const instances = listed.length > 1 && listed.some((s) => formatServer(s) === formatServer(server)) ? listed : undefined;
+    return { kind: 'dm', peer: c.staticKey, name: c.displayName, server, ...(instances ? { instances } : {}), keys: { roomId: pair.conversationId, psk: pair.psk } };
   }
 
   /** The DM conversation's id (hex) for a contact: the Conversations list and history are keyed by it. */

@@ -3,7 +3,8 @@
 // presence client that registers only this pair's topic, so the contact's announcements on it
 // introduce the two ends. No `vscode` import: RoomSession drives it for a target of kind 'dm'.
 import * as dgram from 'node:dgram';
-import { PairKeys } from '../../core/contacts/topics';
+import type { TopicInstance } from '../../core/contacts/topicRouter';
+import { PairKeys, utcDay } from '../../core/contacts/topics';
 import type { KeyPair } from '../../core/noise';
 import { UdpPresenceHost } from '../../core/net/udpPresenceHost';
 import { monotonicNow, UdpRoomHost } from '../../core/net/udpRoomHost';
@@ -20,6 +21,8 @@ export interface DmHostOptions {
   peerName: string;
   name: string;
   server: Endpoint;
+  /** Several instances of one server: the pair's topic ranks them by HRW, and the mailbox follows it. */
+  instances?: TopicInstance[];
   store: FileRoomStore;
   port?: number;
   bindAddress?: string;
@@ -66,14 +69,25 @@ export async function startDmHost(opts: DmHostOptions): Promise<DmHost> {
     discovery: 'external',
     onlyPeer: opts.peerKey,
     ...(opts.keepaliveMs ? { keepaliveMs: opts.keepaliveMs } : {}),
-    // The DM's mailbox proves our address with the presence client's cookie: the same socket.
-    mailboxCookie: () => presence.service.client.currentCookie,
+    // The DM's mailbox goes to the instance the pair's topic is registered with, and proves our
+    // address with the presence client's cookie for it: the same socket.
+    ...(opts.instances && opts.instances.length > 1
+      ? {
+          servers: opts.instances.map((i) => i.endpoint),
+          mailboxServer: () => presence.service.client.serverFor(pair.topic(utcDay(Date.now()))),
+          mailboxCookie: () => {
+            const at = presence.service.client.serverFor(pair.topic(utcDay(Date.now())));
+            return at ? presence.service.client.cookieFor(at) : presence.service.client.currentCookie;
+          },
+        }
+      : { mailboxCookie: () => presence.service.client.currentCookie }),
     log: opts.log,
   });
   presence = new UdpPresenceHost(
     {
       identity: opts.identity,
       server: opts.server,
+      ...(opts.instances && opts.instances.length > 1 ? { instances: opts.instances } : {}),
       socket: sock,
       extraCandidates: () => (room.room.relayedAddress ? [room.room.relayedAddress] : []),
       natFlags: () => (room.room.relayedAddress ? NatFlags.RelayCandidate : 0),
