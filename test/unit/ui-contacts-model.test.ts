@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { SCHEME_COLON } from '../../extension/core/inertText';
 import {
   contactRow,
+  ContactRows,
   contactsUnread,
   orderContacts,
   ownPresenceStatus,
@@ -149,5 +150,29 @@ describe('own presence in the status bar', () => {
     assert.match(off.tooltip.value, /alice@h, appearing offline\. Click to set your presence \(Appear Offline/);
     assert.match(ownPresenceStatus('online', undefined).tooltip.value, /not signed up/);
     assert.ok(!ownPresenceStatus('online', '$(bug)x').tooltip.value.includes('$('));
+  });
+});
+
+describe('Contacts view: only the rows that changed are redrawn', () => {
+  it('hands out the same objects, redraws a row whose content changed in place, and everything when rows come, go or move', () => {
+    const rows = new ContactRows();
+    const a = contact(1, { presence: 'online' });
+    const b = contact(2, { presence: 'online' });
+    const drawn = rows.draw([a, b]);
+    assert.deepEqual(drawn.map((c) => c.key), [a.key, b.key]);
+    // Nothing changed (a message in another conversation fired the source): nothing to redraw.
+    assert.deepEqual(rows.update([contact(1, { presence: 'online' }), contact(2, { presence: 'online' })]), []);
+    // A's unread count changes (A stays first): only A, as the very object VS Code holds, now with the new count.
+    const changed = rows.update([contact(1, { presence: 'online', unread: 1 }), contact(2, { presence: 'online' })]);
+    assert.ok(changed !== 'all');
+    assert.equal(changed.length, 1);
+    assert.equal(changed[0], drawn[0]);
+    assert.equal(drawn[0].unread, 1);
+    assert.equal(rows.draw([contact(1, { presence: 'online', unread: 1 }), contact(2, { presence: 'online' })])[0], drawn[0]);
+    // A goes offline: the order changes (online first), so the whole list.
+    assert.equal(rows.update([contact(1), contact(2, { presence: 'online' })]), 'all');
+    rows.draw([contact(1), contact(2, { presence: 'online' })]);
+    // A contact added or removed: the whole list.
+    assert.equal(rows.update([contact(1), contact(2, { presence: 'online' }), contact(3)]), 'all');
   });
 });

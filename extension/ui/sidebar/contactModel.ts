@@ -57,6 +57,52 @@ export function orderContacts(list: readonly ContactView[]): ContactView[] {
   return [...list].sort((a, b) => rank(a) - rank(b) || Number(b.unread > 0) - Number(a.unread > 0) || a.displayName.localeCompare(b.displayName) || a.key.localeCompare(b.key));
 }
 
+/**
+ * The rows VS Code holds, kept as the same objects so a change can redraw just those rows: a whole-list
+ * refresh on every presence or message change resets the focused row under a keyboard user (Enter on a
+ * contact then lands on nothing). Returns the ordered rows to hand out and what to redraw: 'all' when
+ * contacts came, went or moved, else the rows whose content changed (updated in place).
+ */
+export class ContactRows {
+  private readonly rows = new Map<string, { view: ContactView; sig: string }>();
+  private drawn: string[] = [];
+
+  /** For getChildren: the rows in order, as stable objects. */
+  draw(list: readonly ContactView[]): ContactView[] {
+    const ordered = orderContacts(list).map((c) => this.keep(c).view);
+    this.drawn = ordered.map((c) => c.key);
+    for (const k of [...this.rows.keys()]) if (!this.drawn.includes(k)) this.rows.delete(k);
+    return ordered;
+  }
+
+  /** On a change of the source: what VS Code must redraw. */
+  update(list: readonly ContactView[]): 'all' | ContactView[] {
+    const ordered = orderContacts(list);
+    if (ordered.length !== this.drawn.length || ordered.some((c, i) => c.key !== this.drawn[i])) return 'all';
+    const changed: ContactView[] = [];
+    for (const c of ordered) {
+      const before = this.rows.get(c.key)?.sig;
+      const kept = this.keep(c);
+      if (kept.sig !== before) changed.push(kept.view);
+    }
+    return changed;
+  }
+
+  private keep(c: ContactView): { view: ContactView; sig: string } {
+    const sig = JSON.stringify(c);
+    let row = this.rows.get(c.key);
+    if (!row) {
+      row = { view: { ...c }, sig };
+      this.rows.set(c.key, row);
+    } else if (row.sig !== sig) {
+      for (const k of Object.keys(row.view)) if (!(k in c)) delete (row.view as unknown as Record<string, unknown>)[k];
+      Object.assign(row.view, c);
+      row.sig = sig;
+    }
+    return row;
+  }
+}
+
 export function contactsUnread(list: readonly ContactView[]): number {
   return list.reduce((n, c) => n + c.unread, 0);
 }

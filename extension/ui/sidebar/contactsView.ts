@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { inert } from '../../core/inertText';
 import { openTreeView, treeItem } from '../sinks';
-import { contactRow, orderContacts, type ContactView } from './contactModel';
+import { contactRow, ContactRows, type ContactView } from './contactModel';
 
 export const CONTACTS_VIEW = 'p2pChat.contacts';
 export const MESSAGE_CONTACT = 'p2pChat.messageContact';
@@ -19,14 +19,22 @@ export class ContactsView implements vscode.TreeDataProvider<ContactView>, vscod
   readonly onDidChangeTreeData = this.changed.event;
   readonly view: vscode.TreeView<ContactView>;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly rows = new ContactRows();
 
   constructor(private readonly source: ContactSource) {
     this.view = openTreeView(CONTACTS_VIEW, this);
-    this.disposables.push(this.view, this.changed, source.onDidChange(() => this.changed.fire(undefined)));
+    this.disposables.push(this.view, this.changed, source.onDidChange(() => this.refresh()));
+  }
+
+  /** Only the rows that changed (ContactRows): a whole-list refresh would move the keyboard focus. */
+  private refresh(): void {
+    const redraw = this.rows.update(this.source.contacts());
+    if (redraw === 'all') this.changed.fire(undefined);
+    else for (const c of redraw) this.changed.fire(c);
   }
 
   getChildren(element?: ContactView): ContactView[] {
-    return element ? [] : orderContacts(this.source.contacts());
+    return element ? [] : this.rows.draw(this.source.contacts());
   }
 
   getTreeItem(c: ContactView): ReturnType<typeof treeItem> {
