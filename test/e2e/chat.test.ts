@@ -10,6 +10,8 @@ import {
   chatMessage,
   chatMessageIds,
   chatPanel,
+  conversationLabels,
+  conversationRows,
   describeEditors,
   focusLog,
   launchBrowser,
@@ -21,6 +23,7 @@ import {
   readClipboard,
   reloadWindow,
   RESULTS_DIR,
+  roomHeader,
   ROOT,
   runCommand,
   runningExtensionActivationMs,
@@ -40,6 +43,7 @@ import {
   waitForActiveEditor,
   waitForChatState,
   waitForChatTexts,
+  waitForDraft,
   waitForNotification,
   type CodeServer,
   type Rendezvous,
@@ -529,29 +533,8 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     assert.deepEqual(await chatMessageIds(pa), await chatMessageIds(pb));
   });
 
-  /** The Conversations view's rows (the P2P Chat sidebar), by their screen-reader labels. */
-  function conversationRows(page: Page) {
-    return page.locator('.pane-body [aria-label="Conversations"] .monaco-list-row, .monaco-list[aria-label="Conversations"] .monaco-list-row');
-  }
-  async function conversationLabels(page: Page): Promise<string[]> {
-    return conversationRows(page).evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
-  }
   function re(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  async function roomHeader(page: Page): Promise<string> {
-    return ((await chatPanel(page).locator('#p2p-room').textContent()) ?? '').trim();
-  }
-  async function waitForDraft(page: Page, text: string): Promise<void> {
-    const input = chatPanel(page).locator('#p2p-input');
-    const deadline = Date.now() + 10_000;
-    let value = '';
-    while (Date.now() < deadline) {
-      value = await input.inputValue();
-      if (value === text) return;
-      await page.waitForTimeout(100);
-    }
-    assert.equal(value, text, 'the composer shows this conversation\'s draft');
   }
 
   it('7. a second room does not leave the first: the sidebar lists both, each keeps its own draft and unread count', async function () {

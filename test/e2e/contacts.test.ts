@@ -8,21 +8,27 @@ import type { Browser, Page } from 'playwright-core';
 import {
   buildP2pChatVsix,
   chatPanel,
+  conversationLabels,
+  conversationRows,
   describeEditors,
+  nameNewRoom,
   chatMessage,
   launchBrowser,
   openEditor,
+  P2P_CHAT_STATUS_ITEM,
   reloadWindow,
   quickInputType,
   quickPickSelect,
   RESULTS_DIR,
   ROOT,
+  roomHeader,
   runCommand,
   screenshot,
   sendChatMessage,
   startCodeServer,
   startRendezvous,
   waitForChatTexts,
+  waitForDraft,
   waitForNotification,
   waitForStatusBarItemLabel,
   type CodeServer,
@@ -39,7 +45,9 @@ import {
 //   6. Alice's editor goes away and comes back ("Developer: Reload Window" stops her extension host,
 //   gracefully, and starts a new one: the same user data and secret storage, which a new code-server
 //   would not keep); Bob writes 3 DMs while she is offline; they arrive, her badge shows 3, Bob's
-//   marks turn delivered; 7. a hostile stranger (the terminal peer) whose name and note are link and
+//   marks turn delivered; 7. Alice starts a room while the DM stays open: each keeps its own draft,
+//   and Bob's DM counts 1 unread on the DM's rows (not the room's) while the room is on screen;
+//   8. a hostile stranger (the terminal peer) whose name and note are link and
 //   icon syntax: Alice's notification and Requests row show the words and no link; Ignore drops it.
 //   test/integration/contacts-service.test.ts checks the same without an editor,
 //   and there also that the three went through the mailbox.
@@ -78,10 +86,6 @@ function requestRows(page: Page) {
 }
 
 const run = promisify(execFile);
-
-function conversationRows(page: Page) {
-  return page.locator('.pane-body [aria-label="Conversations"] .monaco-list-row, .monaco-list[aria-label="Conversations"] .monaco-list-row');
-}
 
 describe('contacts in two real editors (code-server + Chromium)', function () {
   this.timeout(90_000);
@@ -318,7 +322,97 @@ describe('contacts in two real editors (code-server + Chromium)', function () {
     if (process.env.P2P_E2E_README_SHOT === '1') copyFileSync(file, path.join(ROOT, 'docs', 'images', 'contacts.png'));
   });
 
-  it('7. a stranger named with link and icon syntax: the notification and the Requests row show it as text, no link; Ignore drops it', async function () {
+  it('7. Alice is in a room and the DM at once: each keeps its own draft, and a DM while the room is on screen counts on the DM only', async function () {
+    this.timeout(150_000);
+    const [pa, pb] = [alice!.page, bob!.page];
+    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const input = chatPanel(pa).locator('#p2p-input');
+    async function waitForHeader(page: Page, name: string): Promise<void> {
+      for (let i = 0; i < 100 && (await roomHeader(page).catch(() => '')) !== name; i++) await page.waitForTimeout(100);
+      assert.equal(await roomHeader(page), name, `the panel shows ${name}`);
+    }
+    async function waitForLabels(page: Page, test: (labels: string[]) => boolean, what: string): Promise<string[]> {
+      const deadline = Date.now() + 15_000;
+      let labels = await conversationLabels(page);
+      while (!test(labels) && Date.now() < deadline) {
+        await page.waitForTimeout(200);
+        labels = await conversationLabels(page);
+      }
+      assert.ok(test(labels), `${what}: ${JSON.stringify(labels)}`);
+      return labels;
+    }
+
+    // Alice starts a room from the palette (her DM with Bob stays open); Enter keeps the suggested name.
+    await pa.bringToFront();
+    await runCommand(pa, 'P2P Chat: Connect');
+    // Our quick pick, not the palette still closing.
+    await pa.locator('.quick-input-widget .monaco-list-row', { hasText: 'Start a new room' }).waitFor({ timeout: 30_000 });
+    await quickPickSelect(pa, 'Start a new room');
+    const room = await nameNewRoom(pa);
+    assert.match(room, /^Alice's room, /);
+    await waitForNotification(pa, /Room ".*" created/, { timeoutMs: 20_000 });
+    await waitForHeader(pa, room);
+    await runCommand(pa, 'P2P Chat: Focus on Conversations View');
+    // Both conversations are open, the room on screen; the DM holds nothing unread (test 6 read it).
+    let labels = await waitForLabels(pa, (l) => l.length === 2, 'two conversations');
+    const roomRow = new RegExp(`^${escape(room)}, open, active, no unread messages`);
+    const dmRead = /^Bob, open, no unread messages/;
+    assert.ok(labels.some((l) => roomRow.test(l)) && labels.some((l) => dmRead.test(l)), JSON.stringify(labels));
+
+    // A draft in the room (not sent), then over to the DM from the Contacts view: its own, empty draft.
+    await input.fill('draft for the room, not sent');
+    await openFirstContact(pa, 'Bob');
+    await waitForDraft(pa, '');
+    await waitForChatTexts(pa, ['While you were away, 3 of 3.']);
+    await input.fill('draft for Bob, not sent either');
+    // Back to the room from the Conversations view: its draft, no DM text in it; then the DM's draft again.
+    await runCommand(pa, 'P2P Chat: Focus on Conversations View');
+    await conversationRows(pa).filter({ hasText: room }).click();
+    await waitForHeader(pa, room);
+    await waitForDraft(pa, 'draft for the room, not sent');
+    assert.equal(await chatMessage(pa, 'While you were away').count(), 0, 'the DM\'s messages stay in the DM');
+    await conversationRows(pa).filter({ hasText: /^Bob/ }).click();
+    await waitForHeader(pa, 'Bob');
+    await waitForDraft(pa, 'draft for Bob, not sent either');
+    await conversationRows(pa).filter({ hasText: room }).click();
+    await waitForHeader(pa, room);
+    await waitForDraft(pa, 'draft for the room, not sent');
+    // Nothing unread yet anywhere: the DM's contact row says so and the Activity Bar shows no count.
+    await runCommand(pa, 'P2P Chat: Focus on Contacts View');
+    await waitForContactLabel(pa, /^Bob, (online|away), not verified, no unread messages$/, 5000);
+    const badge = pa.locator('.activitybar .action-item .badge-content:visible', { hasText: /^\d+$/ });
+    assert.equal(await badge.count(), 0, `no unread badge before Bob writes: ${JSON.stringify(await badge.allTextContents())}`);
+
+    // Bob sends a DM while Alice has the room on screen.
+    await pb.bringToFront();
+    await waitForHeader(pb, 'Alice');
+    await sendChatMessage(pb, 'A DM while you are in your room.');
+    await pa.bringToFront();
+    // The DM's rows count it; the room's does not; the badge shows 1; the room stays on screen with its draft.
+    await waitForContactLabel(pa, /^Bob, (online|away), not verified, 1 unread message$/, 20_000);
+    await runCommand(pa, 'P2P Chat: Focus on Conversations View');
+    labels = await waitForLabels(pa, (l) => l.some((x) => /^Bob, open, 1 unread message, last message (Bob: )?A DM while you are in your room\.$/.test(x)), 'the DM row counts 1 unread');
+    assert.ok(labels.some((l) => roomRow.test(l)), `the room's row has nothing unread: ${JSON.stringify(labels)}`);
+    assert.equal(labels.length, 2, JSON.stringify(labels));
+    await pa.locator('.activitybar .action-item .badge-content', { hasText: /^1$/ }).first().waitFor({ timeout: 10_000 });
+    await waitForStatusBarItemLabel(pa, P2P_CHAT_STATUS_ITEM, /\b1 unread message\b/, { timeoutMs: 10_000 });
+    assert.equal(await roomHeader(pa), room, 'the room is still on screen');
+    await waitForDraft(pa, 'draft for the room, not sent');
+    assert.equal(await chatMessage(pa, 'A DM while you are in your room.').count(), 0, 'the DM does not show in the room');
+
+    // Alice opens the DM: the message, her DM draft, and the count clears.
+    await conversationRows(pa).filter({ hasText: /^Bob/ }).click();
+    await waitForHeader(pa, 'Bob');
+    await waitForChatTexts(pa, ['While you were away, 3 of 3.', 'A DM while you are in your room.']);
+    await waitForDraft(pa, 'draft for Bob, not sent either');
+    await waitForLabels(pa, (l) => l.some((x) => /^Bob, open, active, no unread messages/.test(x)) && l.some((x) => new RegExp(`^${escape(room)}, open, no unread messages`).test(x)), 'the counts clear');
+    await waitForStatusBarItemLabel(pa, P2P_CHAT_STATUS_ITEM, /^(?![\s\S]*unread)/, { timeoutMs: 10_000 });
+    // The drafts were not sent: Bob has neither.
+    await pb.bringToFront();
+    assert.equal(await chatMessage(pb, 'draft for Bob').count(), 0, 'a draft is not sent');
+  });
+
+  it('8. a stranger named with link and icon syntax: the notification and the Requests row show it as text, no link; Ignore drops it', async function () {
     this.timeout(120_000);
     const dir = path.join(tmp!, 'mallory');
     const peer = path.join(ROOT, 'dist', 'peer.js');

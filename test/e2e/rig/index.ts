@@ -40,6 +40,10 @@ export {
   waitForChatState,
   chatMember,
   nameNewRoom,
+  conversationRows,
+  conversationLabels,
+  roomHeader,
+  waitForDraft,
 } from './p2pChat';
 export { screenshotOnFailure } from './mochaHooks';
 export { focusLog, FOCUS_LOG_SCRIPT } from './focusLog';

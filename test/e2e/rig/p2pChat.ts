@@ -264,3 +264,31 @@ export async function nameNewRoom(page: Page, name?: string, options: { escape?:
   await box.press('Enter');
   return name ?? suggestion;
 }
+
+/** The Conversations view's rows (the P2P Chat sidebar), by their screen-reader labels. */
+export function conversationRows(page: Page): Locator {
+  return page.locator('.pane-body [aria-label="Conversations"] .monaco-list-row, .monaco-list[aria-label="Conversations"] .monaco-list-row');
+}
+
+/** The Conversations view's rows' screen-reader labels, top to bottom. */
+export async function conversationLabels(page: Page): Promise<string[]> {
+  return conversationRows(page).evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+}
+
+/** The chat panel's header: the name of the conversation on screen. */
+export async function roomHeader(page: Page): Promise<string> {
+  return ((await chatPanel(page).locator('#p2p-room').textContent()) ?? '').trim();
+}
+
+/** Waits (10 s) until the composer holds exactly `text`: the draft of the conversation on screen. */
+export async function waitForDraft(page: Page, text: string): Promise<void> {
+  const input = chatPanel(page).locator('#p2p-input');
+  const deadline = Date.now() + 10_000;
+  let value = '';
+  while (Date.now() < deadline) {
+    value = await input.inputValue();
+    if (value === text) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the composer shows ${JSON.stringify(value)}, not this conversation's draft ${JSON.stringify(text)}`);
+}
