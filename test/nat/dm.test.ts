@@ -79,7 +79,9 @@ describe('NAT lab: direct messages between contacts', function () {
       const readyB = await b.waitForEvent(isType('ready'), { timeoutMs: 10000 });
       a.writeLine('hello through two NATs');
       const msg = await b.waitForEvent((e) => e.event === 'message' && (e.body as { text?: string }).text === 'hello through two NATs', { timeoutMs: 60000, what: 'first DM' });
-      const info = await b.waitForEvent(isType('link'), { timeoutMs: 5000, what: 'link info' });
+      // Behind two symmetric NATs the relayed link comes up about 15 s in (the punch gives up first); the
+      // first message can beat it through the DM's mailbox, so the link may still be on its way here.
+      const info = await b.waitForEvent(isType('link'), { timeoutMs: 30000, what: 'link info' });
       assert.equal(info.path, expect);
       b.writeLine('and back');
       await a.waitForEvent((e) => e.event === 'message' && (e.body as { text?: string }).text === 'and back', { timeoutMs: 15000, what: 'reply' });
