@@ -385,8 +385,7 @@ export class ContactsService {
     const server = parseServer(c.server) ?? this.account()?.server ?? this.opts.configuredServer();
     if (!server) return undefined;
     const pair = new PairKeys(this.opts.identity, Buffer.from(c.staticKey, 'hex'));
-    const listed = this.opts.configuredServers?.() ?? [];
-    const instances = listed.length > 1 && listed.some((s) => formatServer(s) === formatServer(server)) ? listed : undefined;
+    const instances = this.instancesOf(server);
     return { kind: 'dm', peer: c.staticKey, name: c.displayName, server, ...(instances ? { instances } : {}), keys: { roomId: pair.conversationId, psk: pair.psk } };
   }
 
@@ -429,6 +428,12 @@ export class ContactsService {
     return this.starting;
   }
 
+  /** Every configured instance, when `server` is one of several listed in p2pChat.rendezvousServer. */
+  private instancesOf(server: ServerAddress): ServerAddress[] | undefined {
+    const listed = this.opts.configuredServers?.() ?? [];
+    return listed.length > 1 && listed.some((s) => formatServer(s) === formatServer(server)) ? listed : undefined;
+  }
+
   private pickServer(): ServerAddress | undefined {
     const acct = this.account();
     if (acct) return acct.server;
@@ -451,9 +456,9 @@ export class ContactsService {
       this.log('warn', `contacts: cannot resolve ${server.host}: ${(err as Error).message}`);
       return;
     }
-    const listed = this.opts.configuredServers?.() ?? [];
+    const listed = this.instancesOf(server);
     let instances: TopicInstance[] = [];
-    if (listed.length > 1 && listed.some((s) => formatServer(s) === formatServer(server))) {
+    if (listed) {
       try {
         instances = await Promise.all(listed.map(async (name) => ({ name, endpoint: { address: await (this.opts.resolve ?? defaultResolve)(name.host), port: name.port } })));
       } catch (err) {
