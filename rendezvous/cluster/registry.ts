@@ -20,10 +20,11 @@
 // and every local member hears the remote ones: rooms split across instances re-form.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { Endpoint } from '../../extension/core/wire/endpoint';
 import { encodePeerWithRecord, encodeRendezvous, MemberRecord } from '../../extension/core/wire/rendezvous';
 import type { Logger } from '../log';
+import { openRedisPair } from './redisPair';
 import type { RoomObserver } from '../rooms';
 
 export const INSTANCE_ID_BYTES = 16;
@@ -122,18 +123,8 @@ export class RedisRoomRegistry implements RoomObserver {
     this.opts = opts;
     this.instanceId = opts.instanceId ?? randomBytes(INSTANCE_ID_BYTES);
     this.wall = opts.wallClock ?? Date.now;
-    const common = {
-      // Fail fast while Redis is away: the UDP path must never wait for it.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      lazyConnect: true,
-      retryStrategy: (times: number) => Math.min(50 * times, opts.maxReconnectDelayMs ?? 1000),
-    };
-    this.cmd = new Redis(opts.url, { ...common, connectionName: 'p2p-rendezvous' });
-    // Subscriptions need their own connection (RESP2 subscriber mode); ioredis re-subscribes on reconnect.
-    this.sub = new Redis(opts.url, { ...common, connectionName: 'p2p-rendezvous-sub', enableOfflineQueue: true, maxRetriesPerRequest: null });
+    ({ cmd: this.cmd, sub: this.sub } = openRedisPair(opts.url, 'p2p-rendezvous', opts));
     this.cmd.defineCommand('p2pDeleteIfOurs', { numberOfKeys: 1, lua: DELETE_IF_OURS });
-    for (const c of [this.cmd, this.sub]) c.on('error', (err: Error) => this.opts.logger?.debug('redis-error', { error: err.message }));
     this.cmd.on('ready', () => this.onReady());
     this.cmd.on('close', () => this.onDown());
     this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.onEvent(channel.toString('latin1'), message));

@@ -31,9 +31,10 @@
 // is written and published again and the remote ones are read: split topics re-form.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { decodeTopic, TopicKind, type TopicPartner } from '../../extension/core/wire/topics';
 import type { Logger } from '../log';
+import { openRedisPair } from './redisPair';
 import { memberField, type LocalTopicMember, type TopicObserver, type TopicOutgoing } from '../topics';
 import { INSTANCE_ID_BYTES } from './registry';
 
@@ -181,18 +182,9 @@ export class RedisTopicRegistry implements TopicObserver {
     this.opts = opts;
     this.instanceId = opts.instanceId ?? randomBytes(INSTANCE_ID_BYTES);
     this.wall = opts.wallClock ?? Date.now;
-    const common = {
-      // Fail fast while Redis is away: the UDP path must never wait for it.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      lazyConnect: true,
-      retryStrategy: (times: number) => Math.min(50 * times, opts.maxReconnectDelayMs ?? 1000),
-    };
-    this.cmd = new Redis(opts.url, { ...common, connectionName: 'p2p-rendezvous-topics' });
-    this.sub = new Redis(opts.url, { ...common, connectionName: 'p2p-rendezvous-topics-sub', enableOfflineQueue: true, maxRetriesPerRequest: null });
+    ({ cmd: this.cmd, sub: this.sub } = openRedisPair(opts.url, 'p2p-rendezvous-topics', opts));
     this.cmd.defineCommand('p2pDeleteIfOurs', { numberOfKeys: 1, lua: DELETE_IF_OURS });
     this.cmd.defineCommand('p2pRenewTopics', { lua: RENEW });
-    for (const c of [this.cmd, this.sub]) c.on('error', (err: Error) => this.opts.logger?.debug('redis-error', { error: err.message }));
     this.cmd.on('ready', () => this.onReady());
     this.cmd.on('close', () => this.onDown());
     // The subscriber reconnects on its own (ioredis re-subscribes): publications missed meanwhile are
