@@ -2,7 +2,7 @@
 // the folder the user chose, named `.NAME.ID.part` until the whole file is verified, then renamed to
 // a free name; resume state as one small JSON file per transfer, replaced atomically.
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { PartFile } from './incoming';
 import { chunkSizeFor, ManifestBuilder, type Manifest } from './manifest';
@@ -168,17 +168,27 @@ export interface PreparedFile {
   read: (offset: number, length: number) => Buffer;
 }
 
-/** Reads the file once (streaming) to build its manifest; the file is read again as pieces are sent. */
+/**
+ * Reads the file once to build its manifest; the file is read again as pieces are sent. Asynchronous reads
+ * into one reused buffer: the event loop stays free between blocks, and a 2 GiB file does not become 2 GiB
+ * of buffers for the collector (as a read stream's fresh block per read would).
+ */
 export async function prepareFile(file: string): Promise<PreparedFile> {
   const st = statSync(file);
   if (!st.isFile()) throw new Error(`${file} is not a file`);
   const b = new ManifestBuilder(chunkSizeFor(st.size));
-  await new Promise<void>((resolve, reject) => {
-    const s = createReadStream(file, { highWaterMark: SOURCE_BLOCK });
-    s.on('data', (d) => b.update(d as Buffer));
-    s.on('end', resolve);
-    s.on('error', reject);
-  });
+  const fh = await open(file, 'r');
+  try {
+    const block = Buffer.allocUnsafe(SOURCE_BLOCK);
+    for (let at = 0; ; ) {
+      const { bytesRead } = await fh.read(block, 0, block.length, at);
+      if (bytesRead === 0) break;
+      b.update(block.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
   const manifest = b.finish();
   if (manifest.size !== st.size) throw new Error(`${file} changed while it was read`);
   return { path: path.resolve(file), name: safeFileName(path.basename(file)), mime: mimeFor(file), mtimeMs: st.mtimeMs, manifest, read: sourceReader(file) };
