@@ -122,30 +122,73 @@ export class FsTransferIo implements TransferIo {
   }
 }
 
+/** Sources that handed out blocks since the last recycleSourceBlocks(). */
+const dirtySources = new Set<SourceBlocks>();
+/** Closes a source's file once no transfer holds its reader any more (they drop it when they end). */
+const closeWhenGone = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
+/** The blocks of one source file: the current one, the ones handed out since the last recycle, and spares. */
+class SourceBlocks {
+  /** The current block's whole buffer, and the part of it the last read filled. */
+  whole: Buffer = Buffer.alloc(0);
+  block: Buffer = Buffer.alloc(0);
+  blockAt = -1;
+  handedOut: Buffer[] = [];
+  spare: Buffer[] = [];
+
+  recycle(): void {
+    for (const b of this.handedOut) if (this.spare.length < 4 && b.length === READ_BLOCK) this.spare.push(b);
+    this.handedOut = [];
+  }
+}
+
+/**
+ * The end of a turn in which file pieces were read and sealed: every piece handed out since the last call
+ * is now ciphertext in a datagram, so the read blocks behind them can be filled again. Only the transfer
+ * host calls this, after its flush has sealed what the manager's poll produced; without it, blocks are
+ * simply never reused (one 256 KiB buffer per block for the collector, as before).
+ */
+export function recycleSourceBlocks(): void {
+  for (const s of dirtySources) s.recycle();
+  dirtySources.clear();
+}
+
 /**
  * Reads a file in 256 KiB blocks; pieces are slices of the block (no copy per piece). Not larger: the
- * read is one task on the event loop, and a chat message arriving meanwhile waits for it.
+ * read is one task on the event loop, and a chat message arriving meanwhile waits for it. A block is
+ * refilled only after recycleSourceBlocks() says the slices taken from it were sealed.
  */
 export function sourceReader(file: string): (offset: number, length: number) => Buffer {
   const fd = openSync(file, 'r');
   const size = fstatSync(fd).size;
-  let block = Buffer.alloc(0);
-  let blockAt = -1;
-  return (offset, length) => {
-    if (blockAt < 0 || offset < blockAt || offset + length > blockAt + block.length) {
-      blockAt = offset;
-      const n = Math.min(Math.max(READ_BLOCK, length), size - offset);
-      block = Buffer.allocUnsafe(Math.max(0, n));
+  const s = new SourceBlocks();
+  const read = (offset: number, length: number): Buffer => {
+    if (s.blockAt < 0 || offset < s.blockAt || offset + length > s.blockAt + s.block.length) {
+      if (s.whole.length > 0) s.handedOut.push(s.whole);
+      s.blockAt = offset;
+      const n = Math.max(0, Math.min(Math.max(READ_BLOCK, length), size - offset));
+      const whole = n <= READ_BLOCK ? (s.spare.pop() ?? Buffer.allocUnsafe(READ_BLOCK)) : Buffer.allocUnsafe(n);
       let got = 0;
-      while (got < block.length) {
-        const r = readSync(fd, block, got, block.length - got, offset + got);
+      while (got < n) {
+        const r = readSync(fd, whole, got, n - got, offset + got);
         if (r === 0) break;
         got += r;
       }
-      block = block.subarray(0, got);
+      s.whole = whole;
+      s.block = whole.subarray(0, got);
     }
-    return block.subarray(offset - blockAt, offset - blockAt + length);
+    // The current block is handed out too: it is refilled only when a later read moves past it.
+    dirtySources.add(s);
+    return s.block.subarray(offset - s.blockAt, offset - s.blockAt + length);
   };
+  closeWhenGone.register(read, fd);
+  return read;
 }
 
 const MIME: Record<string, string> = {

@@ -36,6 +36,7 @@ interface InFlight extends Piece {
 }
 
 const LOSS_REORDER_PACKETS = 3;
+const ended = (): Buffer => Buffer.alloc(0);
 const OFFER_RETRY_MIN_MS = 1000;
 const OFFER_RETRY_MAX_MS = 10_000;
 /** A hostile request cannot make us queue more than this many chunks at once. */
@@ -57,7 +58,8 @@ export class OutgoingTransfer {
   piecesResent = 0;
   timeouts = 0;
   readonly cc: BulkCongestion;
-  private readonly read: (offset: number, length: number) => Buffer;
+  /** Dropped when the transfer ends, so that the source file can be closed (fsIo.sourceReader). */
+  private read: (offset: number, length: number) => Buffer;
   private pn: number;
   private pieceBytes: number;
   private queue: Piece[] = [];
@@ -119,6 +121,7 @@ export class OutgoingTransfer {
   }
 
   private clear(): void {
+    this.read = ended;
     this.queue = [];
     this.queueHead = 0;
     this.inflight.clear();

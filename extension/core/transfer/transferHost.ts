@@ -3,7 +3,7 @@
 // timer for its next deadline. Pieces are produced in bounded bursts and the event loop gets a turn
 // between bursts, so acknowledgements and chat keep flowing while a file is sent.
 import { monotonicNow, type UdpRoomHost } from '../net/udpRoomHost';
-import { FsTransferIo, prepareFile } from './fsIo';
+import { FsTransferIo, prepareFile, recycleSourceBlocks } from './fsIo';
 import { TransferManager, type TransferEvents, type TransferInfo } from './manager';
 import type { FileFrame } from '../wire/fileFrames';
 
@@ -151,6 +151,8 @@ export class TransferHost {
     for (const [peer, frames] of out) {
       if (!this.host.room.sendFileFrames(peer, frames, this.manager.innerBytes(peer), now)) this.manager.linkDown(peer);
     }
+    // Every piece read above is sealed now: its source block may be refilled.
+    recycleSourceBlocks();
     this.host.pump(true);
     if (this.manager.sendable || this.inboxHead < this.inbox.length) this.schedule();
     const at = this.manager.nextWakeup();
