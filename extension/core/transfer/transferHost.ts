@@ -11,7 +11,7 @@ import type { FileFrame } from '../wire/fileFrames';
 /** Received file frames handled per turn of the event loop (a piece: a copy, maybe a chunk's hash and write). */
 const FRAMES_PER_TURN = 16;
 /** Pieces produced per turn (the room then holds them as bulk until the socket takes them). */
-const PIECES_PER_TURN = 8;
+const PIECES_PER_TURN = 4;
 
 export interface TransferHostOptions {
   stateDir: string;
