@@ -649,7 +649,7 @@ export class PeerLink {
         s.channel.retransmitNow(now);
       }
     }
-    const frames = decodePacket(plain);
+    const frames = decodePacket(plain, true); // plain is fresh from the decipher and never reused
     if (!frames.ok) {
       this.stats.dropped++;
       return;
@@ -793,17 +793,20 @@ export class PeerLink {
     if (this.previous === s) this.previous = undefined;
   }
 
-  /** Queue a reliable message; undefined when there is no session (the caller's outbox keeps it). */
+  /**
+   * Queue a reliable message; undefined when there is no session (the caller's outbox keeps it). The link keeps
+   * `payload` as it is (no copy): the caller must not change it afterwards.
+   */
   send(payload: Buffer, now: number): number | undefined {
     const s = this.session;
     if (!s && this.acceptsEarly) {
       // KK initiator before the session: queue in the channel the session will take over (see newKkHandshake).
       this.early ??= { channel: this.newChannel(), unacked: 0 };
       this.early.unacked++;
-      return this.early.channel.send(payload, now);
+      return this.early.channel.send(payload, now, true);
     }
     if (!s) return undefined;
-    const handle = s.channel.send(payload, now);
+    const handle = s.channel.send(payload, now, true);
     s.unacked++;
     s.awaitingSince ??= now; // unacknowledged data is a liveness question (see tick)
     // Not flushed here: the room flushes once per batch, so messages sent together share datagrams.

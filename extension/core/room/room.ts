@@ -126,8 +126,17 @@ const SUSPECT_REFRESH_GAP_MS = 1000;
  */
 const PUNCH_REFRESH_MS = 3000;
 
+/** Per sender, the id prefix of its current epoch: built once, not for every message (bounded: cleared when full). */
+const idPrefixes = new Map<string, { epoch: number; prefix: string }>();
+
 export function messageId(senderHex: string, epoch: number, seq: number): string {
-  return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
+  let p = idPrefixes.get(senderHex);
+  if (p === undefined || p.epoch !== epoch) {
+    if (idPrefixes.size >= 1024) idPrefixes.clear();
+    p = { epoch, prefix: `${senderHex.slice(0, 16)}-${epoch.toString(16)}-` };
+    idPrefixes.set(senderHex, p);
+  }
+  return p.prefix + seq;
 }
 
 export class Room {
