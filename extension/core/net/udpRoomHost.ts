@@ -20,6 +20,13 @@ const DEFAULT_TTL = 64;
  * path): what a chat message sent meanwhile can find ahead of it in our own queue.
  */
 const BULK_PER_TURN = 8;
+/**
+ * Datagrams larger than this are opened after the socket's read loop, not inside it. Only bulk is that big
+ * (file pieces, packed chat backlogs): a chat message typed during a transfer is a small datagram, and
+ * without this it would wait in the read loop for every 64 KiB piece ahead of it to be decrypted. The
+ * reordering this causes is a few dozen datagrams at most (one read loop), far inside the replay window.
+ */
+const DEFER_BYTES = 4096;
 
 export function monotonicNow(): number {
   return performance.now();
@@ -64,7 +71,9 @@ export class UdpRoomHost {
     this.socket.on('error', () => this.counters.sendErrors++);
     this.socket.on('message', (msg, rinfo) => {
       this.counters.datagramsIn++;
-      this.room.receive(msg, { address: normaliseAddress(rinfo.address), port: rinfo.port }, monotonicNow());
+      const from = { address: normaliseAddress(rinfo.address), port: rinfo.port };
+      if (msg.length > DEFER_BYTES) this.deferred.push({ msg, from });
+      else this.room.receive(msg, from, monotonicNow());
       this.pumpSoon();
     });
     this.room.start(monotonicNow());
@@ -76,6 +85,8 @@ export class UdpRoomHost {
   }
 
   private bulkImmediate?: NodeJS.Immediate;
+  /** Big datagrams read in this read loop, opened in the next pump (see DEFER_BYTES). */
+  private deferred: { msg: Buffer; from: { address: string; port: number } }[] = [];
 
   /**
    * After the socket's read loop rather than per datagram: the answers (acks, replies) to everything
@@ -85,15 +96,26 @@ export class UdpRoomHost {
     if (this.bulkImmediate || this.stopped) return;
     this.bulkImmediate = setImmediate(() => {
       this.bulkImmediate = undefined;
-      this.pump();
+      this.pump(true);
     });
   }
 
-  /** Send what the room queued, then arm the timer for its next deadline. */
-  pump(): void {
+  /**
+   * Send what the room queued, then arm the timer for its next deadline. File pieces (bulk) go only from
+   * the turn's own slot after the socket's read loop (`withBulk`, pumpSoon and the transfer host's flush):
+   * a pump right after a chat message was typed sends that message and returns, rather than also pushing
+   * eight 64 KiB pieces through the kernel while the message waits to be read on the other side.
+   */
+  pump(withBulk = false): void {
     if (this.stopped) return;
+    if (this.deferred.length > 0) {
+      const batch = this.deferred;
+      this.deferred = [];
+      const now = monotonicNow();
+      for (const d of batch) this.room.receive(d.msg, d.from, now);
+    }
     this.reconcileSockets();
-    for (const o of this.room.takeOutgoing(BULK_PER_TURN)) {
+    for (const o of this.room.takeOutgoing(withBulk ? BULK_PER_TURN : 0)) {
       const socket = o.via === 0 ? this.socket : this.extras[o.via - 1];
       if (!socket) continue; // its socket was closed meanwhile
       this.counters.datagramsOut++;

@@ -151,7 +151,7 @@ export class TransferHost {
     for (const [peer, frames] of out) {
       if (!this.host.room.sendFileFrames(peer, frames, this.manager.innerBytes(peer), now)) this.manager.linkDown(peer);
     }
-    this.host.pump();
+    this.host.pump(true);
     if (this.manager.sendable || this.inboxHead < this.inbox.length) this.schedule();
     const at = this.manager.nextWakeup();
     // Re-arming a timer on every flush costs more than an early wakeup that finds nothing to do.
