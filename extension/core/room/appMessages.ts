@@ -14,7 +14,21 @@ export const enum AppType {
   Chat = 0x01,
   /** Receiver → sender: that chat message was refused and not shown (§8.3). */
   Reject = 0x02,
+  // 0x03 is the room name (roomName.ts).
+  /** A plain-text chat message without the JSON body (§8.5): sent only to a member whose handshake announced ChatText. */
+  ChatText = 0x04,
 }
+
+/**
+ * Feature bits a peer announces in its handshake payload, after its name (docs/PROTOCOL.md §4.6): which app
+ * messages beyond version 1's its decoder takes. A peer that announces none (any older version) gets only those.
+ */
+export const enum AppFeature {
+  ChatText = 0x01,
+}
+
+/** What this version's decoder takes: announced in every handshake. */
+export const APP_FEATURES: number = AppFeature.ChatText;
 
 /** Why a receiver refused a chat message. The sender words it; a peer cannot put its own text in our UI. */
 export const enum RejectReason {
@@ -124,6 +138,33 @@ function line(v: unknown): v is number {
 }
 
 /**
+ * A text message as ChatText (§8.5): the header, then the text's UTF-8, no JSON around it. Encoding is a copy of
+ * the string and decoding one read of it, where JSON costs a scan for characters to escape on each side (the
+ * largest cost left on a 1 KB message's path; docs/BENCHMARKS.md).
+ */
+export function encodeChatText(m: ChatEnvelope & { body: { kind: 'text' } }): Buffer {
+  const text = m.body.text;
+  if (!Number.isSafeInteger(m.sentAt) || m.sentAt < 0) throw new RangeError('sentAt must be a u64 integer');
+  const n = Buffer.byteLength(text, 'utf8');
+  const buf = Buffer.allocUnsafe(CHAT_HEADER_BYTES + n);
+  writeChatHeader(buf, m);
+  buf[0] = AppType.ChatText;
+  buf.write(text, CHAT_HEADER_BYTES, 'utf8');
+  return buf;
+}
+
+/**
+ * The chat message for a member whose handshake announced `features`: ChatText for a text when it takes it. A text
+ * with a lone surrogate (no UTF-8 form) stays JSON, whose escape carries it: the receiver gets the same string.
+ */
+export function encodeChatFor(features: number, m: ChatEnvelope): Buffer {
+  if (m.body.kind === 'text' && (features & AppFeature.ChatText) !== 0 && isWellFormed(m.body.text)) {
+    return encodeChatText(m as ChatEnvelope & { body: { kind: 'text' } });
+  }
+  return encodeChat(m);
+}
+
+/**
  * The one definition of an acceptable chat body, used by receivers (what they show) and by senders
  * (what they agree to queue): a body or the reason it is refused.
  */
@@ -203,12 +244,18 @@ export function decodeApp(buf: Buffer): Decoded<AppMessage> {
     const reason = r.u8('reason') as RejectReason;
     return r.end({ type: 'reject', epoch, seq, reason });
   }
-  if (type !== AppType.Chat) return fail(`unknown app message type ${type}`);
+  if (type !== AppType.Chat && type !== AppType.ChatText) return fail(`unknown app message type ${type}`);
   const epoch = r.u32('epoch');
   const seq = r.u32('seq');
   const sentAt = Number(r.u64('sentAt'));
-  const json = r.rest();
   if (r.failed) return fail(r.failed);
+  if (type === AppType.ChatText) {
+    // As lenient as the JSON body's decoding (invalid UTF-8 becomes U+FFFD), with the same length rule.
+    const text = buf.toString('utf8', CHAT_HEADER_BYTES);
+    if (text.length > MAX_TEXT_CHARS) return { ok: true, value: { type: 'refused', epoch, seq, reason: RejectReason.TextTooLong } };
+    return { ok: true, value: { type: 'chat', epoch, seq, sentAt, body: { kind: 'text', text } } };
+  }
+  const json = r.rest();
   let parsed: unknown;
   try {
     parsed = JSON.parse(json.toString('utf8'));
