@@ -18,7 +18,7 @@ import {
 } from '../../extension/core/room/appMessages';
 import { PairKeys } from '../../extension/core/contacts/topics';
 import { generateKeyPair, deriveRoomKeys, type KeyPair } from '../../extension/core/noise';
-import type { PeerLink } from '../../extension/core/link/peerLink';
+import { namePayload, readNamePayload, type PeerLink } from '../../extension/core/link/peerLink';
 import type { Room } from '../../extension/core/room/room';
 import type { ChatBody } from '../../extension/core/types';
 import { SimHost, SimNet } from '../helpers/simNet';
@@ -168,6 +168,14 @@ function linkTo(from: Member, to: Member): PeerLink {
 
 describe('feature negotiation in the handshake (§4.6)', () => {
   const keys = deriveRoomKeys(Buffer.alloc(16, 4));
+
+  it('golden bytes of the name payload; a payload without the byte (older versions) reads as no features', () => {
+    assert.equal(namePayload('Ann', APP_FEATURES).toString('hex'), '03416e6e01');
+    assert.deepEqual(readNamePayload(Buffer.from('03416e6e01', 'hex')), { name: 'Ann', features: 1 });
+    assert.deepEqual(readNamePayload(Buffer.from('03416e6e', 'hex')), { name: 'Ann', features: 0 });
+    assert.deepEqual(readNamePayload(Buffer.from('03416e6e01ffff', 'hex')), { name: 'Ann', features: 1 }, 'later fields are ignored');
+    assert.deepEqual(readNamePayload(Buffer.from('05416e6e', 'hex')), { features: 0 }, 'a cut name: no name, no features');
+  });
 
   it('room (XXpsk3): a member announcing no features gets JSON; one announcing ChatText gets ChatText; both deliver everything in order', () => {
     for (const oldFirst of [false, true]) {

@@ -185,11 +185,11 @@ const SUSPECT_LOST_MS = 3000;
  * The payload of XX messages 2 and 3 and of KK message 2: our name, then our feature bits (§4.6). Versions
  * before feature bits ignore what follows the name, and send nothing after it (read as features 0).
  */
-function namePayload(name: string, features: number): Buffer {
+export function namePayload(name: string, features: number): Buffer {
   return new Writer(MAX_NAME_BYTES + 2).str8(name, MAX_NAME_BYTES).u8(features).finish();
 }
 
-function readNamePayload(payload: Buffer): { name?: string; features: number } {
+export function readNamePayload(payload: Buffer): { name?: string; features: number } {
   const r = new Reader(payload);
   const name = r.str8(MAX_NAME_BYTES, 'name');
   if (r.failed) return { features: 0 };
