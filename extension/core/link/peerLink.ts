@@ -10,6 +10,7 @@ import { decodePacket, encodePacket, encodePacketParts, frameSize, type FileFram
 import { HEADER_BYTES } from '../wire/header';
 import { DATA_HEADER_BYTES, encodePeer, HELLO_MIN_BYTES, HINT_BYTES, MAX_BULK_INNER_BYTES, writeDataHeader, type PeerPacket } from '../wire/peer';
 import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
+import { isLocalAddress } from './localPath';
 import { punchDelay } from './punchSchedule';
 import type { RandomSource } from './random';
 import { BIRTHDAY, chooseStrategy, NatStrategy } from './natStrategy';
@@ -25,12 +26,14 @@ const KK_SEEN_MAX = 64;
 /** Inner packet sizes a path probe tries (core/wire/fileFrames FILE_PROBE); the largest echoed is used. */
 const PROBE_SIZES = [16 * 1024, 8 * 1024];
 /**
- * On a path this short (same host, a LAN) a probe also tries the largest datagram UDP carries: a 64 KiB
- * datagram costs the sender, the kernel and the receiver about as much as a 16 KiB one, so file pieces
- * cost a quarter of the per-datagram work (docs/BENCHMARKS.md). Not on longer paths: there a 64 KiB
- * datagram is some 45 IP fragments, and losing any one of them loses all of it.
+ * To a local address (this host, the LAN: localPath.ts) over a path this short, a probe also tries the
+ * largest datagram UDP carries: a 64 KiB datagram costs the sender, the kernel and the receiver about as
+ * much as a 16 KiB one, so file pieces cost a quarter of the per-datagram work (docs/BENCHMARKS.md). Not
+ * on other paths: there a 64 KiB datagram is some 45 IP fragments, and losing any one loses all of it.
+ * 20 ms rather than a LAN's 1–2: the round trip is measured through both event loops, which a busy
+ * machine stretches.
  */
-const BIG_PROBE_MAX_RTT_MS = 5;
+const BIG_PROBE_MAX_RTT_MS = 20;
 const PROBE_DELAYS_MS = [50, 300, 1500];
 
 export interface LinkContext {
@@ -727,8 +730,9 @@ export class PeerLink {
     s.probe.nextAt = s.probe.attempts < PROBE_DELAYS_MS.length ? now + PROBE_DELAYS_MS[s.probe.attempts] : Infinity;
     // A relayed path pays the relay per byte and TURN servers cap datagram sizes: keep the default there.
     if (this.path === 'relayed') return;
-    const rtt = s.channel.stats.srtt ?? s.handshakeRttMs;
-    const sizes = rtt !== undefined && rtt < BIG_PROBE_MAX_RTT_MS ? [MAX_BULK_INNER_BYTES, ...PROBE_SIZES] : PROBE_SIZES;
+    // The smallest round trip seen, not the smoothed one: a busy event loop inflates samples, never shortens them.
+    const rtt = Math.min(s.channel.stats.minRtt, s.handshakeRttMs ?? Infinity);
+    const sizes = rtt < BIG_PROBE_MAX_RTT_MS && isLocalAddress(s.endpoint.address) ? [MAX_BULK_INNER_BYTES, ...PROBE_SIZES] : PROBE_SIZES;
     for (const size of sizes) {
       if (size <= s.pathInner) continue;
       this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size }]), now);

@@ -4,6 +4,7 @@ import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { Room, RoomOptions } from '../room/room';
 import { Endpoint, normaliseAddress } from '../wire/endpoint';
+import { DeadlineTimer } from './deadlineTimer';
 import { hostCandidates } from './hostCandidates';
 
 export interface UdpRoomHostOptions extends Omit<RoomOptions, 'hostCandidates'> {
@@ -35,8 +36,10 @@ export function monotonicNow(): number {
 export class UdpRoomHost {
   readonly room: Room;
   socket!: dgram.Socket;
-  private timer?: NodeJS.Timeout;
-  private timerAt = Infinity;
+  private readonly timer = new DeadlineTimer(() => {
+    this.room.tick(monotonicNow());
+    this.pump();
+  }, monotonicNow);
   private stopped = false;
   private readonly extras: dgram.Socket[] = [];
   readonly counters = { datagramsIn: 0, datagramsOut: 0, sendErrors: 0 };
@@ -132,20 +135,7 @@ export class UdpRoomHost {
     }
     // File pieces still held back: the next batch goes on a later turn, after whatever arrived meanwhile.
     if (this.room.bulkPending > 0) this.pumpSoon();
-    const at = this.room.nextWakeup();
-    // Most datagrams move a deadline a little later (the peer's loss timer, say). Re-arming the timer for
-    // each costs more than an early wakeup that finds nothing due: keep a timer that fires no later.
-    if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.room.tick(monotonicNow());
-      this.pump();
-    }, Math.max(0, Math.ceil(at - monotonicNow())));
+    this.timer.noLaterThan(this.room.nextWakeup());
   }
 
   private sendWithTtl(socket: dgram.Socket, data: Buffer, to: Endpoint, ttl: number, onSent: (err: Error | null) => void): void {
@@ -190,7 +180,7 @@ export class UdpRoomHost {
     this.room.leave(monotonicNow());
     this.pump();
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer.clear();
     if (this.bulkImmediate) clearImmediate(this.bulkImmediate);
     for (const s of this.extras.splice(0)) s.close();
     // Let the goodbye datagrams leave before the socket goes away.

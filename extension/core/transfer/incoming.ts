@@ -14,6 +14,7 @@ import { chunkCount, chunkLength, HASH_BYTES, sha256 } from './manifest';
 export type IncomingStatus = 'offered' | 'manifest' | 'receiving' | 'done' | 'cancelled';
 
 export interface PartFile {
+  /** Writes (or copies) `data` before it returns: the caller reuses the buffer afterwards. */
   write(offset: number, data: Buffer): void;
   /** Bytes at offset (shorter or zero-filled where nothing was written). */
   read(offset: number, length: number): Buffer;
@@ -33,6 +34,24 @@ interface Assembly {
   whole?: Hash;
   hashedTo: number;
   unit: number;
+}
+
+/**
+ * Chunk buffers of the default size, reused: a new 256 KiB buffer per chunk was a steady stream of large
+ * garbage, and the collector's work (on other cores too) counted in the transfer's CPU time. Bounded by
+ * how many a full window of transfers needs back.
+ */
+const spareChunks: Buffer[] = [];
+const SPARE_CHUNKS_MAX = 32;
+const POOLED_CHUNK_BYTES = 256 * 1024;
+
+function chunkBuffer(len: number): Buffer {
+  if (len === POOLED_CHUNK_BYTES && spareChunks.length > 0) return spareChunks.pop()!;
+  return Buffer.allocUnsafe(len);
+}
+
+function releaseChunkBuffer(b: Buffer): void {
+  if (b.length === POOLED_CHUNK_BYTES && spareChunks.length < SPARE_CHUNKS_MAX) spareChunks.push(b);
 }
 
 /** A chunk that fails its hash this many times means a broken or hostile sender: give up. */
@@ -260,7 +279,8 @@ export class IncomingTransfer {
   private assembly(unit: number, len: number): Assembly {
     let a = this.assembling.get(unit);
     if (!a) {
-      a = { buf: Buffer.allocUnsafe(len), ranges: [], got: 0, hashedTo: 0, unit };
+      // Never read before written: `ranges` says which bytes arrived, and only a complete chunk is hashed or saved.
+      a = { buf: unit >= 0 ? chunkBuffer(len) : Buffer.allocUnsafe(len), ranges: [], got: 0, hashedTo: 0, unit };
       this.assembling.set(unit, a);
     }
     return a;
@@ -369,6 +389,7 @@ export class IncomingTransfer {
     const digest = a.whole!.copy().digest();
     if (!digest.equals(this.hashAt(unit))) {
       this.fail(unit, now);
+      releaseChunkBuffer(a.buf);
       if (this.active) {
         this.assembly(unit, a.buf.length);
         this.requests.push({ stream: Stream.Content, units: [unit] });
@@ -376,6 +397,7 @@ export class IncomingTransfer {
       return;
     }
     this.part!.write(unit * this.offer.chunkSize, a.buf);
+    releaseChunkBuffer(a.buf);
     this.whole = a.whole!;
     this.hashedUpTo++;
     this.markVerified(unit);
