@@ -3,7 +3,7 @@
 // encoder (the encoders throw on values our own code could never produce, so a decoded value that
 // makes them throw is a value the decoder should have refused). A property violation throws.
 import assert from 'node:assert/strict';
-import { decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, validateBody, MAX_TEXT_CHARS, MAX_SNIPPET_BYTES } from '../../extension/core/room/appMessages';
+import { decodeApp, decodeEphemeral, encodeChat, encodeChatText, encodeEphemeral, encodeReject, validateBody, MAX_TEXT_CHARS, MAX_SNIPPET_BYTES } from '../../extension/core/room/appMessages';
 import { formatInvite, inviteLink, parseInvite } from '../../extension/core/invite';
 import { classify, MAGIC, VERSION } from '../../extension/core/wire/header';
 import { decodePeer, encodePeer, HELLO_MIN_BYTES } from '../../extension/core/wire/peer';
@@ -96,6 +96,7 @@ const appSeeds = (): Buffer[] => [
   chat({ kind: 'text', text: 'hi **there**' }),
   chat({ kind: 'snippet', snippet: { path: 'src/a.ts', language: 'typescript', startLine: 1, endLine: 3, code: 'let x = 1;\n' } }),
   chat({ kind: 'snippet', text: 'look', snippet: { path: 'a', language: 'c', startLine: 10, endLine: 10, code: '' } }),
+  encodeChatText({ epoch: 1, seq: 3, sentAt: 1_700_000_000_000, body: { kind: 'text', text: 'plain 😀 text' } }),
   encodeEphemeral({ type: 'typing', typing: true }),
   encodeEphemeral({ type: 'presence', away: false }),
 ];

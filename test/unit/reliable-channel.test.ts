@@ -264,3 +264,46 @@ describe('reliable channel: limits and options', () => {
     assert.equal(a.poll(0).length, 10);
   });
 });
+
+describe('reliable channel: DATA payloads as views of the packet (decodePacket(buf, true), the link layer)', () => {
+  it('keeps copies of what it holds (out of order, or part of a longer message): the packets may be wiped after each call', () => {
+    const a = new ReliableChannel({ mtu: 200 });
+    const b = new ReliableChannel({ mtu: 200 });
+    const got: string[] = [];
+    // An application takes what it is handed at once (the room decodes it before returning).
+    b.onMessage = (m) => void got.push(sha(m));
+    const long = Buffer.alloc(500, 7); // three fragments
+    const msgs = [Buffer.from('first'), long, Buffer.from('last one')];
+    for (const m of msgs) a.send(Buffer.from(m), 0);
+    const packets = a.poll(0);
+    assert.ok(packets.length >= 4, `${packets.length} packets`);
+    // Reverse order: everything but the last packet to arrive is held out of order at first.
+    for (const p of [...packets].reverse()) {
+      const frames = decodePacket(p, true);
+      assert.ok(frames.ok);
+      assert.ok(frames.value.every((f) => f.type !== 'data' || f.payload.buffer === p.buffer), 'payloads are views');
+      b.receiveFrames(frames.value, 1);
+      p.fill(0xee); // the caller's packet is gone; only the receiver's own copies may remain
+    }
+    assert.deepEqual(got, msgs.map(sha));
+    // In order, a message inside one fragment is handed over without a copy, a longer one reassembled from copies.
+    const c = new ReliableChannel({ mtu: 200 });
+    const d = new ReliableChannel({ mtu: 200 });
+    const seen: Buffer[] = [];
+    d.onMessage = (m) => void seen.push(m);
+    c.send(Buffer.from('short'), 0);
+    c.send(long, 0);
+    const more = c.poll(0);
+    const firsts: Buffer[] = [];
+    for (const p of more) {
+      const frames = decodePacket(p, true);
+      assert.ok(frames.ok);
+      d.receiveFrames(frames.value, 1);
+      firsts.push(p);
+    }
+    assert.equal(seen.length, 2);
+    assert.equal(seen[0].buffer, firsts[0].buffer, 'the one-fragment message is a view of its packet');
+    for (const p of firsts) p.fill(0);
+    assert.deepEqual(seen[1], long, 'the reassembled message owns its bytes');
+  });
+});

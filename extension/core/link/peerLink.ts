@@ -61,6 +61,8 @@ export interface LinkContext {
   sendBulk(to: Route, data: Buffer): void;
   /** Whether a TURN relay can be had (the rendezvous handed out credentials, or one is allocated). */
   relayAvailable(): boolean;
+  /** Feature bits announced in our handshakes (docs/PROTOCOL.md §4.6; the room's app messages define them). Default 0. */
+  features?: number;
   /** Our own NatFlags, as classified with the rendezvous's two ports. */
   selfNat(): number;
   /** Extra sockets the shell has opened so far (route indices 1..n). */
@@ -137,6 +139,8 @@ export interface Session {
   heldBack?: boolean;
   /** Largest inner packet this path was shown to carry (a probe came back); INNER_MTU until then. */
   pathInner: number;
+  /** What the peer announced in this session's handshake (§4.6): 0 for a version before feature bits. */
+  remoteFeatures: number;
   /** The handshake's round trip, if measured: whether the path is short enough for the biggest probe. */
   handshakeRttMs?: number;
   probe: { token: number; attempts: number; nextAt: number };
@@ -180,14 +184,19 @@ const SUSPECT_AFTER_MS = 600;
 const SUSPECT_PROBE_DELAYS_MS = [250, 250, 250, 250, 500, 500, 500];
 const SUSPECT_LOST_MS = 3000;
 
-function namePayload(name: string): Buffer {
-  return new Writer(MAX_NAME_BYTES + 1).str8(name, MAX_NAME_BYTES).finish();
+/**
+ * The payload of XX messages 2 and 3 and of KK message 2: our name, then our feature bits (§4.6). Versions
+ * before feature bits ignore what follows the name, and send nothing after it (read as features 0).
+ */
+export function namePayload(name: string, features: number): Buffer {
+  return new Writer(MAX_NAME_BYTES + 2).str8(name, MAX_NAME_BYTES).u8(features).finish();
 }
 
-function readName(payload: Buffer): string | undefined {
+export function readNamePayload(payload: Buffer): { name?: string; features: number } {
   const r = new Reader(payload);
   const name = r.str8(MAX_NAME_BYTES, 'name');
-  return r.end(name, true).ok ? name : undefined;
+  if (r.failed) return { features: 0 };
+  return { name, features: r.remaining > 0 ? r.u8() : 0 };
 }
 
 export class PeerLink {
@@ -396,9 +405,11 @@ export class PeerLink {
     if (!this.session) this.early ??= { channel: this.newChannel(), unacked: 0 };
     const packet = this.early && !this.session ? this.early.channel.poll(now)[0] : undefined;
     const inner = packet ?? Buffer.alloc(0);
-    const payload = Buffer.alloc(Math.max(HELLO_PADDING, 2 + inner.length));
+    // len, the packet, our feature bits (§4.6: where older versions put zero padding), zero padding.
+    const payload = Buffer.alloc(Math.max(HELLO_PADDING, 2 + inner.length + 1));
     payload.writeUInt16BE(inner.length, 0);
     inner.copy(payload, 2);
+    payload[2 + inner.length] = this.ctx.features ?? 0;
     this.hs = { state, index, hello: this.helloPacket(index, state.writeMessage(payload)) };
   }
 
@@ -504,7 +515,7 @@ export class PeerLink {
       return;
     }
     const localIndex = this.ctx.allocIndex(this);
-    const reply = encodePeer({ type: 'reply', sender: localIndex, receiver: p.sender, noise: hs.writeMessage(namePayload(this.ctx.selfName())) });
+    const reply = encodePeer({ type: 'reply', sender: localIndex, receiver: p.sender, noise: hs.writeMessage(namePayload(this.ctx.selfName(), this.ctx.features ?? 0)) });
     if (this.pending) this.ctx.releaseIndex(this.pending.localIndex);
     this.pending = { hs, localIndex, remoteIndex: p.sender, reply, createdAt: now };
     this.ctx.send(from, reply);
@@ -539,11 +550,12 @@ export class PeerLink {
       return;
     }
     const localIndex = this.ctx.allocIndex(this);
-    const reply = encodePeer({ type: 'reply', sender: localIndex, receiver: p.sender, noise: hs.writeMessage(namePayload(this.ctx.selfName())) });
+    const reply = encodePeer({ type: 'reply', sender: localIndex, receiver: p.sender, noise: hs.writeMessage(namePayload(this.ctx.selfName(), this.ctx.features ?? 0)) });
     this.kkAnswered.set(e, { reply, remoteIndex: p.sender });
     if (this.kkAnswered.size > KK_SEEN_MAX) this.kkAnswered.delete(this.kkAnswered.keys().next().value as string);
     this.ctx.send(from, reply);
-    this.install(TransportCipher.fromSplit(hs.split()), localIndex, p.sender, from, now, undefined, undefined, undefined, undefined, 3 * (HELLO_HEADER_BYTES + p.noise.length) - reply.length);
+    const features = read.payload.length > 2 + inner.length ? read.payload[2 + inner.length] : 0;
+    this.install(TransportCipher.fromSplit(hs.split()), localIndex, p.sender, from, now, { features }, undefined, undefined, undefined, 3 * (HELLO_HEADER_BYTES + p.noise.length) - reply.length);
     const s = this.session!;
     if (inner.length) {
       const frames = decodePacket(inner);
@@ -575,7 +587,7 @@ export class PeerLink {
       this.hs = undefined;
       const early = this.session ? undefined : this.early;
       this.early = undefined;
-      this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, readName(read.payload), undefined, now - this.lastHelloAt, early);
+      this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, readNamePayload(read.payload), undefined, now - this.lastHelloAt, early);
       // Tells the responder the session works even when we have nothing else to say.
       this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
       return;
@@ -585,11 +597,11 @@ export class PeerLink {
       this.newHandshake(now);
       return;
     }
-    const name = readName(read.payload);
-    const confirm = encodePeer({ type: 'confirm', sender: index, receiver: p.sender, noise: state.writeMessage(namePayload(this.ctx.selfName())) });
+    const peer = readNamePayload(read.payload);
+    const confirm = encodePeer({ type: 'confirm', sender: index, receiver: p.sender, noise: state.writeMessage(namePayload(this.ctx.selfName(), this.ctx.features ?? 0)) });
     this.hs = undefined;
     this.ctx.send(from, confirm);
-    this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, name, confirm, now - this.lastHelloAt);
+    this.install(TransportCipher.fromSplit(state.split()), index, p.sender, from, now, peer, confirm, now - this.lastHelloAt);
     this.flush(now);
   }
 
@@ -614,7 +626,7 @@ export class PeerLink {
       this.ctx.releaseIndex(pending.localIndex);
       return;
     }
-    this.install(TransportCipher.fromSplit(pending.hs.split()), pending.localIndex, pending.remoteIndex, from, now, readName(read.payload), undefined, now - pending.createdAt);
+    this.install(TransportCipher.fromSplit(pending.hs.split()), pending.localIndex, pending.remoteIndex, from, now, readNamePayload(read.payload), undefined, now - pending.createdAt);
     // Tells the initiator to stop resending message 3 even when we have nothing to say yet.
     this.sendFrames([{ type: 'ping', token: this.nextPing(now) }], now);
     this.flush(now);
@@ -661,7 +673,7 @@ export class PeerLink {
         s.channel.retransmitNow(now);
       }
     }
-    const frames = decodePacket(plain);
+    const frames = decodePacket(plain, true); // plain is fresh from the decipher and never reused
     if (!frames.ok) {
       this.stats.dropped++;
       return;
@@ -732,6 +744,14 @@ export class PeerLink {
     return this.session?.pathInner ?? INNER_MTU;
   }
 
+  /**
+   * The feature bits the peer announced in the current session's handshake (§4.6); 0 without a session. What
+   * send() queues goes on this session, so a message encoded for these bits reaches the peer that announced them.
+   */
+  get remoteFeatures(): number {
+    return this.session?.remoteFeatures ?? 0;
+  }
+
   // ---- session -------------------------------------------------------------------------------
 
   private install(
@@ -740,7 +760,7 @@ export class PeerLink {
     remoteIndex: number,
     endpoint: Route,
     now: number,
-    name?: string,
+    peer: { name?: string; features: number },
     confirm?: Buffer,
     handshakeRttMs?: number,
     early?: { channel: ReliableChannel; unacked: number },
@@ -770,6 +790,7 @@ export class PeerLink {
       suspectProbeAt: Infinity,
       suspectProbes: 0,
       pathInner: INNER_MTU,
+      remoteFeatures: peer.features,
       handshakeRttMs,
       probe: { token: this.ctx.random.int(0, 2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] },
     };
@@ -785,7 +806,7 @@ export class PeerLink {
       if (this.session === session) this.lose(session.lastRecv, `protocol error from peer: ${e.message}`);
     };
     this.session = session;
-    if (name) this.remoteName = name;
+    if (peer.name) this.remoteName = peer.name;
     this.stats.handshakes++;
     this.phase = 'established';
     this.failure = undefined;
@@ -809,17 +830,20 @@ export class PeerLink {
     if (this.previous === s) this.previous = undefined;
   }
 
-  /** Queue a reliable message; undefined when there is no session (the caller's outbox keeps it). */
+  /**
+   * Queue a reliable message; undefined when there is no session (the caller's outbox keeps it). The link keeps
+   * `payload` as it is (no copy): the caller must not change it afterwards.
+   */
   send(payload: Buffer, now: number): number | undefined {
     const s = this.session;
     if (!s && this.acceptsEarly) {
       // KK initiator before the session: queue in the channel the session will take over (see newKkHandshake).
       this.early ??= { channel: this.newChannel(), unacked: 0 };
       this.early.unacked++;
-      return this.early.channel.send(payload, now);
+      return this.early.channel.send(payload, now, true);
     }
     if (!s) return undefined;
-    const handle = s.channel.send(payload, now);
+    const handle = s.channel.send(payload, now, true);
     s.unacked++;
     s.awaitingSince ??= now; // unacknowledged data is a liveness question (see tick)
     // Not flushed here: the room flushes once per batch, so messages sent together share datagrams.

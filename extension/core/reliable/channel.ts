@@ -214,15 +214,18 @@ export class ReliableChannel {
     this.sender.retransmitNow(now);
   }
 
-  /** Enqueues a message (copied); returns the handle later passed to onAcked. */
-  send(message: Uint8Array, now: number): number {
+  /**
+   * Enqueues a message; returns the handle later passed to onAcked. The message is copied unless `owned`: the
+   * caller then hands over a Buffer it never changes again (the room's freshly encoded messages), one copy fewer.
+   */
+  send(message: Uint8Array, now: number, owned = false): number {
     if (this.failure) throw new Error(`reliable channel has failed (${this.failure.code}): ${this.failure.message}`);
     if (message.length > this.maxMessageBytes) {
       throw new RangeError(`message of ${message.length} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
     }
     this.touch(now);
     const handle = this.nextHandle++;
-    this.sender.enqueue(handle, Buffer.from(message));
+    this.sender.enqueue(handle, owned && Buffer.isBuffer(message) ? message : Buffer.from(message));
     this.counters.messagesSent++;
     return handle;
   }
@@ -332,39 +335,44 @@ export class ReliableChannel {
     this.sender.onTimers(now);
     const dataPackets = this.sender.take(now);
 
-    const packets: { frames: Frame[]; size: number }[] = dataPackets.map((frags) => {
-      const frames: Frame[] = frags.map(toDataFrame);
+    const packets: OutPacket[] = [];
+    for (const frags of dataPackets) {
+      const frames: Frame[] = [];
       let size = 0;
-      for (const f of frags) size += f.wireBytes;
-      return { frames, size };
-    });
-    // First fit, else a packet of its own; `front` puts the ACK ahead of the data it rides with.
-    const place = (frame: Frame, front: boolean): void => {
-      const size = frameSize(frame);
-      let target = packets.find((p) => p.size + size <= this.mtu);
-      if (!target) {
-        target = { frames: [], size: 0 };
-        if (front) packets.unshift(target);
-        else packets.push(target);
+      for (const f of frags) {
+        frames.push(toDataFrame(f));
+        size += f.wireBytes;
       }
-      if (front) target.frames.unshift(frame);
-      else target.frames.push(frame);
-      target.size += size;
-    };
+      packets.push({ frames, size });
+    }
     const deadline = this.receiver.ackDeadline();
     const ackDue = deadline !== undefined && deadline <= now;
     // An owed ACK rides along with anything we send anyway, even before its timer is due.
     const canRide = this.receiver.ackOwed && (packets.length > 0 || extra.length > 0);
     if (ackDue || canRide) {
-      place(this.receiver.buildAck(now), true);
+      this.place(packets, this.receiver.buildAck(now), true);
       this.counters.acksSent++;
     }
-    for (const f of extra) place(f, false);
+    for (const f of extra) this.place(packets, f, false);
 
     const out: Buffer[] = [];
     for (const p of packets) out.push(encodePacket(p.frames));
     this.counters.packetsSent += out.length;
     return out;
+  }
+
+  /** First fit, else a packet of its own; `front` puts the ACK ahead of the data it rides with. */
+  private place(packets: OutPacket[], frame: Frame, front: boolean): void {
+    const size = frameSize(frame);
+    let target = packets.find((p) => p.size + size <= this.mtu);
+    if (!target) {
+      target = { frames: [], size: 0 };
+      if (front) packets.unshift(target);
+      else packets.push(target);
+    }
+    if (front) target.frames.unshift(frame);
+    else target.frames.push(frame);
+    target.size += size;
   }
 
   /**
@@ -420,6 +428,11 @@ export class ReliableChannel {
   private touch(now: number): void {
     if (now > this.lastNow) this.lastNow = now;
   }
+}
+
+interface OutPacket {
+  frames: Frame[];
+  size: number;
 }
 
 function toDataFrame(f: OutFragment): DataFrame {

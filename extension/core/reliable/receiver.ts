@@ -91,6 +91,9 @@ export class Receiver {
         };
       }
     }
+    // A payload may be a view of its whole decrypted packet (decodePacket's dataViews): what is delivered at once
+    // is used in place, what is kept (out of order, or part of a longer message) is copied, so a kept fragment
+    // never pins a packet many times its size.
     const frag: HeldFragment = { first: f.first, last: f.last, messageLength, payload: f.payload };
 
     if (seq === this.rcvNext) {
@@ -115,6 +118,7 @@ export class Receiver {
         this.ackImmediately = true;
         return 'over-budget';
       }
+      frag.payload = Buffer.from(f.payload);
       this.held.set(seq, frag);
       this.heldBytes += f.payload.length;
       this.heldRanges.add(seq);
@@ -138,7 +142,7 @@ export class Receiver {
         return undefined;
       }
       if (len >= f.messageLength) return violation('first fragment as long as the whole message');
-      this.partial = { expected: f.messageLength, got: len, chunks: [f.payload] };
+      this.partial = { expected: f.messageLength, got: len, chunks: [Buffer.from(f.payload)] };
       return undefined;
     }
     const p = this.partial;
@@ -147,11 +151,13 @@ export class Receiver {
     if (f.last ? p.got !== p.expected : p.got >= p.expected) {
       return violation('fragments do not add up to the announced message length');
     }
-    p.chunks.push(f.payload);
-    if (f.last) {
-      this.partial = undefined;
-      this.deliver(Buffer.concat(p.chunks, p.expected));
+    if (!f.last) {
+      p.chunks.push(Buffer.from(f.payload));
+      return undefined;
     }
+    p.chunks.push(f.payload); // copied by the concatenation
+    this.partial = undefined;
+    this.deliver(Buffer.concat(p.chunks, p.expected));
     return undefined;
   }
 

@@ -14,7 +14,21 @@ export const enum AppType {
   Chat = 0x01,
   /** Receiver → sender: that chat message was refused and not shown (§8.3). */
   Reject = 0x02,
+  // 0x03 is the room name (roomName.ts).
+  /** A plain-text chat message without the JSON body (§8.5): sent only to a member whose handshake announced ChatText. */
+  ChatText = 0x04,
 }
+
+/**
+ * Feature bits a peer announces in its handshake payload, after its name (docs/PROTOCOL.md §4.6): which app
+ * messages beyond version 1's its decoder takes. A peer that announces none (any older version) gets only those.
+ */
+export const enum AppFeature {
+  ChatText = 0x01,
+}
+
+/** What this version's decoder takes: announced in every handshake. */
+export const APP_FEATURES: number = AppFeature.ChatText;
 
 /** Why a receiver refused a chat message. The sender words it; a peer cannot put its own text in our UI. */
 export const enum RejectReason {
@@ -64,9 +78,55 @@ export interface ChatEnvelope {
   body: ChatBody;
 }
 
+const CHAT_HEADER_BYTES = 17;
+/**
+ * A text body's JSON is written by hand, around the text escaped exactly as JSON.stringify escapes it: the same
+ * bytes as JSON.stringify(body) for a plain `{kind, text}` (the wire is unchanged), at a fraction of the cost
+ * (JSON.stringify of a 1 KB string took ~3.5 µs, a quarter of a 1 KB message's whole path; docs/BENCHMARKS.md).
+ */
+const TEXT_HEAD = '{"kind":"text","text":"';
+const TEXT_TAIL = '"}';
+/** What JSON.stringify escapes in a string, plus every surrogate (a pair is kept as is, a lone one escaped). */
+const MAY_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+const ESCAPED = /[\u0000-\u001f"\\]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r', '"': '\\"', '\\': '\\\\' };
+const escapeChar = (c: string): string => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * `s` as it stands between the quotes of JSON.stringify(s) (ES2019 well-formed JSON.stringify: `"`, `\\`, the
+ * controls below 0x20 and lone surrogates escaped, nothing else). The usual text has nothing to escape and is
+ * returned as is after one regular-expression scan, which costs a fraction of JSON.stringify's.
+ */
+export function jsonStringBody(s: string): string {
+  if (!MAY_ESCAPE.test(s)) return s;
+  if (isWellFormed(s)) return s.replace(ESCAPED, escapeChar);
+  return JSON.stringify(s).slice(1, -1); // lone surrogates: rare enough to take the slow road
+}
+
+function writeChatHeader(buf: Buffer, m: ChatEnvelope): void {
+  buf[0] = AppType.Chat;
+  buf.writeUInt32BE(m.epoch >>> 0, 1);
+  buf.writeUInt32BE(m.seq >>> 0, 5);
+  // sentAt is a non-negative integer below 2^53: two u32 halves, without a BigInt per message.
+  buf.writeUInt32BE(Math.floor(m.sentAt / 0x1_0000_0000) >>> 0, 9);
+  buf.writeUInt32BE(m.sentAt >>> 0, 13);
+}
+
 export function encodeChat(m: ChatEnvelope): Buffer {
-  const json = Buffer.from(JSON.stringify(m.body), 'utf8');
-  return new Writer(17 + json.length).u8(AppType.Chat).u32(m.epoch).u32(m.seq).u64(BigInt(m.sentAt)).bytes(json).finish();
+  const b = m.body;
+  if (b.kind === 'text' && typeof b.text === 'string' && Number.isSafeInteger(m.sentAt) && m.sentAt >= 0) {
+    const json = jsonStringBody(b.text);
+    const n = Buffer.byteLength(json, 'utf8');
+    const buf = Buffer.allocUnsafe(CHAT_HEADER_BYTES + TEXT_HEAD.length + n + TEXT_TAIL.length);
+    writeChatHeader(buf, m);
+    buf.write(TEXT_HEAD, CHAT_HEADER_BYTES, 'latin1');
+    buf.write(json, CHAT_HEADER_BYTES + TEXT_HEAD.length, 'utf8');
+    buf.write(TEXT_TAIL, CHAT_HEADER_BYTES + TEXT_HEAD.length + n, 'latin1');
+    return buf;
+  }
+  const json = Buffer.from(JSON.stringify(b), 'utf8');
+  return new Writer(CHAT_HEADER_BYTES + json.length).u8(AppType.Chat).u32(m.epoch).u32(m.seq).u64(BigInt(m.sentAt)).bytes(json).finish();
 }
 
 function str(v: unknown, max: number): v is string {
@@ -75,6 +135,33 @@ function str(v: unknown, max: number): v is string {
 
 function line(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 10_000_000;
+}
+
+/**
+ * A text message as ChatText (§8.5): the header, then the text's UTF-8, no JSON around it. Encoding is a copy of
+ * the string and decoding one read of it, where JSON costs a scan for characters to escape on each side (the
+ * largest cost left on a 1 KB message's path; docs/BENCHMARKS.md).
+ */
+export function encodeChatText(m: ChatEnvelope & { body: { kind: 'text' } }): Buffer {
+  const text = m.body.text;
+  if (!Number.isSafeInteger(m.sentAt) || m.sentAt < 0) throw new RangeError('sentAt must be a u64 integer');
+  const n = Buffer.byteLength(text, 'utf8');
+  const buf = Buffer.allocUnsafe(CHAT_HEADER_BYTES + n);
+  writeChatHeader(buf, m);
+  buf[0] = AppType.ChatText;
+  buf.write(text, CHAT_HEADER_BYTES, 'utf8');
+  return buf;
+}
+
+/**
+ * The chat message for a member whose handshake announced `features`: ChatText for a text when it takes it. A text
+ * with a lone surrogate (no UTF-8 form) stays JSON, whose escape carries it: the receiver gets the same string.
+ */
+export function encodeChatFor(features: number, m: ChatEnvelope): Buffer {
+  if (m.body.kind === 'text' && (features & AppFeature.ChatText) !== 0 && isWellFormed(m.body.text)) {
+    return encodeChatText(m as ChatEnvelope & { body: { kind: 'text' } });
+  }
+  return encodeChat(m);
 }
 
 /**
@@ -157,12 +244,18 @@ export function decodeApp(buf: Buffer): Decoded<AppMessage> {
     const reason = r.u8('reason') as RejectReason;
     return r.end({ type: 'reject', epoch, seq, reason });
   }
-  if (type !== AppType.Chat) return fail(`unknown app message type ${type}`);
+  if (type !== AppType.Chat && type !== AppType.ChatText) return fail(`unknown app message type ${type}`);
   const epoch = r.u32('epoch');
   const seq = r.u32('seq');
   const sentAt = Number(r.u64('sentAt'));
-  const json = r.rest();
   if (r.failed) return fail(r.failed);
+  if (type === AppType.ChatText) {
+    // As lenient as the JSON body's decoding (invalid UTF-8 becomes U+FFFD), with the same length rule.
+    const text = buf.toString('utf8', CHAT_HEADER_BYTES);
+    if (text.length > MAX_TEXT_CHARS) return { ok: true, value: { type: 'refused', epoch, seq, reason: RejectReason.TextTooLong } };
+    return { ok: true, value: { type: 'chat', epoch, seq, sentAt, body: { kind: 'text', text } } };
+  }
+  const json = r.rest();
   let parsed: unknown;
   try {
     parsed = JSON.parse(json.toString('utf8'));

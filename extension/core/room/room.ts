@@ -14,7 +14,7 @@ import { LinkContext, LinkEvents, PeerLink } from '../link/peerLink';
 import { cryptoRandom, type RandomSource } from '../link/random';
 import type { OutboxEntry, RoomOp, RoomState, RoomStore } from '../store/roomStore';
 import type { FileFrame } from '../wire/fileFrames';
-import { assertSendable, decodeApp, decodeEphemeral, encodeChat, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
+import { APP_FEATURES, assertSendable, decodeApp, decodeEphemeral, encodeChatFor, encodeEphemeral, encodeReject, rejectText, type RejectMessage, type RejectReason } from './appMessages';
 import { NatMapping, RendezvousClient } from './rendezvousClient';
 import { isMailboxType } from '../wire/mailbox';
 import { attachRoomMailbox, MailboxHook } from '../mailbox/roomHook';
@@ -39,6 +39,11 @@ export interface RoomOptions {
   punchTimeoutMs?: number;
   /** Offline delivery through the rendezvous's blind mailbox (on unless false). */
   mailbox?: boolean | Partial<RoomMailboxOptions>;
+  /**
+   * Feature bits announced in handshakes (appMessages.AppFeature; default APP_FEATURES, all this version decodes).
+   * Tests pass 0 to stand in for a version before feature bits.
+   */
+  features?: number;
   /**
    * The cookie mailbox requests carry when the room does not register at the rendezvous itself
    * (discovery 'external': a direct message uses the presence client's cookie for the same socket).
@@ -126,8 +131,17 @@ const SUSPECT_REFRESH_GAP_MS = 1000;
  */
 const PUNCH_REFRESH_MS = 3000;
 
+/** Per sender, the id prefix of its current epoch: built once, not for every message (bounded: cleared when full). */
+const idPrefixes = new Map<string, { epoch: number; prefix: string }>();
+
 export function messageId(senderHex: string, epoch: number, seq: number): string {
-  return `${senderHex.slice(0, 16)}-${epoch.toString(16)}-${seq}`;
+  let p = idPrefixes.get(senderHex);
+  if (p === undefined || p.epoch !== epoch) {
+    if (idPrefixes.size >= 1024) idPrefixes.clear();
+    p = { epoch, prefix: `${senderHex.slice(0, 16)}-${epoch.toString(16)}-` };
+    idPrefixes.set(senderHex, p);
+  }
+  return p.prefix + seq;
 }
 
 export class Room {
@@ -225,6 +239,7 @@ export class Room {
       prologue: Buffer.concat([Buffer.from('p2p-chat/1 '), opts.roomId]),
       // A DM pins the one member's key before any packet: KKpsk0, data in handshake message 1.
       kk: opts.onlyPeer !== undefined && opts.discovery === 'external',
+      features: opts.features ?? APP_FEATURES,
       keepaliveMs: opts.keepaliveMs ?? 15000,
       lostAfterMs: opts.lostAfterMs ?? 4 * (opts.keepaliveMs ?? 15000),
       punchTimeoutMs: opts.punchTimeoutMs ?? 15000,
@@ -816,7 +831,8 @@ export class Room {
   private transmit(link: PeerLink, entry: OutboxEntry, now: number): boolean {
     const map = this.inFlight.get(link);
     if (!map) return false;
-    const handle = link.send(encodeChat({ epoch: this.persisted.epoch, seq: entry.seq, sentAt: entry.sentAt, body: entry.body }), now);
+    // Encoded for what this session's peer announced it decodes (§4.6): ChatText for a text, else JSON.
+    const handle = link.send(encodeChatFor(link.remoteFeatures, { epoch: this.persisted.epoch, seq: entry.seq, sentAt: entry.sentAt, body: entry.body }), now);
     if (handle === undefined) return false;
     map.set(handle, entry.seq);
     return true;

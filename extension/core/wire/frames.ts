@@ -222,7 +222,7 @@ export function encodePacketParts(frames: readonly Frame[]): Buffer[] {
   return parts;
 }
 
-function readFrame(r: Reader): Frame | undefined {
+function readFrame(r: Reader, dataViews = false): Frame | undefined {
   const type = r.u8('frame type');
   switch (type) {
     case FrameType.Data: {
@@ -235,7 +235,7 @@ function readFrame(r: Reader): Frame | undefined {
       const first = (flags & DATA_FLAG_FIRST) !== 0;
       const messageLength = first ? r.u32('DATA message length') : undefined;
       const len = r.u16('DATA length');
-      const payload = r.bytes(len, 'DATA payload');
+      const payload = dataViews ? r.viewBytes(len) : r.bytes(len, 'DATA payload');
       if (r.failed) return undefined;
       const frame: DataFrame = { type: 'data', seq, first, last: (flags & DATA_FLAG_LAST) !== 0, payload };
       if (first) frame.messageLength = messageLength;
@@ -304,13 +304,15 @@ export function decodeFrame(buf: Uint8Array, offset = 0): Decoded<{ frame: Frame
 /**
  * A whole inner packet. Never throws; any malformed frame rejects the packet, so a caller never
  * acts on half of a packet. Payloads are fresh copies: the packet buffer may be reused afterwards.
+ * With `dataViews`, DATA payloads are views of `buf` instead (one copy fewer per message): for a caller that
+ * owns `buf` and never reuses it (a freshly decrypted packet; the reliable receiver copies what it keeps).
  */
-export function decodePacket(buf: Uint8Array): Decoded<Frame[]> {
+export function decodePacket(buf: Uint8Array, dataViews = false): Decoded<Frame[]> {
   if (buf.length === 0) return fail('empty inner packet');
   const r = new Reader(buf);
   const frames: Frame[] = [];
   while (r.remaining > 0) {
-    const frame = readFrame(r);
+    const frame = readFrame(r, dataViews);
     if (frame === undefined || r.failed) return fail(r.failed ?? 'malformed frame');
     frames.push(frame);
   }
