@@ -1,4 +1,5 @@
-// Congestion control for bulk file data: delay-based AIMD in the spirit of LEDBAT (RFC 6817).
+// Congestion control for bulk file data: delay-based, in the spirit of LEDBAT (RFC 6817) and
+// LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus).
 //
 // Why not the chat channel's window (core/reliable/congestion.ts, loss-based NewReno)? A loss-based
 // sender fills the bottleneck queue until it overflows; chat packets then wait behind a full queue
@@ -6,10 +7,27 @@
 // never hold up the chat, so the file sender backs off as soon as the queue it builds grows: it
 // measures queueing delay as (RTT sample − smallest RTT seen) and aims at `target` milliseconds of
 // queue: enough to keep the bottleneck busy, small enough that a chat message sent meanwhile arrives
-// quickly. Increase is additive (a few packets per RTT) and decrease multiplicative (when the queue
-// passes the target, and halving on loss), so two transfers through one bottleneck converge to equal
-// shares (Chiu–Jain), which plain LEDBAT's additive decrease does not guarantee. Slow start doubles
-// per RTT until the queue reaches half the target, so a long fat path fills in a few round trips.
+// quickly. Slow start doubles per RTT until the queue reaches half the target.
+//
+// Sharing a bottleneck. Two transfers see the same queue, so a rule that only looks at the queue has
+// as many resting points as there are ways to split the link. The first version grew by
+// additive × (target − queue)/target per RTT and cut only above the target: both windows crept up to
+// the target and stopped there, whatever their split, with no cut ever firing; whoever left slow start
+// with the bigger window kept it (NAT lab: 1.40 / 0.49 MB/s of 2; test/unit/transfer-fairness.test.ts
+// reproduces it on a simulated bottleneck). Three rules make the split converge instead:
+//  1. Below the target the window grows by a fixed `additive` packets per RTT, not less near the target,
+//     so the flows do reach past it and the cuts below happen. The increment grows with the base RTT
+//     (one packet per 12.5 ms of it, at least `additive`): every flow on the path gains the same bytes
+//     per RTT, which keeps additive-increase fair, and a 200 ms path fills in seconds, not minutes.
+//  2. Above the target every ack takes back a share of the window proportional to the excess
+//     (LEDBAT++'s multiplicative decrease, gentler: a quarter of the window per RTT at twice the target).
+//     A flow with twice the window loses twice the bytes while both gain the same: the gap closes every
+//     RTT, without waiting for a lucky simultaneous cut.
+//  3. Once per RTT above the target the window sheds this flow's own queued bytes, as Vegas/FAST
+//     estimate them (window × queue / RTT), i.e. cwnd × base/RTT, at most halving. If all flows do this
+//     the queue empties, which does two things: the link stays busy (the windows still cover the path)
+//     and a transfer that started while another's queue stood, and so took that queue for its base RTT
+//     (LEDBAT's latecomer advantage), now sees the true base and stops pushing harder than the others.
 //
 // The target scales with the path: max(minTarget, min(maxTarget, base RTT)): 25 ms on a WAN path,
 // 1 ms on a LAN or loopback, where a 25 ms queue would be pure added chat latency. Measured on
@@ -23,8 +41,11 @@ export interface BulkCongestionOptions {
   initialWindowPackets?: number;
   minTargetMs?: number;
   maxTargetMs?: number;
-  /** Packets added per RTT below the target. */
+  /** Packets added per RTT below the target, at least (more on long paths: one per `additivePerMs` of base RTT). */
   additivePackets?: number;
+  additivePerMs?: number;
+  /** Share of the window taken back per RTT per target's worth of excess queue. */
+  decreaseGain?: number;
   /** Upper bound on the window, bytes (bounds what a kill mid-transfer can waste). */
   maxWindowBytes?: number;
 }
@@ -49,6 +70,8 @@ export class BulkCongestion {
   private readonly minTarget: number;
   private readonly maxTarget: number;
   private readonly additive: number;
+  private readonly additivePerMs: number;
+  private readonly decreaseGain: number;
   private readonly maxWindow: number;
   private readonly minWindow: number;
 
@@ -58,6 +81,8 @@ export class BulkCongestion {
     this.minTarget = opts.minTargetMs ?? 1;
     this.maxTarget = opts.maxTargetMs ?? 25;
     this.additive = opts.additivePackets ?? 4;
+    this.additivePerMs = opts.additivePerMs ?? 12.5;
+    this.decreaseGain = opts.decreaseGain ?? 0.25;
     this.maxWindow = opts.maxWindowBytes ?? 1536 * 1024;
     this.minWindow = 2 * opts.mss;
   }
@@ -120,17 +145,21 @@ export class BulkCongestion {
       }
       this.ssthresh = this.cwnd; // the queue has started to build: leave slow start
     }
-    if (queue <= target) {
-      // Additive: `additive` packets per window's worth of acks, scaled by how far below target we are.
-      const off = (target - queue) / target;
-      this.cwnd = Math.min(this.maxWindow, this.cwnd + (this.additive * this.mss * bytes * off) / this.cwnd);
-    } else if (now - this.lastDecreaseAt >= (this.srtt ?? 0)) {
-      // Multiplicative, at most once per RTT, deeper the further past the target.
-      const over = Math.min(1, (queue - target) / target);
-      this.cwnd = Math.max(this.minWindow, this.cwnd * (1 - 0.5 * over));
-      this.ssthresh = this.cwnd;
-      this.lastDecreaseAt = now;
+    // Rule 1: a fixed increase per RTT (per ack: its share of the window's worth of acks).
+    const base = this.baseRtt;
+    const add = Math.max(this.additive, base / this.additivePerMs) * this.mss;
+    let cwnd = this.cwnd + (add * bytes) / this.cwnd;
+    if (queue > target) {
+      // Rule 2: take back, per ack, a share of its bytes proportional to the excess.
+      cwnd -= this.decreaseGain * bytes * Math.min(1, (queue - target) / target);
+      // Rule 3: once per RTT, shed this flow's own queued bytes (cwnd × queue / RTT), at most half.
+      if (now - this.lastDecreaseAt >= (this.srtt ?? 0)) {
+        cwnd *= Math.max(0.5, base / (base + queue));
+        this.ssthresh = cwnd;
+        this.lastDecreaseAt = now;
+      }
     }
+    this.cwnd = Math.max(this.minWindow, Math.min(this.maxWindow, cwnd));
   }
 
   onLoss(now: number): void {
