@@ -106,6 +106,9 @@ export class BottleneckSim {
   /** Bytes dropped at the bottleneck, and the most queueing delay it held (ms). */
   dropped = 0;
   maxQueueMs = 0;
+  /** Queueing delay each datagram met at the bottleneck, summed, and how many: a chat message's wait. */
+  queueMsSum = 0;
+  queued = 0;
   /** Every datagram that left the bottleneck, as [time, cumulative wire bytes]. */
   readonly wire: [number, number][] = [[0, 0]];
   private readonly heap = new Heap();
@@ -178,6 +181,8 @@ export class BottleneckSim {
       return;
     }
     this.maxQueueMs = Math.max(this.maxQueueMs, start - this.now);
+    this.queueMsSum += start - this.now;
+    this.queued++;
     const depart = start + size / this.opts.rateBytesPerMs;
     this.busyUntil = depart;
     this.wire.push([depart, this.wire[this.wire.length - 1][1] + size]);

@@ -7,27 +7,27 @@
 // never hold up the chat, so the file sender backs off as soon as the queue it builds grows: it
 // measures queueing delay as (RTT sample − smallest RTT seen) and aims at `target` milliseconds of
 // queue: enough to keep the bottleneck busy, small enough that a chat message sent meanwhile arrives
-// quickly. Slow start doubles per RTT until the queue reaches half the target.
+// quickly. Slow start doubles per RTT until the queue reaches half the target, once.
 //
-// Sharing a bottleneck. Two transfers see the same queue, so a rule that only looks at the queue has
-// as many resting points as there are ways to split the link. The first version grew by
-// additive × (target − queue)/target per RTT and cut only above the target: both windows crept up to
-// the target and stopped there, whatever their split, with no cut ever firing; whoever left slow start
-// with the bigger window kept it (NAT lab: 1.40 / 0.49 MB/s of 2; test/unit/transfer-fairness.test.ts
-// reproduces it on a simulated bottleneck). Three rules make the split converge instead:
-//  1. Below the target the window grows by a fixed `additive` packets per RTT, not less near the target,
-//     so the flows do reach past it and the cuts below happen. The increment grows with the base RTT
-//     (one packet per 12.5 ms of it, at least `additive`): every flow on the path gains the same bytes
-//     per RTT, which keeps additive-increase fair, and a 200 ms path fills in seconds, not minutes.
-//  2. Above the target every ack takes back a share of the window proportional to the excess
-//     (LEDBAT++'s multiplicative decrease, gentler: a quarter of the window per RTT at twice the target).
-//     A flow with twice the window loses twice the bytes while both gain the same: the gap closes every
-//     RTT, without waiting for a lucky simultaneous cut.
-//  3. Once per RTT above the target the window sheds this flow's own queued bytes, as Vegas/FAST
-//     estimate them (window × queue / RTT), i.e. cwnd × base/RTT, at most halving. If all flows do this
-//     the queue empties, which does two things: the link stays busy (the windows still cover the path)
-//     and a transfer that started while another's queue stood, and so took that queue for its base RTT
-//     (LEDBAT's latecomer advantage), now sees the true base and stops pushing harder than the others.
+// Sharing a bottleneck. Two transfers through one bottleneck see the same queue, so a rule that looks
+// only at the queue can rest at any split of the link. The first version did: it grew by
+// additive × (target − queue)/target per RTT and cut (once per RTT, by up to half) only above the
+// target, so both windows crept up to the target and stayed at whatever split they had; whoever left
+// slow start with the bigger window, or had measured its base RTT a few ms high (the LEDBAT latecomer
+// effect, in small), kept the bigger share (NAT lab: 1.40 / 0.49 MB/s of 2).
+// test/unit/transfer-fairness.test.ts reproduces it on a simulated bottleneck. Two rules, after
+// LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus), leave one resting point:
+//  1. The increase per RTT (`additive` pieces, or `additiveBytesPerMs` per ms of base RTT on a long
+//     path, whichever is more: 17.6 KB per RTT at 200 ms, so a 200 ms path fills in seconds, not
+//     minutes) still shrinks as the queue nears the target, but never below half: the flows keep
+//     pushing a little past the target, where rule 2 acts. It is the same bytes for every flow on a path.
+//  2. Past the target every ack gives back a share of its bytes proportional to the excess (at most
+//     half the window per RTT). A flow with twice the window gives back twice the bytes while both gain
+//     the same, so the only resting point is equal windows, a little above the target, and the gap
+//     closes every RTT, instead of waiting for the flows to happen to cut at the same moment (they don't:
+//     a once-per-RTT cut tried here, even one that sheds exactly the flow's own queued bytes, made the
+//     split noisier in the simulation).
+// Loss still halves the window, once per RTT.
 //
 // The target scales with the path: max(minTarget, min(maxTarget, base RTT)): 25 ms on a WAN path,
 // 1 ms on a LAN or loopback, where a 25 ms queue would be pure added chat latency. Measured on
@@ -41,10 +41,11 @@ export interface BulkCongestionOptions {
   initialWindowPackets?: number;
   minTargetMs?: number;
   maxTargetMs?: number;
-  /** Packets added per RTT below the target, at least (more on long paths: one per `additivePerMs` of base RTT). */
+  /** Packets added per RTT well below the target (at least; see additiveBytesPerMs). */
   additivePackets?: number;
-  additivePerMs?: number;
-  /** Share of the window taken back per RTT per target's worth of excess queue. */
+  /** On a long path, bytes added per RTT per millisecond of base RTT, if that is more (default 88: 17.6 KB per RTT at 200 ms). */
+  additiveBytesPerMs?: number;
+  /** Share of each ack's bytes given back when the queue is a target's worth past the target. */
   decreaseGain?: number;
   /** Upper bound on the window, bytes (bounds what a kill mid-transfer can waste). */
   maxWindowBytes?: number;
@@ -52,6 +53,8 @@ export interface BulkCongestionOptions {
 
 /** How long the smallest RTT is remembered: a route change to a longer path must eventually raise it. */
 const BASE_HISTORY_MS = 60_000;
+/** Rule 1's floor near and past the target, as a share of the full increase (see the header). */
+const MIN_INCREASE = 0.5;
 
 export class BulkCongestion {
   cwnd: number;
@@ -70,7 +73,7 @@ export class BulkCongestion {
   private readonly minTarget: number;
   private readonly maxTarget: number;
   private readonly additive: number;
-  private readonly additivePerMs: number;
+  private readonly additiveBytesPerMs: number;
   private readonly decreaseGain: number;
   private readonly maxWindow: number;
   private readonly minWindow: number;
@@ -81,8 +84,8 @@ export class BulkCongestion {
     this.minTarget = opts.minTargetMs ?? 1;
     this.maxTarget = opts.maxTargetMs ?? 25;
     this.additive = opts.additivePackets ?? 4;
-    this.additivePerMs = opts.additivePerMs ?? 12.5;
-    this.decreaseGain = opts.decreaseGain ?? 0.25;
+    this.additiveBytesPerMs = opts.additiveBytesPerMs ?? 88;
+    this.decreaseGain = opts.decreaseGain ?? 0.5;
     this.maxWindow = opts.maxWindowBytes ?? 1536 * 1024;
     this.minWindow = 2 * opts.mss;
   }
@@ -145,21 +148,17 @@ export class BulkCongestion {
       }
       this.ssthresh = this.cwnd; // the queue has started to build: leave slow start
     }
-    // Rule 1: a fixed increase per RTT (per ack: its share of the window's worth of acks).
+    // Rule 1: grow by `additive` packets per RTT, or on a long path by `additiveBytesPerMs` bytes per
+    // millisecond of base RTT, less as the queue nears the target but never less than half of that.
     const base = this.baseRtt;
-    const add = Math.max(this.additive, base / this.additivePerMs) * this.mss;
-    let cwnd = this.cwnd + (add * bytes) / this.cwnd;
-    if (queue > target) {
-      // Rule 2: take back, per ack, a share of its bytes proportional to the excess.
-      cwnd -= this.decreaseGain * bytes * Math.min(1, (queue - target) / target);
-      // Rule 3: once per RTT, shed this flow's own queued bytes (cwnd × queue / RTT), at most half.
-      if (now - this.lastDecreaseAt >= (this.srtt ?? 0)) {
-        cwnd *= Math.max(0.5, base / (base + queue));
-        this.ssthresh = cwnd;
-        this.lastDecreaseAt = now;
-      }
-    }
+    const perRtt = Math.max(this.additive * this.mss, base * this.additiveBytesPerMs);
+    let cwnd = this.cwnd + (perRtt * Math.max(MIN_INCREASE, (target - queue) / target) * bytes) / this.cwnd;
+    // Rule 2: past the target, give back per ack a share of its bytes proportional to the excess (at
+    // most half the window per RTT, as the first version's once-per-RTT cut).
+    if (queue > target) cwnd -= this.decreaseGain * bytes * Math.min(1, (queue - target) / target);
     this.cwnd = Math.max(this.minWindow, Math.min(this.maxWindow, cwnd));
+    // Out of slow start for good: a window that rule 2 took below ssthresh must not double again.
+    if (this.cwnd < this.ssthresh) this.ssthresh = this.cwnd;
   }
 
   onLoss(now: number): void {
