@@ -32,7 +32,8 @@ export const FIGURES: Record<string, Pick> = {
     return p?.replace(/ over idle$/, '');
   },
   'files.vsCeiling': (row) => row('files', 'file transfer ')?.ratio?.toFixed(2),
-  'files.vsWork': (row) => row('files', 'the same transfer against the work')?.ratio?.toFixed(2),
+  'files.vsPipeline': (row) => row('files', 'the same transfer against a minimal Node pipeline')?.ratio?.toFixed(2),
+  'files.pipelineVsCeiling': (row) => /itself (\S+) of the ceiling/.exec(row('files', 'the same transfer against a minimal Node pipeline')?.reference ?? '')?.[1],
   'files.chatVsIdle': (row) => {
     const r = row('files', '1 KB chat latency during that transfer')?.ratio;
     return r === undefined ? undefined : `${r.toFixed(2)}×`;

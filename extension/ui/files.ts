@@ -30,6 +30,7 @@ import type { UdpRoomHost } from '../core/net/udpRoomHost';
 import type { RoomSession } from './roomSession';
 import { inert } from '../core/inertText';
 import { notifyError, notifyInfo, notifyWarning } from './sinks';
+import { DROPPED_KEEP_MS, sweepDropped, writeDropped } from './droppedFiles';
 
 const SAVE = inert`Save…`;
 const DECLINE = inert`Decline`;
@@ -99,6 +100,9 @@ export class FileTransfersUi implements vscode.Disposable {
       return s ? [s] : [];
     },
   ) {
+    // Old copies of dropped and pasted files (see droppedFiles.ts), before anything can offer one again.
+    const swept = sweepDropped(path.join(storageDir, 'outgoing'));
+    if (swept > 0) log.info(`removed ${swept} folder(s) of dropped files older than ${DROPPED_KEEP_MS / 86_400_000} days`);
     // The session's UDP host comes and goes (connect, reconnect, leave): follow it.
     this.timer = setInterval(() => this.attachAll(), 1000);
     // Cards' progress, twice a second while anything moves (a post only when a card changed).
@@ -299,19 +303,7 @@ export class FileTransfersUi implements vscode.Disposable {
 
   /** Files dropped from the OS or pasted: written under the extension's storage, then sent like any file. */
   async sendDropped(files: DroppedFile[]): Promise<string[]> {
-    const dir = path.join(this.storageDir, 'outgoing', randomBytes(8).toString('hex'));
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const paths: string[] = [];
-    const used = new Set<string>();
-    for (const f of files) {
-      let name = safeFileName(f.name, 'dropped-file');
-      for (let i = 1; used.has(name); i++) name = `${i}-${safeFileName(f.name, 'dropped-file')}`;
-      used.add(name);
-      const p = path.join(dir, name);
-      writeFileSync(p, f.bytes, { mode: 0o600 });
-      paths.push(p);
-    }
-    return this.sendPaths(paths);
+    return this.sendPaths(writeDropped(path.join(this.storageDir, 'outgoing'), files));
   }
 
   /** URIs dragged from VS Code (Explorer, tabs): local files only; in a remote window they name this machine's files. */

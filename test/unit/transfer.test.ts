@@ -108,6 +108,69 @@ describe('file transfer core', () => {
     assert.ok(ioB.files.get(b.get(id)!.path!)!.equals(data));
   });
 
+  it('the manifest holds prefix digests: entry i is the SHA-256 of the file up to the end of chunk i; the last is the file\'s', () => {
+    const data = prng(11).bytes(600_000); // 256 KiB chunks: 3 of them, the last short
+    const m = manifestOf(data);
+    assert.equal(m.hashes.length, 3 * 32);
+    for (const [i, end] of [[0, 262_144], [1, 524_288], [2, 600_000]] as const) {
+      assert.ok(m.hashes.subarray(i * 32, i * 32 + 32).equals(sha256(data.subarray(0, end))), `entry ${i}`);
+    }
+    assert.ok(m.sha256.equals(sha256(data)));
+    assert.ok(m.manifestSha256.equals(sha256(m.hashes)));
+    assert.equal(manifestOf(Buffer.alloc(0)).hashes.length, 0);
+  });
+
+  it('chunks completed out of order wait for the one before them; a corrupt one is re-fetched even then', () => {
+    const { ioA, ioB, a, b, sim } = pair();
+    const data = prng(12).bytes(1024 * 1024 + 5);
+    const id = offer(a, ioA, data);
+    sim.run(() => offered(b).length > 0);
+    b.accept(id, DIR, sim.now);
+    // The first chunk's first piece is lost twice, and chunk 2 arrives corrupt once: chunks 3 and 4 complete
+    // while it is fetched again, and must wait in memory for it (checked by instrumenting check()).
+    let dropped = 0;
+    let corrupted = 0;
+    sim.tamper = (from, f) => {
+      if (from !== 'a' || f.type !== 'file-piece' || f.stream !== 1) return f;
+      if (f.offset === 0 && dropped < 2) {
+        dropped++;
+        return undefined;
+      }
+      if (f.offset === 2 * 262_144 && corrupted < 1) {
+        corrupted++;
+        const p = Buffer.from(f.payload);
+        p[7] ^= 1;
+        return { ...f, payload: p };
+      }
+      return f;
+    };
+    sim.run(() => b.get(id)?.status === 'done');
+    assert.equal(dropped, 2);
+    assert.equal(corrupted, 1);
+    assert.ok(ioB.files.get(b.get(id)!.path!)!.equals(data));
+  });
+
+  it('a manifest that does not end in the offer\'s file SHA-256 is refused before any chunk is fetched', () => {
+    const { ioA, ioB, a, b, sim } = pair();
+    const data = prng(13).bytes(300_000);
+    const m = manifestOf(data);
+    // A lying sender: the offer's file hash is another file's, the manifest (and its hash) honest.
+    const lie = { ...m, sha256: sha256(Buffer.from('another file')) };
+    ioA.sources.set('/src/lie.bin', data);
+    const id = a.offer('B', { path: '/src/lie.bin', name: 'lie.bin', mime: 'application/octet-stream', mtimeMs: 1, manifest: lie, read: (o, l) => data.subarray(o, o + l) }, 0);
+    sim.run(() => offered(b).length > 0);
+    b.accept(id, DIR, sim.now);
+    let content = 0;
+    sim.tamper = (from, f) => {
+      if (from === 'a' && f.type === 'file-piece' && f.stream === 1) content++;
+      return f;
+    };
+    sim.run(() => b.get(id)?.status === 'cancelled' && a.get(id)?.status === 'cancelled');
+    assert.match(b.get(id)!.error!, /SHA-256/);
+    assert.equal(content, 0);
+    assert.equal(ioB.files.size, 0);
+  });
+
   it('a sender whose chunks never match is cut off: nothing kept on disk', () => {
     const { ioA, ioB, a, b, sim } = pair();
     const data = prng(5).bytes(600_000);

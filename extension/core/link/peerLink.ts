@@ -8,8 +8,9 @@ import { Endpoint, endpointKey, Route, sameEndpoint, sameRoute } from '../wire/e
 import type { PathKind } from '../types';
 import { decodePacket, encodePacket, encodePacketParts, frameSize, type FileFrame, type LinkFrame } from '../wire/frames';
 import { HEADER_BYTES } from '../wire/header';
-import { DATA_HEADER_BYTES, encodePeer, HELLO_MIN_BYTES, HINT_BYTES, writeDataHeader, type PeerPacket } from '../wire/peer';
+import { DATA_HEADER_BYTES, encodePeer, HELLO_MIN_BYTES, HINT_BYTES, MAX_BULK_INNER_BYTES, writeDataHeader, type PeerPacket } from '../wire/peer';
 import { MAX_NAME_BYTES, NatFlags } from '../wire/rendezvous';
+import { isLocalAddress } from './localPath';
 import { punchDelay } from './punchSchedule';
 import type { RandomSource } from './random';
 import { BIRTHDAY, chooseStrategy, NatStrategy } from './natStrategy';
@@ -24,6 +25,15 @@ const KK_INNER_MTU = INNER_MTU - 64;
 const KK_SEEN_MAX = 64;
 /** Inner packet sizes a path probe tries (core/wire/fileFrames FILE_PROBE); the largest echoed is used. */
 const PROBE_SIZES = [16 * 1024, 8 * 1024];
+/**
+ * To a local address (this host, the LAN: localPath.ts) over a path this short, a probe also tries the
+ * largest datagram UDP carries: a 64 KiB datagram costs the sender, the kernel and the receiver about as
+ * much as a 16 KiB one, so file pieces cost a quarter of the per-datagram work (docs/BENCHMARKS.md). Not
+ * on other paths: there a 64 KiB datagram is some 45 IP fragments, and losing any one loses all of it.
+ * 20 ms rather than a LAN's 1–2: the round trip is measured through both event loops, which a busy
+ * machine stretches.
+ */
+const BIG_PROBE_MAX_RTT_MS = 20;
 const PROBE_DELAYS_MS = [50, 300, 1500];
 
 export interface LinkContext {
@@ -127,6 +137,8 @@ export interface Session {
   heldBack?: boolean;
   /** Largest inner packet this path was shown to carry (a probe came back); INNER_MTU until then. */
   pathInner: number;
+  /** The handshake's round trip, if measured: whether the path is short enough for the biggest probe. */
+  handshakeRttMs?: number;
   probe: { token: number; attempts: number; nextAt: number };
 }
 
@@ -706,7 +718,10 @@ export class PeerLink {
     s.probe.nextAt = s.probe.attempts < PROBE_DELAYS_MS.length ? now + PROBE_DELAYS_MS[s.probe.attempts] : Infinity;
     // A relayed path pays the relay per byte and TURN servers cap datagram sizes: keep the default there.
     if (this.path === 'relayed') return;
-    for (const size of PROBE_SIZES) {
+    // The smallest round trip seen, not the smoothed one: a busy event loop inflates samples, never shortens them.
+    const rtt = Math.min(s.channel.stats.minRtt, s.handshakeRttMs ?? Infinity);
+    const sizes = rtt < BIG_PROBE_MAX_RTT_MS && isLocalAddress(s.endpoint.address) ? [MAX_BULK_INNER_BYTES, ...PROBE_SIZES] : PROBE_SIZES;
+    for (const size of sizes) {
       if (size <= s.pathInner) continue;
       this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size }]), now);
     }
@@ -755,6 +770,7 @@ export class PeerLink {
       suspectProbeAt: Infinity,
       suspectProbes: 0,
       pathInner: INNER_MTU,
+      handshakeRttMs,
       probe: { token: this.ctx.random.int(0, 2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] },
     };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);

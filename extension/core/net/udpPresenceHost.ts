@@ -2,6 +2,7 @@
 import * as dgram from 'node:dgram';
 import { PresenceService, type PresenceServiceEvents, type PresenceServiceOptions } from '../contacts/presenceService';
 import { Endpoint, normaliseAddress } from '../wire/endpoint';
+import { DeadlineTimer } from './deadlineTimer';
 import { hostCandidates } from './hostCandidates';
 import { monotonicNow } from './udpRoomHost';
 
@@ -17,8 +18,10 @@ export interface UdpPresenceHostOptions extends Omit<PresenceServiceOptions, 'ho
 export class UdpPresenceHost {
   readonly service: PresenceService;
   socket!: dgram.Socket;
-  private timer?: NodeJS.Timeout;
-  private timerAt = Infinity;
+  private readonly timer = new DeadlineTimer(() => {
+    this.service.tick(monotonicNow());
+    this.pump();
+  }, monotonicNow);
   private stopped = false;
   readonly counters = { datagramsIn: 0, datagramsOut: 0, sendErrors: 0 };
 
@@ -73,18 +76,7 @@ export class UdpPresenceHost {
         if (err) this.counters.sendErrors++;
       });
     }
-    const at = this.service.nextWakeup();
-    if (at === this.timerAt && this.timer) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.service.tick(monotonicNow());
-      this.pump();
-    }, Math.max(0, Math.ceil(at - monotonicNow())));
+    this.timer.noLaterThan(this.service.nextWakeup());
   }
 
   /** Graceful quit: one leave datagram, then the socket closes. */
@@ -93,7 +85,7 @@ export class UdpPresenceHost {
     this.service.leave(monotonicNow());
     this.pump();
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer.clear();
     await new Promise((r) => setImmediate(r));
     if (!this.opts.socket) await new Promise<void>((r) => this.socket.close(() => r()));
   }
@@ -101,7 +93,7 @@ export class UdpPresenceHost {
   /** A crash or a pulled cable: the socket goes silent, nobody is told. */
   kill(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer.clear();
     try {
       this.socket.close();
     } catch {

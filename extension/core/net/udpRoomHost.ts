@@ -4,6 +4,7 @@ import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { Room, RoomOptions } from '../room/room';
 import { Endpoint, normaliseAddress } from '../wire/endpoint';
+import { DeadlineTimer } from './deadlineTimer';
 import { hostCandidates } from './hostCandidates';
 
 export interface UdpRoomHostOptions extends Omit<RoomOptions, 'hostCandidates'> {
@@ -16,10 +17,18 @@ export interface UdpRoomHostOptions extends Omit<RoomOptions, 'hostCandidates'> 
 /** Linux's default IP TTL (net.ipv4.ip_default_ttl), restored after a priming send. */
 const DEFAULT_TTL = 64;
 /**
- * Datagrams of file pieces handed to the socket per turn of the event loop (8 × 16 KiB on a probed
- * path): what a chat message sent meanwhile can find ahead of it in our own queue.
+ * Datagrams of file pieces handed to the socket per turn of the event loop (4 × 52 KiB on loopback,
+ * 4 × 16 KiB on a probed LAN/WAN path): what a chat message sent meanwhile can find ahead of it in our own
+ * queue and in the peer's socket buffer, where each costs a `recvmsg` before the message is read.
  */
-const BULK_PER_TURN = 8;
+const BULK_PER_TURN = 4;
+/**
+ * Datagrams larger than this are opened after the socket's read loop, not inside it. Only bulk is that big
+ * (file pieces, packed chat backlogs): a chat message typed during a transfer is a small datagram, and
+ * without this it would wait in the read loop for every 64 KiB piece ahead of it to be decrypted. The
+ * reordering this causes is a few dozen datagrams at most (one read loop), far inside the replay window.
+ */
+const DEFER_BYTES = 4096;
 
 export function monotonicNow(): number {
   return performance.now();
@@ -28,8 +37,10 @@ export function monotonicNow(): number {
 export class UdpRoomHost {
   readonly room: Room;
   socket!: dgram.Socket;
-  private timer?: NodeJS.Timeout;
-  private timerAt = Infinity;
+  private readonly timer = new DeadlineTimer(() => {
+    this.room.tick(monotonicNow());
+    this.pump();
+  }, monotonicNow);
   private stopped = false;
   private readonly extras: dgram.Socket[] = [];
   readonly counters = { datagramsIn: 0, datagramsOut: 0, sendErrors: 0 };
@@ -64,7 +75,9 @@ export class UdpRoomHost {
     this.socket.on('error', () => this.counters.sendErrors++);
     this.socket.on('message', (msg, rinfo) => {
       this.counters.datagramsIn++;
-      this.room.receive(msg, { address: normaliseAddress(rinfo.address), port: rinfo.port }, monotonicNow());
+      const from = { address: normaliseAddress(rinfo.address), port: rinfo.port };
+      if (msg.length > DEFER_BYTES) this.deferred.push({ msg, from });
+      else this.room.receive(msg, from, monotonicNow());
       this.pumpSoon();
     });
     this.room.start(monotonicNow());
@@ -76,6 +89,8 @@ export class UdpRoomHost {
   }
 
   private bulkImmediate?: NodeJS.Immediate;
+  /** Big datagrams read in this read loop, opened in the next pump (see DEFER_BYTES). */
+  private deferred: { msg: Buffer; from: { address: string; port: number } }[] = [];
 
   /**
    * After the socket's read loop rather than per datagram: the answers (acks, replies) to everything
@@ -85,15 +100,26 @@ export class UdpRoomHost {
     if (this.bulkImmediate || this.stopped) return;
     this.bulkImmediate = setImmediate(() => {
       this.bulkImmediate = undefined;
-      this.pump();
+      this.pump(true);
     });
   }
 
-  /** Send what the room queued, then arm the timer for its next deadline. */
-  pump(): void {
+  /**
+   * Send what the room queued, then arm the timer for its next deadline. File pieces (bulk) go only from
+   * the turn's own slot after the socket's read loop (`withBulk`, pumpSoon and the transfer host's flush):
+   * a pump right after a chat message was typed sends that message and returns, rather than also pushing
+   * four 52 KiB pieces through the kernel while the message waits to be read on the other side.
+   */
+  pump(withBulk = false): void {
     if (this.stopped) return;
+    if (this.deferred.length > 0) {
+      const batch = this.deferred;
+      this.deferred = [];
+      const now = monotonicNow();
+      for (const d of batch) this.room.receive(d.msg, d.from, now);
+    }
     this.reconcileSockets();
-    for (const o of this.room.takeOutgoing(BULK_PER_TURN)) {
+    for (const o of this.room.takeOutgoing(withBulk ? BULK_PER_TURN : 0)) {
       const socket = o.via === 0 ? this.socket : this.extras[o.via - 1];
       if (!socket) continue; // its socket was closed meanwhile
       this.counters.datagramsOut++;
@@ -110,20 +136,7 @@ export class UdpRoomHost {
     }
     // File pieces still held back: the next batch goes on a later turn, after whatever arrived meanwhile.
     if (this.room.bulkPending > 0) this.pumpSoon();
-    const at = this.room.nextWakeup();
-    // Most datagrams move a deadline a little later (the peer's loss timer, say). Re-arming the timer for
-    // each costs more than an early wakeup that finds nothing due: keep a timer that fires no later.
-    if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.room.tick(monotonicNow());
-      this.pump();
-    }, Math.max(0, Math.ceil(at - monotonicNow())));
+    this.timer.noLaterThan(this.room.nextWakeup());
   }
 
   private sendWithTtl(socket: dgram.Socket, data: Buffer, to: Endpoint, ttl: number, onSent: (err: Error | null) => void): void {
@@ -168,7 +181,7 @@ export class UdpRoomHost {
     this.room.leave(monotonicNow());
     this.pump();
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer.clear();
     if (this.bulkImmediate) clearImmediate(this.bulkImmediate);
     for (const s of this.extras.splice(0)) s.close();
     // Let the goodbye datagrams leave before the socket goes away.

@@ -82,6 +82,8 @@ export interface ReliableStats {
   /** Losses later disproved by an ACK (reordering); they raise the loss thresholds. */
   spuriousLosses: number;
   srtt: number | undefined;
+  /** Smallest RTT sample so far (Infinity before the first). */
+  minRtt: number;
   rttvar: number;
   rto: number;
   /** Congestion window, bytes. */
@@ -401,6 +403,7 @@ export class ReliableChannel {
       lossesDetected: s.lossesDetected,
       spuriousLosses: s.spuriousLosses,
       srtt: s.rtt.srtt,
+      minRtt: s.rtt.minRtt,
       rttvar: s.rtt.rttvar,
       rto: s.rtt.rto,
       cwnd: s.cc.cwnd,

@@ -2,7 +2,7 @@
 // the folder the user chose, named `.NAME.ID.part` until the whole file is verified, then renamed to
 // a free name; resume state as one small JSON file per transfer, replaced atomically.
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { PartFile } from './incoming';
 import { chunkSizeFor, ManifestBuilder, type Manifest } from './manifest';
@@ -122,30 +122,73 @@ export class FsTransferIo implements TransferIo {
   }
 }
 
+/** Sources that handed out blocks since the last recycleSourceBlocks(). */
+const dirtySources = new Set<SourceBlocks>();
+/** Closes a source's file once no transfer holds its reader any more (they drop it when they end). */
+const closeWhenGone = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
+/** The blocks of one source file: the current one, the ones handed out since the last recycle, and spares. */
+class SourceBlocks {
+  /** The current block's whole buffer, and the part of it the last read filled. */
+  whole: Buffer = Buffer.alloc(0);
+  block: Buffer = Buffer.alloc(0);
+  blockAt = -1;
+  handedOut: Buffer[] = [];
+  spare: Buffer[] = [];
+
+  recycle(): void {
+    for (const b of this.handedOut) if (this.spare.length < 4 && b.length === READ_BLOCK) this.spare.push(b);
+    this.handedOut = [];
+  }
+}
+
+/**
+ * The end of a turn in which file pieces were read and sealed: every piece handed out since the last call
+ * is now ciphertext in a datagram, so the read blocks behind them can be filled again. Only the transfer
+ * host calls this, after its flush has sealed what the manager's poll produced; without it, blocks are
+ * simply never reused (one 256 KiB buffer per block for the collector, as before).
+ */
+export function recycleSourceBlocks(): void {
+  for (const s of dirtySources) s.recycle();
+  dirtySources.clear();
+}
+
 /**
  * Reads a file in 256 KiB blocks; pieces are slices of the block (no copy per piece). Not larger: the
- * read is one task on the event loop, and a chat message arriving meanwhile waits for it.
+ * read is one task on the event loop, and a chat message arriving meanwhile waits for it. A block is
+ * refilled only after recycleSourceBlocks() says the slices taken from it were sealed.
  */
 export function sourceReader(file: string): (offset: number, length: number) => Buffer {
   const fd = openSync(file, 'r');
   const size = fstatSync(fd).size;
-  let block = Buffer.alloc(0);
-  let blockAt = -1;
-  return (offset, length) => {
-    if (blockAt < 0 || offset < blockAt || offset + length > blockAt + block.length) {
-      blockAt = offset;
-      const n = Math.min(Math.max(READ_BLOCK, length), size - offset);
-      block = Buffer.allocUnsafe(Math.max(0, n));
+  const s = new SourceBlocks();
+  const read = (offset: number, length: number): Buffer => {
+    if (s.blockAt < 0 || offset < s.blockAt || offset + length > s.blockAt + s.block.length) {
+      if (s.whole.length > 0) s.handedOut.push(s.whole);
+      s.blockAt = offset;
+      const n = Math.max(0, Math.min(Math.max(READ_BLOCK, length), size - offset));
+      const whole = n <= READ_BLOCK ? (s.spare.pop() ?? Buffer.allocUnsafe(READ_BLOCK)) : Buffer.allocUnsafe(n);
       let got = 0;
-      while (got < block.length) {
-        const r = readSync(fd, block, got, block.length - got, offset + got);
+      while (got < n) {
+        const r = readSync(fd, whole, got, n - got, offset + got);
         if (r === 0) break;
         got += r;
       }
-      block = block.subarray(0, got);
+      s.whole = whole;
+      s.block = whole.subarray(0, got);
     }
-    return block.subarray(offset - blockAt, offset - blockAt + length);
+    // The current block is handed out too: it is refilled only when a later read moves past it.
+    dirtySources.add(s);
+    return s.block.subarray(offset - s.blockAt, offset - s.blockAt + length);
   };
+  closeWhenGone.register(read, fd);
+  return read;
 }
 
 const MIME: Record<string, string> = {
@@ -168,17 +211,27 @@ export interface PreparedFile {
   read: (offset: number, length: number) => Buffer;
 }
 
-/** Reads the file once (streaming) to build its manifest; the file is read again as pieces are sent. */
+/**
+ * Reads the file once to build its manifest; the file is read again as pieces are sent. Asynchronous reads
+ * into one reused buffer: the event loop stays free between blocks, and a 2 GiB file does not become 2 GiB
+ * of buffers for the collector (as a read stream's fresh block per read would).
+ */
 export async function prepareFile(file: string): Promise<PreparedFile> {
   const st = statSync(file);
   if (!st.isFile()) throw new Error(`${file} is not a file`);
   const b = new ManifestBuilder(chunkSizeFor(st.size));
-  await new Promise<void>((resolve, reject) => {
-    const s = createReadStream(file, { highWaterMark: SOURCE_BLOCK });
-    s.on('data', (d) => b.update(d as Buffer));
-    s.on('end', resolve);
-    s.on('error', reject);
-  });
+  const fh = await open(file, 'r');
+  try {
+    const block = Buffer.allocUnsafe(SOURCE_BLOCK);
+    for (let at = 0; ; ) {
+      const { bytesRead } = await fh.read(block, 0, block.length, at);
+      if (bytesRead === 0) break;
+      b.update(block.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
   const manifest = b.finish();
   if (manifest.size !== st.size) throw new Error(`${file} changed while it was read`);
   return { path: path.resolve(file), name: safeFileName(path.basename(file)), mime: mimeFor(file), mtimeMs: st.mtimeMs, manifest, read: sourceReader(file) };

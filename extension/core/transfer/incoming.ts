@@ -1,10 +1,12 @@
 // The receiving side of one file transfer, sans-I/O. Nothing touches the disk before the user
 // accepts. Then it fetches the manifest (checked against the hash in the authenticated offer),
-// requests chunks a window at a time, assembles each chunk in memory, checks its SHA-256 and only
-// then writes it (through the injected PartFile) at its offset; a chunk that fails is requested
-// again. The file's own SHA-256 is computed as verified chunks line up and checked at the end.
-// Which chunks are verified is the resume state: after a restart, chunks not marked are re-checked
-// from the partial file, so at most the chunks in flight at the crash travel twice.
+// requests chunks a window at a time and assembles each chunk in memory. One running SHA-256 covers
+// the verified prefix of the file; a chunk is checked when it is next in file order, against the
+// manifest's prefix digest at its end (core/transfer/manifest.ts), and only then written (through the
+// injected PartFile) at its offset; a chunk that fails is requested again. A chunk completed out of
+// order waits in memory (within the window) for its turn. The last digest is the file's SHA-256, checked
+// once more at the end. After a restart the partial file is re-hashed from the start, chunk by chunk
+// (the running hash has to be rebuilt anyway), so at most the chunks in flight at the crash travel twice.
 import { createHash, type Hash } from 'node:crypto';
 import { BLOCK_BYTES, CancelCode, MAX_REQUEST_RANGES, Stream, type FileFrame, type FileOfferFrame } from '../wire/fileFrames';
 import { chunkCount, chunkLength, HASH_BYTES, sha256 } from './manifest';
@@ -12,6 +14,7 @@ import { chunkCount, chunkLength, HASH_BYTES, sha256 } from './manifest';
 export type IncomingStatus = 'offered' | 'manifest' | 'receiving' | 'done' | 'cancelled';
 
 export interface PartFile {
+  /** Writes (or copies) `data` before it returns: the caller reuses the buffer afterwards. */
   write(offset: number, data: Buffer): void;
   /** Bytes at offset (shorter or zero-filled where nothing was written). */
   read(offset: number, length: number): Buffer;
@@ -23,15 +26,32 @@ interface Assembly {
   ranges: number[];
   got: number;
   /**
-   * A content chunk's SHA-256, fed with its contiguous prefix as pieces arrive (and, when the chunk is
-   * next in file order, a copy of the whole-file hash too): the hashing is spread over the pieces
-   * instead of landing on the event loop as one long task when the chunk completes, where a chat
-   * message arriving meanwhile would wait for it.
+   * When the chunk is next in file order: a copy of the running file hash, fed with the chunk's
+   * contiguous prefix as pieces arrive, so the hashing is spread over the pieces instead of landing on
+   * the event loop as one long task when the chunk completes (a chat message arriving meanwhile would
+   * wait for it). A copy, so that a chunk failing its check leaves the running hash untouched.
    */
-  hash?: Hash;
-  hashedTo: number;
   whole?: Hash;
+  hashedTo: number;
   unit: number;
+}
+
+/**
+ * Chunk buffers of the default size, reused: a new 256 KiB buffer per chunk was a steady stream of large
+ * garbage, and the collector's work (on other cores too) counted in the transfer's CPU time. Bounded by
+ * how many a full window of transfers needs back.
+ */
+const spareChunks: Buffer[] = [];
+const SPARE_CHUNKS_MAX = 32;
+const POOLED_CHUNK_BYTES = 256 * 1024;
+
+function chunkBuffer(len: number): Buffer {
+  if (len === POOLED_CHUNK_BYTES && spareChunks.length > 0) return spareChunks.pop()!;
+  return Buffer.allocUnsafe(len);
+}
+
+function releaseChunkBuffer(b: Buffer): void {
+  if (b.length === POOLED_CHUNK_BYTES && spareChunks.length < SPARE_CHUNKS_MAX) spareChunks.push(b);
 }
 
 /** A chunk that fails its hash this many times means a broken or hostile sender: give up. */
@@ -127,20 +147,22 @@ export class IncomingTransfer {
   }
 
   /**
-   * After a restart: chunks the snapshot marks verified are trusted (the state file is ours);
-   * every other chunk is hashed from the partial file, so what was written after the last save
-   * is not fetched again.
+   * After a restart: the partial file is hashed from the start, chunk by chunk against the prefix
+   * digests, as far as it matches: the running hash must be rebuilt anyway, and what was written after
+   * the last save of the resume state is kept too. Chunks are written only in order, so the verified
+   * part is always a prefix; the snapshot's bitmap says how far to expect it.
    */
   private recheck(bits: Buffer): void {
+    void bits;
     for (let i = 0; i < this.chunks; i++) {
-      const marked = (bits[i >> 3] ?? 0) & (1 << (i & 7));
-      if (marked) {
-        this.markVerified(i);
-        continue;
-      }
       const len = chunkLength(this.offer.size, this.offer.chunkSize, i);
       const data = this.part!.read(i * this.offer.chunkSize, len);
-      if (data.length === len && sha256(data).equals(this.hashAt(i))) this.markVerified(i);
+      if (data.length !== len) return;
+      const next = this.whole.copy().update(data);
+      if (!next.copy().digest().equals(this.hashAt(i))) return;
+      this.whole = next;
+      this.hashedUpTo++;
+      this.markVerified(i);
     }
   }
 
@@ -148,24 +170,11 @@ export class IncomingTransfer {
     return this.hashes!.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
   }
 
-  private markVerified(i: number, data?: Buffer, whole?: Hash): void {
+  private markVerified(i: number): void {
     if (this.verified[i]) return;
     this.verified[i] = 1;
     this.verifiedCount++;
     this.bytesVerified += chunkLength(this.offer.size, this.offer.chunkSize, i);
-    // Extend the whole-file hash over the verified prefix; out-of-order chunks are read back later.
-    if (i === this.hashedUpTo && whole) {
-      this.whole = whole; // already fed with this chunk, piece by piece
-      this.hashedUpTo++;
-    } else if (i === this.hashedUpTo && data) {
-      this.whole.update(data);
-      this.hashedUpTo++;
-    }
-    while (this.hashedUpTo < this.chunks && this.verified[this.hashedUpTo]) {
-      const j = this.hashedUpTo;
-      this.whole.update(this.part!.read(j * this.offer.chunkSize, chunkLength(this.offer.size, this.offer.chunkSize, j)));
-      this.hashedUpTo++;
-    }
   }
 
   snapshot(): IncomingSnapshot {
@@ -270,7 +279,8 @@ export class IncomingTransfer {
   private assembly(unit: number, len: number): Assembly {
     let a = this.assembling.get(unit);
     if (!a) {
-      a = { buf: Buffer.allocUnsafe(len), ranges: [], got: 0, hashedTo: 0, unit, ...(unit >= 0 ? { hash: createHash('sha256') } : {}) };
+      // Never read before written: `ranges` says which bytes arrived, and only a complete chunk is hashed or saved.
+      a = { buf: unit >= 0 ? chunkBuffer(len) : Buffer.allocUnsafe(len), ranges: [], got: 0, hashedTo: 0, unit };
       this.assembling.set(unit, a);
     }
     return a;
@@ -312,18 +322,20 @@ export class IncomingTransfer {
     if (!placed) merged.push(s, e);
     a.ranges = merged;
     a.got += fresh;
-    if (a.hash) this.feed(a);
+    if (a.unit >= 0) this.feed(a);
     return a.got === a.buf.length;
   }
 
-  /** Hashes the chunk's newly contiguous prefix (see Assembly.hash). */
+  /** Hashes the chunk's newly contiguous prefix, if the chunk is next in file order (see Assembly.whole). */
   private feed(a: Assembly): void {
+    if (!a.whole) {
+      if (a.unit !== this.hashedUpTo) return;
+      a.whole = this.whole.copy();
+      a.hashedTo = 0;
+    }
     const end = a.ranges[0] === 0 ? a.ranges[1] : 0;
     if (end <= a.hashedTo) return;
-    if (a.hashedTo === 0 && a.unit === this.hashedUpTo) a.whole = this.whole.copy();
-    const seg = a.buf.subarray(a.hashedTo, end);
-    a.hash!.update(seg);
-    a.whole?.update(seg);
+    a.whole.update(a.buf.subarray(a.hashedTo, end));
     a.hashedTo = end;
   }
 
@@ -336,6 +348,11 @@ export class IncomingTransfer {
     if (!sha256(a.buf).equals(this.offer.manifestSha256)) {
       this.fail(-1, now);
       if (this.active) this.requests.push({ stream: Stream.Manifest, units: [0] });
+      return;
+    }
+    // The last prefix digest is the file's SHA-256: a manifest that says otherwise can never complete.
+    if (this.chunks > 0 && !a.buf.subarray(a.buf.length - HASH_BYTES).equals(this.offer.sha256)) {
+      this.cancel(CancelCode.Corrupt, 'the manifest does not end in the file\'s SHA-256', false);
       return;
     }
     this.hashes = a.buf;
@@ -355,10 +372,24 @@ export class IncomingTransfer {
       return;
     }
     if (!this.place(a, offset - unit * this.offer.chunkSize, payload)) return;
+    // Complete. Check it if it is next in file order, then any completed chunks waiting behind it.
+    while (this.active && this.hashedUpTo < this.chunks) {
+      const next = this.assembling.get(this.hashedUpTo);
+      if (!next || next.got !== next.buf.length) break;
+      this.check(next, now);
+    }
+    this.advance(now);
+  }
+
+  /** `a` is complete and next in file order: its prefix digest decides (see the header). */
+  private check(a: Assembly, now: number): void {
+    const unit = a.unit;
     this.assembling.delete(unit);
-    const digest = a.hash && a.hashedTo === a.buf.length ? a.hash.digest() : sha256(a.buf);
+    this.feed(a);
+    const digest = a.whole!.copy().digest();
     if (!digest.equals(this.hashAt(unit))) {
       this.fail(unit, now);
+      releaseChunkBuffer(a.buf);
       if (this.active) {
         this.assembly(unit, a.buf.length);
         this.requests.push({ stream: Stream.Content, units: [unit] });
@@ -366,8 +397,10 @@ export class IncomingTransfer {
       return;
     }
     this.part!.write(unit * this.offer.chunkSize, a.buf);
-    this.markVerified(unit, a.buf, a.hashedTo === a.buf.length ? a.whole : undefined);
-    this.advance(now);
+    releaseChunkBuffer(a.buf);
+    this.whole = a.whole!;
+    this.hashedUpTo++;
+    this.markVerified(unit);
   }
 
   private fail(unit: number, now: number): void {

@@ -1,10 +1,17 @@
-// What a file offer promises and how the file is cut: fixed-size chunks, each with its SHA-256; the
-// chunk hashes back to back form the manifest, and the manifest's own SHA-256 travels in the offer.
-// The offer is authenticated by the Noise session it arrives on, so a verified manifest binds every
-// chunk to the sender's identity, and the file's SHA-256 (also in the offer) is checked once more at
-// the end. Chosen over a Merkle tree because a receiver always fetches the whole manifest (≤ 256 KiB
-// for a 2 GiB file) before any chunk: a flat list is simpler and as strong here; a Merkle tree pays
-// off only when a peer wants to verify a chunk without the whole list, which we never need.
+// What a file offer promises and how the file is cut: fixed-size chunks, and for each chunk the
+// SHA-256 of the file *up to the end of that chunk* (a prefix digest). The digests back to back form
+// the manifest, and the manifest's own SHA-256 travels in the offer. The offer is authenticated by the
+// Noise session it arrives on, so a verified manifest binds every chunk to the sender's identity.
+//
+// Why prefix digests rather than each chunk's own hash: they cost one SHA-256 pass per side instead of
+// two. The whole-file SHA-256 (which the receiver must check before it offers the file) is computed
+// anyway, as one running hash; a digest of that running hash at each chunk boundary (`copy().digest()`,
+// one extra 64-byte block) checks the chunk just completed, given that everything before it matched.
+// The last digest *is* the file's SHA-256. The price is order: a chunk can be checked only once every
+// chunk before it is, so the receiver holds a completed chunk in memory until its turn (its window
+// bounds that), and a resume re-hashes the verified prefix from disk (it had to: the running hash's
+// state cannot be saved). Chosen over a Merkle tree because a receiver always fetches the whole
+// manifest (≤ 2 MiB) before any chunk, and over per-chunk hashes for the CPU (docs/BENCHMARKS.md).
 import { createHash } from 'node:crypto';
 import type { FileOfferFrame } from '../wire/fileFrames';
 
@@ -39,7 +46,7 @@ export interface Manifest {
   size: number;
   chunkSize: number;
   sha256: Buffer;
-  /** Chunk hashes back to back. */
+  /** Prefix digests back to back: entry i is the SHA-256 of bytes [0, end of chunk i). */
   hashes: Buffer;
   manifestSha256: Buffer;
 }
@@ -47,7 +54,6 @@ export interface Manifest {
 /** Incremental: feed the file in order (any slicing), get the manifest at the end. */
 export class ManifestBuilder {
   private readonly whole = createHash('sha256');
-  private chunk = createHash('sha256');
   private inChunk = 0;
   private size = 0;
   private readonly hashes: Buffer[] = [];
@@ -55,16 +61,14 @@ export class ManifestBuilder {
   constructor(readonly chunkSize: number) {}
 
   update(data: Uint8Array): void {
-    this.whole.update(data);
     let off = 0;
     while (off < data.length) {
       const take = Math.min(this.chunkSize - this.inChunk, data.length - off);
-      this.chunk.update(data.subarray(off, off + take));
+      this.whole.update(off === 0 && take === data.length ? data : data.subarray(off, off + take));
       this.inChunk += take;
       off += take;
       if (this.inChunk === this.chunkSize) {
-        this.hashes.push(this.chunk.digest());
-        this.chunk = createHash('sha256');
+        this.hashes.push(this.whole.copy().digest());
         this.inChunk = 0;
       }
     }
@@ -72,7 +76,7 @@ export class ManifestBuilder {
   }
 
   finish(): Manifest {
-    if (this.inChunk > 0) this.hashes.push(this.chunk.digest());
+    if (this.inChunk > 0) this.hashes.push(this.whole.copy().digest());
     const hashes = Buffer.concat(this.hashes);
     return { size: this.size, chunkSize: this.chunkSize, sha256: this.whole.digest(), hashes, manifestSha256: sha256(hashes) };
   }

@@ -36,6 +36,7 @@ interface InFlight extends Piece {
 }
 
 const LOSS_REORDER_PACKETS = 3;
+const ended = (): Buffer => Buffer.alloc(0);
 const OFFER_RETRY_MIN_MS = 1000;
 const OFFER_RETRY_MAX_MS = 10_000;
 /** A hostile request cannot make us queue more than this many chunks at once. */
@@ -57,7 +58,8 @@ export class OutgoingTransfer {
   piecesResent = 0;
   timeouts = 0;
   readonly cc: BulkCongestion;
-  private readonly read: (offset: number, length: number) => Buffer;
+  /** Dropped when the transfer ends, so that the source file can be closed (fsIo.sourceReader). */
+  private read: (offset: number, length: number) => Buffer;
   private pn: number;
   private pieceBytes: number;
   private queue: Piece[] = [];
@@ -119,6 +121,7 @@ export class OutgoingTransfer {
   }
 
   private clear(): void {
+    this.read = ended;
     this.queue = [];
     this.queueHead = 0;
     this.inflight.clear();
@@ -162,8 +165,9 @@ export class OutgoingTransfer {
       const end = Math.min(to, (unit + 1) * cs);
       if (!this.pending.has(unit) && this.pending.size < MAX_QUEUED_UNITS) {
         let pieces = 0;
-        for (let off = from; off < end; off += this.pieceBytes) {
-          this.queue.push({ stream: Stream.Content, unit, offset: off, length: Math.min(this.pieceBytes, end - off) });
+        const step = this.evenStep(end - from);
+        for (let off = from; off < end; off += step) {
+          this.queue.push({ stream: Stream.Content, unit, offset: off, length: Math.min(step, end - off) });
           pieces++;
         }
         if (pieces > 0) this.pendingBlocks.set(unit, (this.pendingBlocks.get(unit) ?? 0) + pieces);
@@ -198,12 +202,24 @@ export class OutgoingTransfer {
       const len = unit < 0 ? this.manifest.hashes.length : chunkLength(this.manifest.size, this.manifest.chunkSize, unit);
       const s = unit < 0 ? Stream.Manifest : Stream.Content;
       let pieces = 0;
-      for (let off = 0; off < len; off += this.pieceBytes) {
-        this.queue.push({ stream: s, unit, offset: base + off, length: Math.min(this.pieceBytes, len - off) });
+      const step = this.evenStep(len);
+      for (let off = 0; off < len; off += step) {
+        this.queue.push({ stream: s, unit, offset: base + off, length: Math.min(step, len - off) });
         pieces++;
       }
       if (pieces > 0) this.pending.set(unit, pieces);
     }
+  }
+
+  /**
+   * Pieces of equal size (at most pieceBytes) rather than full ones and a runt: a 256 KiB chunk in 64 KiB
+   * datagrams is five pieces of 52 KiB, not four full ones and a 462-byte tail. The receiver's shell opens
+   * small datagrams inside its read loop and big ones after it (udpRoomHost DEFER_BYTES), so a runt would
+   * overtake the pieces before it and look to the loss detector like three of them were lost.
+   */
+  private evenStep(len: number): number {
+    if (len <= this.pieceBytes) return Math.max(1, len);
+    return Math.ceil(len / Math.ceil(len / this.pieceBytes));
   }
 
   private onAck(largest: number, mask: number, now: number): void {

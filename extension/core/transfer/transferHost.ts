@@ -3,14 +3,15 @@
 // timer for its next deadline. Pieces are produced in bounded bursts and the event loop gets a turn
 // between bursts, so acknowledgements and chat keep flowing while a file is sent.
 import { monotonicNow, type UdpRoomHost } from '../net/udpRoomHost';
-import { FsTransferIo, prepareFile } from './fsIo';
+import { DeadlineTimer } from '../net/deadlineTimer';
+import { FsTransferIo, prepareFile, recycleSourceBlocks } from './fsIo';
 import { TransferManager, type TransferEvents, type TransferInfo } from './manager';
 import type { FileFrame } from '../wire/fileFrames';
 
 /** Received file frames handled per turn of the event loop (a piece: a copy, maybe a chunk's hash and write). */
 const FRAMES_PER_TURN = 16;
 /** Pieces produced per turn (the room then holds them as bulk until the socket takes them). */
-const PIECES_PER_TURN = 8;
+const PIECES_PER_TURN = 4;
 
 export interface TransferHostOptions {
   stateDir: string;
@@ -22,8 +23,7 @@ export interface TransferHostOptions {
 export class TransferHost {
   readonly manager: TransferManager;
   readonly io: FsTransferIo;
-  private timer?: NodeJS.Timeout;
-  private timerAt = Infinity;
+  private readonly timer = new DeadlineTimer(() => this.flush(), monotonicNow);
   private immediate?: NodeJS.Immediate;
   private poller?: NodeJS.Timeout;
   private online = new Set<string>();
@@ -74,7 +74,7 @@ export class TransferHost {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer.clear();
     if (this.poller) clearInterval(this.poller);
     if (this.immediate) clearImmediate(this.immediate);
     this.host.room.files = undefined;
@@ -151,19 +151,10 @@ export class TransferHost {
     for (const [peer, frames] of out) {
       if (!this.host.room.sendFileFrames(peer, frames, this.manager.innerBytes(peer), now)) this.manager.linkDown(peer);
     }
-    this.host.pump();
+    // Every piece read above is sealed now: its source block may be refilled.
+    recycleSourceBlocks();
+    this.host.pump(true);
     if (this.manager.sendable || this.inboxHead < this.inbox.length) this.schedule();
-    const at = this.manager.nextWakeup();
-    // Re-arming a timer on every flush costs more than an early wakeup that finds nothing to do.
-    if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.flush();
-    }, Math.max(0, Math.ceil(at - monotonicNow())));
+    this.timer.noLaterThan(this.manager.nextWakeup());
   }
 }

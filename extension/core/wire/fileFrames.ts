@@ -21,7 +21,7 @@ export const MAX_MIME_BYTES = 127;
 export const MAX_REQUEST_RANGES = 32;
 export const MAX_CANCEL_REASON_BYTES = 255;
 /**
- * Streams of one transfer: the manifest (the chunk hashes, one unit) and the file itself (chunks).
+ * Streams of one transfer: the manifest (the chunks' prefix digests, one unit) and the file itself (chunks).
  * `ContentBlocks` appears only in requests: the same file, asked for in 1 KiB blocks, so a resume
  * after the sender restarted fetches only what is missing from half-received chunks.
  */
@@ -38,7 +38,7 @@ export interface FileOfferFrame {
   size: number;
   chunkSize: number;
   sha256: Buffer;
-  /** SHA-256 over the chunk hashes back to back: binds the manifest to this (authenticated) offer. */
+  /** SHA-256 over the prefix digests back to back (core/transfer/manifest.ts): binds the manifest to this (authenticated) offer. */
   manifestSha256: Buffer;
   mime: string;
   name: string;

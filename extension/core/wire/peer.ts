@@ -20,7 +20,7 @@ export const DATA_OVERHEAD = HEADER_BYTES + 4 + 8 + 16;
  * File pieces may travel in larger data packets once a probe showed the path carries them
  * (core/transfer/probe: loopback, LANs); everything else stays under MAX_DATAGRAM_BYTES.
  */
-export const MAX_BULK_INNER_BYTES = 16 * 1024;
+export const MAX_BULK_INNER_BYTES = 65_507 - DATA_OVERHEAD;
 
 export type PeerPacket =
   | { type: 'hello'; sender: number; senderHint: Buffer; receiverHint: Buffer; noise: Buffer }
