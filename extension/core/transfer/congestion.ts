@@ -1,4 +1,5 @@
-// Congestion control for bulk file data: delay-based AIMD in the spirit of LEDBAT (RFC 6817).
+// Congestion control for bulk file data: delay-based, in the spirit of LEDBAT (RFC 6817) and
+// LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus).
 //
 // Why not the chat channel's window (core/reliable/congestion.ts, loss-based NewReno)? A loss-based
 // sender fills the bottleneck queue until it overflows; chat packets then wait behind a full queue
@@ -6,10 +7,27 @@
 // never hold up the chat, so the file sender backs off as soon as the queue it builds grows: it
 // measures queueing delay as (RTT sample − smallest RTT seen) and aims at `target` milliseconds of
 // queue: enough to keep the bottleneck busy, small enough that a chat message sent meanwhile arrives
-// quickly. Increase is additive (a few packets per RTT) and decrease multiplicative (when the queue
-// passes the target, and halving on loss), so two transfers through one bottleneck converge to equal
-// shares (Chiu–Jain), which plain LEDBAT's additive decrease does not guarantee. Slow start doubles
-// per RTT until the queue reaches half the target, so a long fat path fills in a few round trips.
+// quickly. Slow start doubles per RTT until the queue reaches half the target, once.
+//
+// Sharing a bottleneck. Two transfers through one bottleneck see the same queue, so a rule that looks
+// only at the queue can rest at any split of the link. The first version did: it grew by
+// additive × (target − queue)/target per RTT and cut (once per RTT, by up to half) only above the
+// target, so both windows crept up to the target and stayed at whatever split they had; whoever left
+// slow start with the bigger window, or had measured its base RTT a few ms high (the LEDBAT latecomer
+// effect, in small), kept the bigger share (NAT lab: 1.40 / 0.49 MB/s of 2).
+// test/unit/transfer-fairness.test.ts reproduces it on a simulated bottleneck. Two rules, after
+// LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus), leave one resting point:
+//  1. The increase per RTT (`additive` pieces, or `additiveBytesPerMs` per ms of base RTT on a long
+//     path, whichever is more: 17.6 KB per RTT at 200 ms, so a 200 ms path fills in seconds, not
+//     minutes) still shrinks as the queue nears the target, but never below half: the flows keep
+//     pushing a little past the target, where rule 2 acts. It is the same bytes for every flow on a path.
+//  2. Past the target every ack gives back a share of its bytes proportional to the excess (at most
+//     half the window per RTT). A flow with twice the window gives back twice the bytes while both gain
+//     the same, so the only resting point is equal windows, a little above the target, and the gap
+//     closes every RTT, instead of waiting for the flows to happen to cut at the same moment (they don't:
+//     a once-per-RTT cut tried here, even one that sheds exactly the flow's own queued bytes, made the
+//     split noisier in the simulation).
+// Loss still halves the window, once per RTT.
 //
 // The target scales with the path: max(minTarget, min(maxTarget, base RTT)): 25 ms on a WAN path,
 // 1 ms on a LAN or loopback, where a 25 ms queue would be pure added chat latency. Measured on
@@ -23,14 +41,20 @@ export interface BulkCongestionOptions {
   initialWindowPackets?: number;
   minTargetMs?: number;
   maxTargetMs?: number;
-  /** Packets added per RTT below the target. */
+  /** Packets added per RTT well below the target (at least; see additiveBytesPerMs). */
   additivePackets?: number;
+  /** On a long path, bytes added per RTT per millisecond of base RTT, if that is more (default 88: 17.6 KB per RTT at 200 ms). */
+  additiveBytesPerMs?: number;
+  /** Share of each ack's bytes given back when the queue is a target's worth past the target. */
+  decreaseGain?: number;
   /** Upper bound on the window, bytes (bounds what a kill mid-transfer can waste). */
   maxWindowBytes?: number;
 }
 
 /** How long the smallest RTT is remembered: a route change to a longer path must eventually raise it. */
 const BASE_HISTORY_MS = 60_000;
+/** Rule 1's floor near and past the target, as a share of the full increase (see the header). */
+const MIN_INCREASE = 0.5;
 
 export class BulkCongestion {
   cwnd: number;
@@ -49,6 +73,8 @@ export class BulkCongestion {
   private readonly minTarget: number;
   private readonly maxTarget: number;
   private readonly additive: number;
+  private readonly additiveBytesPerMs: number;
+  private readonly decreaseGain: number;
   private readonly maxWindow: number;
   private readonly minWindow: number;
 
@@ -58,6 +84,8 @@ export class BulkCongestion {
     this.minTarget = opts.minTargetMs ?? 1;
     this.maxTarget = opts.maxTargetMs ?? 25;
     this.additive = opts.additivePackets ?? 4;
+    this.additiveBytesPerMs = opts.additiveBytesPerMs ?? 88;
+    this.decreaseGain = opts.decreaseGain ?? 0.5;
     this.maxWindow = opts.maxWindowBytes ?? 1536 * 1024;
     this.minWindow = 2 * opts.mss;
   }
@@ -120,17 +148,17 @@ export class BulkCongestion {
       }
       this.ssthresh = this.cwnd; // the queue has started to build: leave slow start
     }
-    if (queue <= target) {
-      // Additive: `additive` packets per window's worth of acks, scaled by how far below target we are.
-      const off = (target - queue) / target;
-      this.cwnd = Math.min(this.maxWindow, this.cwnd + (this.additive * this.mss * bytes * off) / this.cwnd);
-    } else if (now - this.lastDecreaseAt >= (this.srtt ?? 0)) {
-      // Multiplicative, at most once per RTT, deeper the further past the target.
-      const over = Math.min(1, (queue - target) / target);
-      this.cwnd = Math.max(this.minWindow, this.cwnd * (1 - 0.5 * over));
-      this.ssthresh = this.cwnd;
-      this.lastDecreaseAt = now;
-    }
+    // Rule 1: grow by `additive` packets per RTT, or on a long path by `additiveBytesPerMs` bytes per
+    // millisecond of base RTT, less as the queue nears the target but never less than half of that.
+    const base = this.baseRtt;
+    const perRtt = Math.max(this.additive * this.mss, base * this.additiveBytesPerMs);
+    let cwnd = this.cwnd + (perRtt * Math.max(MIN_INCREASE, (target - queue) / target) * bytes) / this.cwnd;
+    // Rule 2: past the target, give back per ack a share of its bytes proportional to the excess (at
+    // most half the window per RTT, as the first version's once-per-RTT cut).
+    if (queue > target) cwnd -= this.decreaseGain * bytes * Math.min(1, (queue - target) / target);
+    this.cwnd = Math.max(this.minWindow, Math.min(this.maxWindow, cwnd));
+    // Out of slow start for good: a window that rule 2 took below ssthresh must not double again.
+    if (this.cwnd < this.ssthresh) this.ssthresh = this.cwnd;
   }
 
   onLoss(now: number): void {

@@ -271,7 +271,9 @@ export class OutgoingTransfer {
       this.nextOfferAt = now + Math.min(OFFER_RETRY_MAX_MS, OFFER_RETRY_MIN_MS * 2 ** this.offerAttempt++);
     }
     if (this.status !== 'sending') return;
-    if (this.inflight.size > 0 && now - this.lastAckAt >= this.cc.rto) {
+    // The same sum nextWakeup() reports: `now - lastAckAt >= rto` can round the other way, and a shell
+    // woken at exactly lastAckAt + rto would find nothing to do and be woken again at the same instant.
+    if (this.inflight.size > 0 && now >= this.lastAckAt + this.cc.rto) {
       // Nothing acknowledged for a whole timeout. Resend only the oldest piece, as a probe: a stalled
       // receiver (a busy event loop, a GC pause) has the rest already, and when the probe's ack comes
       // back, ordinary loss detection decides what was really lost. So a stall costs one piece, not a window.
