@@ -86,7 +86,7 @@ export class BulkCongestion {
     this.additive = opts.additivePackets ?? 4;
     this.additiveBytesPerMs = opts.additiveBytesPerMs ?? 88;
     this.decreaseGain = opts.decreaseGain ?? 0.5;
-    this.maxWindow = opts.maxWindowBytes ?? 1536 * 1024;
+    this.maxWindow = opts.maxWindowBytes ?? 1024 * 1024;
     this.minWindow = 2 * opts.mss;
   }
 

@@ -36,6 +36,8 @@ interface InFlight extends Piece {
 }
 
 const LOSS_REORDER_PACKETS = 3;
+/** Consecutive timeouts double the wait, up to this: a receiver that died is not sent a window's worth per RTO. */
+const MAX_TIMEOUT_MS = 4000;
 const ended = (): Buffer => Buffer.alloc(0);
 const OFFER_RETRY_MIN_MS = 1000;
 const OFFER_RETRY_MAX_MS = 10_000;
@@ -71,6 +73,9 @@ export class OutgoingTransfer {
   private offerAttempt = 0;
   private nextOfferAt: number;
   private lastAckAt: number;
+  /** Timeouts since the last acknowledgement: each doubles the next wait, and allows one probe piece only. */
+  private backoff = 0;
+  private probeDue = false;
   private readonly offer: FileOfferFrame;
   private readonly chunks: number;
 
@@ -138,6 +143,7 @@ export class OutgoingTransfer {
       case 'file-request':
         if (this.status !== 'sending') this.status = 'sending';
         this.nextOfferAt = Infinity;
+        if (this.backoff > 0) this.receiverBack(now);
         for (const r of f.ranges) this.request(f.stream, r.start, r.length);
         return;
       case 'file-ack':
@@ -242,6 +248,8 @@ export class OutgoingTransfer {
     for (let i = 0; i < 32; i++) if (mask & (1 << i)) ackOne((largest - 1 - i) >>> 0);
     if (bytes === 0) return;
     this.lastAckAt = now;
+    this.backoff = 0;
+    this.probeDue = false;
     this.cc.onAck(bytes, rtt, now);
     // Packet-threshold loss detection: anything sent well before the newest acknowledged piece and
     // still unacknowledged is lost. The map iterates in send order.
@@ -254,6 +262,20 @@ export class OutgoingTransfer {
       lost = true;
     }
     if (lost) this.cc.onLoss(now);
+  }
+
+  /**
+   * A request while we were timing out: the receiver is back (it restarted, or its path did). What we
+   * sent meanwhile went nowhere: send it again now rather than one piece per (doubling) timeout.
+   */
+  private receiverBack(now: number): void {
+    const lost = [...this.inflight.values()];
+    this.inflight.clear();
+    this.inflightBytes = 0;
+    for (let i = lost.length - 1; i >= 0; i--) this.requeue(lost[i]);
+    this.backoff = 0;
+    this.probeDue = false;
+    this.lastAckAt = now;
   }
 
   private requeue(p: Piece): void {
@@ -273,7 +295,7 @@ export class OutgoingTransfer {
     if (this.status !== 'sending') return;
     // The same sum nextWakeup() reports: `now - lastAckAt >= rto` can round the other way, and a shell
     // woken at exactly lastAckAt + rto would find nothing to do and be woken again at the same instant.
-    if (this.inflight.size > 0 && now >= this.lastAckAt + this.cc.rto) {
+    if (this.inflight.size > 0 && now >= this.timeoutAt) {
       // Nothing acknowledged for a whole timeout. Resend only the oldest piece, as a probe: a stalled
       // receiver (a busy event loop, a GC pause) has the rest already, and when the probe's ack comes
       // back, ordinary loss detection decides what was really lost. So a stall costs one piece, not a window.
@@ -284,11 +306,19 @@ export class OutgoingTransfer {
       this.timeouts++;
       this.cc.onTimeout(now);
       this.lastAckAt = now;
+      // Until something is acknowledged, one probe per timeout and a doubling wait: a receiver that was
+      // killed (measured: the resume test's restarted receiver took 3 s to be reached again) must not be
+      // sent two pieces every 50 ms meanwhile, which was 3.4 % of a 100 MiB file sent twice.
+      this.backoff = Math.min(this.backoff + 1, 10);
+      this.probeDue = true;
     }
     let sent = 0;
     while (this.queueHead < this.queue.length && sent < maxPackets) {
       const p = this.queue[this.queueHead];
-      if (this.inflightBytes > 0 && this.inflightBytes + p.length > this.cc.cwnd) break;
+      if (this.backoff > 0) {
+        if (!this.probeDue) break;
+        this.probeDue = false;
+      } else if (this.inflightBytes > 0 && this.inflightBytes + p.length > this.cc.cwnd) break;
       this.queueHead++;
       const payload = p.stream === Stream.Manifest ? this.manifest.hashes.subarray(p.offset, p.offset + p.length) : this.read(p.offset, p.length);
       const pn = this.pn;
@@ -306,16 +336,22 @@ export class OutgoingTransfer {
     }
   }
 
+  /** When the oldest piece in flight counts as lost for want of any acknowledgement (see backoff). */
+  private get timeoutAt(): number {
+    return this.lastAckAt + Math.min(MAX_TIMEOUT_MS, this.cc.rto * 2 ** this.backoff);
+  }
+
   /** True when pieces wait and the window has room: the shell should poll again right away. */
   get sendable(): boolean {
     if (this.status !== 'sending' || this.queueHead >= this.queue.length) return false;
+    if (this.backoff > 0) return this.probeDue;
     return this.inflightBytes === 0 || this.inflightBytes + this.queue[this.queueHead].length <= this.cc.cwnd;
   }
 
   nextWakeup(): number {
     if (!this.active) return Infinity;
     let t = this.status === 'offering' ? this.nextOfferAt : Infinity;
-    if (this.status === 'sending' && this.inflight.size > 0) t = Math.min(t, this.lastAckAt + this.cc.rto);
+    if (this.status === 'sending' && this.inflight.size > 0) t = Math.min(t, this.timeoutAt);
     return t;
   }
 }
