@@ -11,7 +11,7 @@ import type { FileFrame } from '../wire/fileFrames';
 /** Received file frames handled per turn of the event loop (a piece: a copy, maybe a chunk's hash and write). */
 const FRAMES_PER_TURN = 16;
 /** Pieces produced per turn (the room then holds them as bulk until the socket takes them). */
-const PIECES_PER_TURN = 4;
+const PIECES_PER_TURN = 2;
 
 export interface TransferHostOptions {
   stateDir: string;
@@ -23,7 +23,10 @@ export interface TransferHostOptions {
 export class TransferHost {
   readonly manager: TransferManager;
   readonly io: FsTransferIo;
-  private readonly timer = new DeadlineTimer(() => this.flush(), monotonicNow);
+  // Due work runs in the turn's own slot after the socket's read loop (setImmediate), never from the timer
+  // phase: there it would run before the read loop, and a chat message already waiting in the socket would wait
+  // for a whole flush (up to 16 received pieces copied, hashed and written).
+  private readonly timer = new DeadlineTimer(() => this.schedule(), monotonicNow);
   private immediate?: NodeJS.Immediate;
   private poller?: NodeJS.Timeout;
   private online = new Set<string>();
