@@ -373,11 +373,15 @@ describe('chat webview', function () {
     assert.equal(await atBottom(), false);
     assert.equal(await $('#p2p-jump').isVisible(), true);
     await $('#p2p-jump').click();
+    // Off-screen groups are laid out lazily (content-visibility): their real heights arrive with the next
+    // frame, and the view re-pins to the bottom then (its ResizeObserver). Check after that frame.
+    await chat.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     assert.equal(await atBottom(), true);
     assert.equal(await $('#p2p-jump').isVisible(), false);
     // our own message always scrolls into view
     await scrollUp();
     await chat.host({ type: 'message', entry: entry('mine', SELF, 'Me', NOW, 'me too', true, 'queued') });
+    await chat.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     assert.equal(await atBottom(), true);
   });
 
