@@ -4,12 +4,12 @@
 //   node -r tsx/cjs bench/profile.ts /tmp/files.cpuprofile
 // --profile samples only the transfers (not the setup: module loading, writing the random file).
 import { randomBytes } from 'node:crypto';
-import { Session } from 'node:inspector';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TransferHost } from '../extension/core/transfer/transferHost';
 import { connectedPair, until } from './lib/hosts';
+import { Sampler } from './lib/sampler';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,16 +29,8 @@ async function main(): Promise<void> {
   try {
     await until(() => ta.peers().length === 1 && tb.peers().length === 1, 5000, 'transfer hosts see the link');
     await until(() => (pair.a.host.room.linkFor(ta.peers()[0])?.pathInnerBytes ?? 0) > 2000, 5000, 'path probe');
-    const pi = process.argv.indexOf('--profile');
-    const inspector = pi >= 0 ? new Session() : undefined;
-    const post = (method: string, params?: object) =>
-      new Promise<unknown>((res, rej) => inspector!.post(method, params ?? {}, (err, out) => (err ? rej(err) : res(out))));
-    if (inspector) {
-      inspector.connect();
-      await post('Profiler.enable');
-      await post('Profiler.setSamplingInterval', { interval: 200 });
-      await post('Profiler.start');
-    }
+    const sampler = new Sampler();
+    await sampler.start();
     for (let r = 0; r < flag('runs', 1); r++) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
@@ -59,11 +51,8 @@ async function main(): Promise<void> {
       const got = tb.list().find((t) => t.id === id)!;
       rmSync(got.path!);
     }
-    if (inspector) {
-      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-      writeFileSync(process.argv[pi + 1], JSON.stringify(profile));
-      inspector.disconnect();
-    }
+    await sampler.stop();
+    sampler.close();
   } finally {
     ta.stop();
     tb.stop();

@@ -2,9 +2,8 @@
 // optionally under the inspector (only the Room rounds sampled). Used to find what the 1 KB figure is made of.
 //   node -r tsx/cjs bench/messagesProfile.ts [--size 1024] [--rounds 5] [--ms 2000] [--settle 2000] [--sender a|big|small] [--profile /tmp/m.cpuprofile]
 //   node -r tsx/cjs bench/profile.ts /tmp/m.cpuprofile
-import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
 import { connectedPair } from './lib/hosts';
+import { Sampler } from './lib/sampler';
 import { rawFlow, roomFlow, WINDOW } from './throughput';
 
 function flag(name: string, fallback: number): number {
@@ -25,15 +24,7 @@ async function main(): Promise<void> {
   const want = si >= 0 ? process.argv[si + 1] : 'a';
   const swap = want === 'big' ? innerOf(made.b, made.a) > innerOf(made.a, made.b) : want === 'small' ? innerOf(made.b, made.a) < innerOf(made.a, made.b) : false;
   const pair = swap ? { ...made, a: made.b, b: made.a } : made;
-  const pi = process.argv.indexOf('--profile');
-  const inspector = pi >= 0 ? new Session() : undefined;
-  const post = (method: string, params?: object) =>
-    new Promise<unknown>((res, rej) => inspector!.post(method, params ?? {}, (err, out) => (err ? rej(err) : res(out))));
-  if (inspector) {
-    inspector.connect();
-    await post('Profiler.enable');
-    await post('Profiler.setSamplingInterval', { interval: 200 });
-  }
+  const sampler = new Sampler();
   const ratios: number[] = [];
   // The inner packet size each side's link has proven (path probes): how many messages share a datagram.
   const inner = () =>
@@ -41,12 +32,9 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < flag('rounds', 5); r++) {
       const raw = await rawFlow(size, WINDOW, 300, ms / 2);
-      if (inspector) await post('Profiler.start');
+      await sampler.start();
       const room = await roomFlow(pair, size, WINDOW, 300, ms);
-      if (inspector) {
-        const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-        writeFileSync(process.argv[pi + 1].replace(/(\.cpuprofile)?$/, r ? `.${r}.cpuprofile` : '.cpuprofile'), JSON.stringify(profile));
-      }
+      await sampler.stop(sampler.file?.replace(/(\.cpuprofile)?$/, r ? `.${r}.cpuprofile` : '.cpuprofile'));
       const ratio = room.perCpuSecond / raw.perCpuSecond;
       ratios.push(ratio);
       process.stdout.write(
@@ -56,7 +44,7 @@ async function main(): Promise<void> {
     const sorted = [...ratios].sort((a, b) => a - b);
     process.stdout.write(`median ratio ${sorted[Math.floor(sorted.length / 2)].toFixed(3)} (${sorted[0].toFixed(3)}–${sorted[sorted.length - 1].toFixed(3)})\n`);
   } finally {
-    inspector?.disconnect();
+    sampler.close();
     await pair.close();
   }
 }
