@@ -3,6 +3,7 @@
 // turn them into tree items through sinks.ts. Names, handles and notes are peer text: every string
 // shown is built with `inert`/`inertText` (no link syntax, no $(icon), no bidi or invisible characters).
 import { inert, inertText, type InertText } from '../../core/inertText';
+import { ago } from './conversationModel';
 
 export type Presence = 'online' | 'away' | 'offline';
 
@@ -160,15 +161,6 @@ export function requestRow(r: RequestView, now: number): TreeRow {
 
 export function requestsBadgeTooltip(n: number): InertText {
   return n === 1 ? inert`1 contact request` : inert`${n} contact requests`;
-}
-
-function ago(ms: number): string {
-  if (!(ms >= 0) || ms < 60_000) return 'just now';
-  const min = Math.floor(ms / 60_000);
-  if (min < 60) return `${min} min ago`;
-  const h = Math.floor(min / 60);
-  if (h < 48) return `${h} h ago`;
-  return `${Math.floor(h / 24)} days ago`;
 }
 
 /** The status bar item for our own presence. */

@@ -100,7 +100,8 @@ export function conversationRow(c: ConversationMeta, active: boolean, now: numbe
   return { label, description, tooltip, accessibilityLabel: a11y, icon, contextValue };
 }
 
-function ago(ms: number): string {
+/** How long ago, for a row's tooltip (the Conversations and Requests views). */
+export function ago(ms: number): string {
   if (!(ms >= 0) || ms < 60_000) return 'just now';
   const min = Math.floor(ms / 60_000);
   if (min < 60) return `${min} min ago`;
