@@ -166,25 +166,19 @@ export class OutgoingTransfer {
     const cs = this.manifest.chunkSize;
     let from = Math.min(size, start * BLOCK_BYTES);
     const to = Math.min(size, (start + length) * BLOCK_BYTES);
+    // Marked pending only after the loop: several ranges of this one request may fall in the same unit.
+    const added = new Map<number, number>();
     while (from < to) {
       const unit = Math.floor(from / cs);
       const end = Math.min(to, (unit + 1) * cs);
       if (!this.pending.has(unit) && this.pending.size < MAX_QUEUED_UNITS) {
-        let pieces = 0;
-        const step = this.evenStep(end - from);
-        for (let off = from; off < end; off += step) {
-          this.queue.push({ stream: Stream.Content, unit, offset: off, length: Math.min(step, end - off) });
-          pieces++;
-        }
-        if (pieces > 0) this.pendingBlocks.set(unit, (this.pendingBlocks.get(unit) ?? 0) + pieces);
+        const pieces = this.queuePieces(Stream.Content, unit, from, end);
+        if (pieces > 0) added.set(unit, (added.get(unit) ?? 0) + pieces);
       }
       from = end;
     }
-    for (const [unit, n] of this.pendingBlocks) this.pending.set(unit, n);
-    this.pendingBlocks.clear();
+    for (const [unit, n] of added) this.pending.set(unit, n);
   }
-
-  private readonly pendingBlocks = new Map<number, number>();
 
   private request(stream: number, start: number, length: number): void {
     if (stream === Stream.ContentBlocks) {
@@ -206,15 +200,20 @@ export class OutgoingTransfer {
       if (this.pending.size >= MAX_QUEUED_UNITS) return;
       const base = unit < 0 ? 0 : unit * this.manifest.chunkSize;
       const len = unit < 0 ? this.manifest.hashes.length : chunkLength(this.manifest.size, this.manifest.chunkSize, unit);
-      const s = unit < 0 ? Stream.Manifest : Stream.Content;
-      let pieces = 0;
-      const step = this.evenStep(len);
-      for (let off = 0; off < len; off += step) {
-        this.queue.push({ stream: s, unit, offset: base + off, length: Math.min(step, len - off) });
-        pieces++;
-      }
+      const pieces = this.queuePieces(unit < 0 ? Stream.Manifest : Stream.Content, unit, base, base + len);
       if (pieces > 0) this.pending.set(unit, pieces);
     }
+  }
+
+  /** Queues bytes [from, end) of a stream's unit as pieces of equal size (see evenStep); returns how many. */
+  private queuePieces(stream: number, unit: number, from: number, end: number): number {
+    const step = this.evenStep(end - from);
+    let pieces = 0;
+    for (let off = from; off < end; off += step) {
+      this.queue.push({ stream, unit, offset: off, length: Math.min(step, end - off) });
+      pieces++;
+    }
+    return pieces;
   }
 
   /**
