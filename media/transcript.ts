@@ -98,6 +98,8 @@ export class TranscriptView {
   private readonly content: HTMLElement;
   /** Follow new content (the user is at the bottom) rather than hold the scroll position. */
   private stick = true;
+  /** Where scrollToEnd last left the view: a scrollTop above it means the user scrolled up. */
+  private pinnedTop = 0;
 
   constructor(
     private readonly el: HTMLElement,
@@ -115,6 +117,9 @@ export class TranscriptView {
     // Off-screen groups are laid out lazily (content-visibility) and the panel resizes with the
     // composer: whenever heights settle, stay pinned to the bottom if that is where the user was.
     const follow = new ResizeObserver(() => {
+      // A scroll by the user whose scroll event has not arrived yet: the view is no longer where we pinned
+      // it. Let it go instead of yanking it back to the bottom (the scroll event then sees it away from it).
+      if (this.stick && this.el.scrollTop < this.pinnedTop - 1 && !this.nearBottom()) this.stick = false;
       if (this.stick) this.scrollToEnd();
     });
     follow.observe(this.content);
@@ -295,6 +300,7 @@ export class TranscriptView {
 
   private scrollToEnd(): void {
     this.el.scrollTop = this.el.scrollHeight;
+    this.pinnedTop = this.el.scrollTop;
   }
 
   private emptyState(): HTMLElement {
