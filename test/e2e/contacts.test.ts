@@ -11,6 +11,7 @@ import {
   conversationLabels,
   conversationRows,
   describeEditors,
+  focusLog,
   nameNewRoom,
   chatMessage,
   launchBrowser,
@@ -30,6 +31,7 @@ import {
   waitForChatTexts,
   waitForDraft,
   waitForNotification,
+  waitForKeyboardInList,
   waitForStatusBarItemLabel,
   type CodeServer,
   type Rendezvous,
@@ -165,15 +167,19 @@ describe('contacts in two real editors (code-server + Chromium)', function () {
 
   /**
    * Keyboard only: focus the Contacts view, Home, Enter; the chat panel then shows the DM with `name`.
-   * Tried up to 3 times: a chat panel that VS Code restores after a reload (its webview loading) or a
-   * redraw of the list can take the keyboard focus between the keys (as test/e2e/chat.test.ts test 8 found).
+   * Each key waits for what a user would see first: the keyboard in the Contacts list (and VS Code done
+   * with the palette: waitForKeyboardInList says why an Enter sent sooner went to the closed palette),
+   * then the first row focused. Tried up to 3 times, each retry logged with where the keyboard was: a chat
+   * panel that VS Code restores after a reload (its webview loading) can take the focus between the keys.
    */
   async function openFirstContact(page: Page, name: string): Promise<void> {
     let header = '';
     for (let attempt = 1; attempt <= 3; attempt++) {
       await runCommand(page, 'P2P Chat: Focus on Contacts View');
       await contactRows(page).first().waitFor({ timeout: 10_000 });
+      await waitForKeyboardInList(page, 'Contacts');
       await page.keyboard.press('Home');
+      await contactRows(page).first().and(page.locator('.focused')).waitFor({ timeout: 5000 });
       await page.keyboard.press('Enter');
       const deadline = Date.now() + 8000;
       while (Date.now() < deadline) {
@@ -181,7 +187,15 @@ describe('contacts in two real editors (code-server + Chromium)', function () {
         if (header === name) return;
         await page.waitForTimeout(200);
       }
-      console.log(`      (attempt ${attempt}: the panel shows "${header}", not the DM with ${name})`);
+      const where = await page
+        .evaluate(`(() => {
+          const a = document.activeElement;
+          const rows = Array.from(document.querySelectorAll('.monaco-list[aria-label="Contacts"] .monaco-list-row')).map((r) => r.className.split(' ').filter((c) => c === 'focused' || c === 'selected').join('+') || 'plain');
+          return 'keyboard in ' + (a ? a.tagName.toLowerCase() + ' "' + (a.getAttribute('aria-label') || '') + '"' : 'nothing') + ', Contacts rows ' + rows.join(', ');
+        })()`)
+        .then(String, (err: Error) => err.message);
+      console.log(`      (attempt ${attempt}: the panel shows "${header}", not the DM with ${name}; ${where})`);
+      for (const line of await focusLog(page, 12)) console.log(`        focus ${line}`);
     }
     assert.equal(header, name, `the DM with ${name} is on screen`);
   }

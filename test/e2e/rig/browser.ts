@@ -124,6 +124,40 @@ export async function runCommand(page: Page, title: string, options: { timeoutMs
   await chooseRow(row);
 }
 
+/**
+ * Waits until the keyboard is in the list labelled `label` (a tree view's list, e.g. "Contacts") and the
+ * workbench has caught up with it, so that the next key goes to that list. A user sees the focus arrive
+ * before pressing a key; a test must wait for the same, and for one more thing: VS Code clears its
+ * `inQuickInput` context key on a timer (a focus tracker's setTimeout 0) after the palette loses the
+ * focus, and Chromium runs queued key events before timers. So an Enter sent the moment the focus
+ * landed in the list still resolved to the closed palette's `quickInput.accept` and did nothing, while
+ * a Home just before it (no palette binding) moved the list's focus as asked (the keybinding log of the
+ * contacts e2e). Hence: the focus is in the list, the palette is gone, and a timer queued after that
+ * has run, with the focus still there.
+ */
+export async function waitForKeyboardInList(page: Page, label: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  // A string, not a function: the test runner's compiler would add helpers the page does not have.
+  const probe = `(() => {
+    const inList = () => {
+      const a = document.activeElement;
+      const list = a && a.closest('.monaco-list');
+      const q = document.querySelector(${JSON.stringify(QUICK_INPUT)});
+      return !!list && list.getAttribute('aria-label') === ${JSON.stringify(label)} && (!q || q.style.display === 'none' || q.inert);
+    };
+    if (!inList()) return false;
+    return new Promise((resolve) => setTimeout(() => resolve(inList()), 0));
+  })()`;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (await page.evaluate(probe)) return;
+    last = await page.evaluate(`(() => { const a = document.activeElement; return a ? a.tagName.toLowerCase() + ' ' + (a.getAttribute('aria-label') || a.className || '') : 'nothing'; })()`).then(String, (e: Error) => e.message);
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`the keyboard is not in the "${label}" list within ${timeoutMs} ms (it is in: ${last.slice(0, 120)})`);
+}
+
 /** Waits until the palette lists `title` (the extension is registered), then closes the palette. */
 export async function waitForCommand(page: Page, title: string, options: { timeoutMs?: number } = {}): Promise<void> {
   await paletteRow(page, title, options.timeoutMs ?? 30_000);

@@ -20,6 +20,7 @@ export {
   readClipboard,
   writeClipboard,
   screenshot,
+  waitForKeyboardInList,
   CHROMIUM,
   CHROMIUM_ARGS,
 } from './browser';
