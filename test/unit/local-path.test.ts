@@ -55,6 +55,13 @@ describe('64 KiB pieces for a link that was slow when it came up (PeerLink.maybe
     assert.equal(link().pathInnerBytes, MAX_BULK_INNER_BYTES);
   });
 
+  it('a transfer alone (no chat, so no round-trip samples): the 64 KiB probe\'s own echo time decides', () => {
+    const { net, a, b, link } = pair((i) => `10.2.0.${i}`);
+    net.delayMs = 1; // quiet now, but nothing has measured it
+    fileFrames(net, a, b);
+    assert.equal(link().pathInnerBytes, MAX_BULK_INNER_BYTES, 'the echo came back in 2 ms');
+  });
+
   it('not before the round trip is short, then at most once per 10 s; never to a public address', () => {
     const local = pair((i) => `10.1.0.${i}`);
     // Still slow: the transfer's frames do not probe (the path would not be local-and-short).

@@ -144,8 +144,11 @@ export interface Session {
   remoteFeatures: number;
   /** The handshake's round trip, if measured: whether the path is short enough for the biggest probe. */
   handshakeRttMs?: number;
-  /** bigAt: when a file transfer may next try the biggest size again (see maybeBigProbe). */
-  probe: { token: number; attempts: number; nextAt: number; bigAt: number };
+  /**
+   * bigAt: when a file transfer may next try the biggest size again; bigSentAt: when it last did (its echo's
+   * round trip is then the measurement: see maybeBigProbe).
+   */
+  probe: { token: number; attempts: number; nextAt: number; bigAt: number; bigSentAt: number };
 }
 
 interface Pending {
@@ -723,6 +726,8 @@ export class PeerLink {
       return;
     }
     if (f.token !== s.probe.token || f.size <= s.pathInner) return;
+    // The biggest size only over a short path: known before the probe went, or shown by its own round trip.
+    if (f.size > PROBE_SIZES[0] && !this.shortLocalPath(s) && !(now - s.probe.bigSentAt < BIG_PROBE_MAX_RTT_MS)) return;
     s.pathInner = f.size;
     s.channel.setMtu(f.size);
   }
@@ -747,16 +752,19 @@ export class PeerLink {
   }
 
   /**
-   * A file transfer on a local path still on smaller pieces tries the biggest size once more (at most every
+   * A file transfer to a local address still on smaller pieces tries the biggest size once more (at most every
    * BIG_REPROBE_MS): the session's own probes run only in its first 1.5 s, and a link that comes up while the
    * editor starts sees round trips of tens of ms through its busy event loop, so a LAN or same-host link would
-   * otherwise keep 16 KiB pieces, four times the per-datagram work, for its whole life.
+   * otherwise keep 16 KiB pieces, four times the per-datagram work, for its whole life. A file transfer alone
+   * gives the channel no round-trip samples, so this probe's own echo is the measurement (onPathProbe).
    */
   private maybeBigProbe(s: Session, now: number): void {
     if (s.pathInner >= MAX_BULK_INNER_BYTES || s.probe.nextAt !== Infinity || now < s.probe.bigAt || this.path === 'relayed') return;
+    if (!isLocalAddress(s.endpoint.address)) return;
     s.probe.bigAt = now + BIG_REPROBE_MS;
-    if (!this.shortLocalPath(s)) return;
-    this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size: MAX_BULK_INNER_BYTES }]), now);
+    s.probe.bigSentAt = now;
+    // Bulk, like the pieces around it: a chat message typed meanwhile goes first.
+    this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size: MAX_BULK_INNER_BYTES }]), now, true);
   }
 
   /** Largest inner packet the current path carries (INNER_MTU until a probe showed more). */
@@ -812,7 +820,7 @@ export class PeerLink {
       pathInner: INNER_MTU,
       remoteFeatures: peer.features,
       handshakeRttMs,
-      probe: { token: this.ctx.random.int(0, 2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0], bigAt: 0 },
+      probe: { token: this.ctx.random.int(0, 2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0], bigAt: 0, bigSentAt: -Infinity },
     };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
     channel.onAcked = (h: number) => {
