@@ -73,6 +73,19 @@ describe('reliable parts: RTT estimator (RFC 6298)', () => {
     assert.equal(r.srtt, 0.875 * 400 + 0.125 * 200);
   });
 
+  it('minRtt keeps the ACK delay in; minPathRtt takes it out (never below 0)', () => {
+    const r = new RttEstimator(opts);
+    assert.equal(r.minPathRtt, Infinity);
+    r.sample(27, 25); // a lone message's ACK, held 25 ms by the peer
+    assert.equal(r.minRtt, 27);
+    assert.equal(r.minPathRtt, 2);
+    r.sample(30, 0);
+    assert.equal(r.minPathRtt, 2);
+    r.sample(5, 40); // a peer claiming more delay than the whole round trip
+    assert.equal(r.minRtt, 5);
+    assert.equal(r.minPathRtt, 0);
+  });
+
   it('clamps to [minRto, maxRto] and doubles per backoff step', () => {
     const r = new RttEstimator({ ...opts, maxRto: 5000 });
     r.sample(10, 0);

@@ -15,8 +15,9 @@ const PIECES = 40;
 function setup(bulkPerFlush: number) {
   const net = new SimNet(21);
   net.delayMs = 10;
-  const a = net.addHost('A', { address: '10.0.1.2', port: 5000 }, undefined, { roomId: keys.roomId, psk: keys.psk });
-  const b = net.addHost('B', { address: '10.0.2.2', port: 5000 }, undefined, { roomId: keys.roomId, psk: keys.psk });
+  // Public addresses: to a local one the first file frames would also send a 64 KiB path probe (PeerLink.maybeBigProbe).
+  const a = net.addHost('A', { address: '198.51.100.2', port: 5000 }, undefined, { roomId: keys.roomId, psk: keys.psk });
+  const b = net.addHost('B', { address: '198.51.101.2', port: 5000 }, undefined, { roomId: keys.roomId, psk: keys.psk });
   const chat: { text: string; at: number }[] = [];
   const pieces: { pn: number; at: number }[] = [];
   b.room.events = { message: (m) => chat.push({ text: m.body.kind === 'text' ? m.body.text : '', at: net.now }) };

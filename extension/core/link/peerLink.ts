@@ -35,6 +35,7 @@ const PROBE_SIZES = [16 * 1024, 8 * 1024];
  */
 const BIG_PROBE_MAX_RTT_MS = 20;
 const PROBE_DELAYS_MS = [50, 300, 1500];
+const BIG_REPROBE_MS = 10_000;
 
 export interface LinkContext {
   self: KeyPair;
@@ -143,7 +144,11 @@ export interface Session {
   remoteFeatures: number;
   /** The handshake's round trip, if measured: whether the path is short enough for the biggest probe. */
   handshakeRttMs?: number;
-  probe: { token: number; attempts: number; nextAt: number };
+  /**
+   * bigAt: when a file transfer may next try the biggest size again; bigSentAt: when it last did (its echo's
+   * round trip is then the measurement: see maybeBigProbe).
+   */
+  probe: { token: number; attempts: number; nextAt: number; bigAt: number; bigSentAt: number };
 }
 
 interface Pending {
@@ -721,6 +726,8 @@ export class PeerLink {
       return;
     }
     if (f.token !== s.probe.token || f.size <= s.pathInner) return;
+    // The biggest size only over a short path: known before the probe went, or shown by its own round trip.
+    if (f.size > PROBE_SIZES[0] && !this.shortLocalPath(s) && !(now - s.probe.bigSentAt < BIG_PROBE_MAX_RTT_MS)) return;
     s.pathInner = f.size;
     s.channel.setMtu(f.size);
   }
@@ -730,13 +737,34 @@ export class PeerLink {
     s.probe.nextAt = s.probe.attempts < PROBE_DELAYS_MS.length ? now + PROBE_DELAYS_MS[s.probe.attempts] : Infinity;
     // A relayed path pays the relay per byte and TURN servers cap datagram sizes: keep the default there.
     if (this.path === 'relayed') return;
-    // The smallest round trip seen, not the smoothed one: a busy event loop inflates samples, never shortens them.
-    const rtt = Math.min(s.channel.stats.minRtt, s.handshakeRttMs ?? Infinity);
-    const sizes = rtt < BIG_PROBE_MAX_RTT_MS && isLocalAddress(s.endpoint.address) ? [MAX_BULK_INNER_BYTES, ...PROBE_SIZES] : PROBE_SIZES;
+    const sizes = this.shortLocalPath(s) ? [MAX_BULK_INNER_BYTES, ...PROBE_SIZES] : PROBE_SIZES;
     for (const size of sizes) {
       if (size <= s.pathInner) continue;
       this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size }]), now);
     }
+  }
+
+  private shortLocalPath(s: Session): boolean {
+    // The smallest round trip seen, not the smoothed one: a busy event loop inflates samples, never shortens
+    // them. Less the peer's ACK delay, which a lone chat message's ACK always has (up to 25 ms).
+    const rtt = Math.min(s.channel.stats.minPathRtt, s.handshakeRttMs ?? Infinity);
+    return rtt < BIG_PROBE_MAX_RTT_MS && isLocalAddress(s.endpoint.address);
+  }
+
+  /**
+   * A file transfer to a local address still on smaller pieces tries the biggest size once more (at most every
+   * BIG_REPROBE_MS): the session's own probes run only in its first 1.5 s, and a link that comes up while the
+   * editor starts sees round trips of tens of ms through its busy event loop, so a LAN or same-host link would
+   * otherwise keep 16 KiB pieces, four times the per-datagram work, for its whole life. A file transfer alone
+   * gives the channel no round-trip samples, so this probe's own echo is the measurement (onPathProbe).
+   */
+  private maybeBigProbe(s: Session, now: number): void {
+    if (s.pathInner >= MAX_BULK_INNER_BYTES || s.probe.nextAt !== Infinity || now < s.probe.bigAt || this.path === 'relayed') return;
+    if (!isLocalAddress(s.endpoint.address)) return;
+    s.probe.bigAt = now + BIG_REPROBE_MS;
+    s.probe.bigSentAt = now;
+    // Bulk, like the pieces around it: a chat message typed meanwhile goes first.
+    this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size: MAX_BULK_INNER_BYTES }]), now, true);
   }
 
   /** Largest inner packet the current path carries (INNER_MTU until a probe showed more). */
@@ -792,7 +820,7 @@ export class PeerLink {
       pathInner: INNER_MTU,
       remoteFeatures: peer.features,
       handshakeRttMs,
-      probe: { token: this.ctx.random.int(0, 2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0] },
+      probe: { token: this.ctx.random.int(0, 2 ** 32 - 1), attempts: 0, nextAt: now + PROBE_DELAYS_MS[0], bigAt: 0, bigSentAt: -Infinity },
     };
     channel.onMessage = (m: Buffer) => this.events.message(this, m, session.lastRecv);
     channel.onAcked = (h: number) => {
@@ -862,6 +890,7 @@ export class PeerLink {
   sendFileFrames(frames: readonly FileFrame[], maxInner: number, now: number): boolean {
     const s = this.session;
     if (!s) return false;
+    this.maybeBigProbe(s, now);
     // A packet with a piece in it is bulk (queued behind chat); acks and requests alone are not.
     let batch: FileFrame[] = [];
     let size = 0;

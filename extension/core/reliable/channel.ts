@@ -84,6 +84,8 @@ export interface ReliableStats {
   srtt: number | undefined;
   /** Smallest RTT sample so far (Infinity before the first). */
   minRtt: number;
+  /** Smallest sample less the peer's reported ACK delay (Infinity before the first). */
+  minPathRtt: number;
   rttvar: number;
   rto: number;
   /** Congestion window, bytes. */
@@ -412,6 +414,7 @@ export class ReliableChannel {
       spuriousLosses: s.spuriousLosses,
       srtt: s.rtt.srtt,
       minRtt: s.rtt.minRtt,
+      minPathRtt: s.rtt.minPathRtt,
       rttvar: s.rtt.rttvar,
       rto: s.rtt.rto,
       cwnd: s.cc.cwnd,

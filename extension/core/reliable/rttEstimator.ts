@@ -18,6 +18,11 @@ export class RttEstimator {
   srtt: number | undefined;
   rttvar = 0;
   minRtt = Infinity;
+  /**
+   * Smallest sample less the delay the peer says it held its ACK: the path's own round trip (minRtt keeps
+   * the ACK delay in, as RFC 9002's min_rtt does, and a lone message's ACK is always delayed).
+   */
+  minPathRtt = Infinity;
   latestRtt = 0;
   /** Consecutive timeouts without progress; each doubles the RTO. */
   backoff = 0;
@@ -28,6 +33,7 @@ export class RttEstimator {
     if (!(rtt >= 0)) return;
     this.latestRtt = rtt;
     this.minRtt = Math.min(this.minRtt, rtt);
+    this.minPathRtt = Math.min(this.minPathRtt, Math.max(0, rtt - Math.max(0, ackDelay)));
     // The peer's delay may not push a sample below the path's floor (a lying or rounding
     // peer). Clamping, rather than ignoring the delay as RFC 9002 does, matters when ACKs are
     // lost: the first ACK to get through may report seconds of delay, and the raw sample
