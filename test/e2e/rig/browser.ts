@@ -128,12 +128,16 @@ export async function runCommand(page: Page, title: string, options: { timeoutMs
  * Waits until the keyboard is in the list labelled `label` (a tree view's list, e.g. "Contacts") and the
  * workbench has caught up with it, so that the next key goes to that list. A user sees the focus arrive
  * before pressing a key; a test must wait for the same, and for one more thing: VS Code clears its
- * `inQuickInput` context key on a timer (a focus tracker's setTimeout 0) after the palette loses the
- * focus, and Chromium runs queued key events before timers. So an Enter sent the moment the focus
- * landed in the list still resolved to the closed palette's `quickInput.accept` and did nothing, while
- * a Home just before it (no palette binding) moved the list's focus as asked (the keybinding log of the
- * contacts e2e). Hence: the focus is in the list, the palette is gone, and a timer queued after that
- * has run, with the focus still there.
+ * `inQuickInput` context key on a timer (the quick input's focus tracker fires its blur in a setTimeout 0)
+ * after the palette loses the focus, and Chromium handles queued key events before timers. While that
+ * key is still set, Enter resolves to `quickInput.accept` (same weight as `list.select`, registered later)
+ * on a palette that is already closed, so nothing happens, while Home, which the palette does not bind,
+ * reaches the list. That is what the contacts e2e showed when it flaked: at Enter the keyboard was in the
+ * Contacts list with the first row focused, the row never became selected, the extension never got the
+ * command, and the Home keydown was handled before a setTimeout 0 queued during the palette's Enter.
+ * (The keybinding resolution itself is read from VS Code's code: the keybinding log slowed the page enough
+ * that the flake did not happen with it on.) Hence: the focus is in the list, the palette is gone, and a
+ * timer queued after that has run, with the focus still there.
  */
 export async function waitForKeyboardInList(page: Page, label: string, options: { timeoutMs?: number } = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 10_000;
