@@ -45,6 +45,7 @@ import {
   waitForChatTexts,
   waitForDraft,
   waitForNotification,
+  waitForKeyboardInList,
   type CodeServer,
   type Rendezvous,
 } from './rig';
@@ -704,10 +705,13 @@ describe('P2P Chat in two real editors (code-server + Chromium)', function () {
     // Keyboard only: the focused Conversations view, End to the oldest row, Enter opens it.
     const oldest = [room1Name, room2Name].find((n) => labels[2].startsWith(`${n}, open`));
     assert.ok(oldest, `the oldest row is room 1 or 2: ${JSON.stringify(labels)}`);
-    // Up to three times, as before the row-only redraws: in one run of two (20:03, load 5) the Enter on the
-    // focused oldest row did not open it within 5 s while the focus stayed in the view (focus log); not explained yet.
+    // First the keyboard in the list and VS Code done with the palette (waitForKeyboardInList): an Enter sent
+    // sooner goes to the closed palette and opens nothing, as the contacts test found; that is most likely the
+    // once-seen failure here (the focused oldest row not opened within 5 s, the focus still in the view). Up to
+    // three times all the same.
     for (let attempt = 0; attempt < 3 && (await roomHeader(pb)) !== oldest; attempt++) {
       await runCommand(pb, 'P2P Chat: Focus on Conversations View');
+      await waitForKeyboardInList(pb, 'Conversations');
       await pb.keyboard.press('End');
       await pb.locator('.monaco-list-row.focused', { hasText: oldest }).waitFor({ timeout: 5000 });
       await pb.keyboard.press('Enter');
