@@ -43,7 +43,7 @@ describe('bench: the findings quote the run they are printed with', () => {
     const text = fillAnalysis(template, RUN);
     assert.ok(!/\{\{/.test(text), 'nothing left unfilled');
     assert.ok(!text.includes(NOT_MEASURED));
-    for (const expected of ['connects in 2.31 RTT, 0.31 RTT above', '57.7k per CPU-second, against 123k for raw dgram', 'Room costs 13.4× the CPU', '51.2k registers per CPU-second,\n0.38× coturn', 'is 0.57× in the run', '1,077 B in the run', 'adds 301 B per distinct', '1,640 B per member of RSS', '`dist/media/main.js` is 301.9 KiB in the run above', '`dist/extension.js` (161.2 KiB)', '0.30× raw per CPU-second', 'reaches\n  0.38 of the 16 KiB seal+open ceiling, and the transfer 0.81 of the\n  pipeline (0.15 of the ceiling)', '1.80× the idle p50']) {
+    for (const expected of ['connects in 2.31 RTT, 0.31 RTT above', '57.7k per CPU-second, against 123k for raw dgram', 'Room costs 13.4× the CPU', '51.2k registers per CPU-second,\n0.38× coturn', 'is 0.57× in the run', '1,077 B in the run', 'adds 301 B per distinct', '1,640 B per member of RSS', '`dist/media/main.js` is 301.9 KiB in the run above', '`dist/extension.js` (161.2 KiB)', '0.30× raw per CPU-second', 'the transfer is 0.15 of the ceiling measured beside\n  it, and the minimal pipeline 0.38:', 'reaches\n  0.38 of the 16 KiB seal+open ceiling, and the transfer 0.81 of the\n  pipeline (session 5', '1.80× the idle p50']) {
       assert.ok(text.includes(expected), `findings say: ${expected}`);
     }
   });
