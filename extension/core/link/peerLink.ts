@@ -760,8 +760,10 @@ export class PeerLink {
    */
   private maybeBigProbe(s: Session, now: number): void {
     if (s.pathInner >= MAX_BULK_INNER_BYTES || s.probe.nextAt !== Infinity || now < s.probe.bigAt || this.path === 'relayed') return;
-    if (!isLocalAddress(s.endpoint.address)) return;
+    // Armed before the address is looked at: this runs for every batch of file frames, and a WAN path's
+    // transfer should parse its address once per BIG_REPROBE_MS, not once per batch.
     s.probe.bigAt = now + BIG_REPROBE_MS;
+    if (!isLocalAddress(s.endpoint.address)) return;
     s.probe.bigSentAt = now;
     // Bulk, like the pieces around it: a chat message typed meanwhile goes first.
     this.transmit(s, encodePacket([{ type: 'file-probe', token: s.probe.token, echo: false, size: MAX_BULK_INNER_BYTES }]), now, true);
