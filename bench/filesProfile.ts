@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TransferHost } from '../extension/core/transfer/transferHost';
-import { connectedPair, until } from './lib/hosts';
+import { until } from './lib/hosts';
 import { Sampler } from './lib/sampler';
+import { transferPair } from './lib/transferPair';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,13 +21,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'p2p-files-prof-'));
   const file = join(dir, 'payload.bin');
   writeFileSync(file, randomBytes(size));
-  const pair = await connectedPair('memory');
-  const ta = new TransferHost(pair.a.host, { stateDir: join(dir, 'state-a') });
-  const tb = new TransferHost(pair.b.host, { stateDir: join(dir, 'state-b'), autoAcceptBytes: Number.MAX_SAFE_INTEGER, autoAcceptDir: join(dir, 'in') });
-  ta.start();
-  tb.start();
+  const { pair, ta, tb, close } = await transferPair(dir);
   try {
-    await until(() => ta.peers().length === 1 && tb.peers().length === 1, 5000, 'transfer hosts see the link');
     await until(() => (pair.a.host.room.linkFor(ta.peers()[0])?.pathInnerBytes ?? 0) > 2000, 5000, 'path probe');
     const sampler = new Sampler();
     await sampler.start();
@@ -54,9 +49,7 @@ async function main(): Promise<void> {
     await sampler.stop();
     sampler.close();
   } finally {
-    ta.stop();
-    tb.stop();
-    await pair.close();
+    await close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

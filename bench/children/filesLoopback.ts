@@ -8,10 +8,10 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TransferHost } from '../../extension/core/transfer/transferHost';
 import { PIECE_HEADER_BYTES } from '../../extension/core/wire/fileFrames';
-import { connectedPair, until } from '../lib/hosts';
+import { until } from '../lib/hosts';
 import { nodePipeline } from '../lib/nodePipeline';
+import { transferPair } from '../lib/transferPair';
 
 export interface LoopbackSpec {
   sizeMiB: number;
@@ -88,11 +88,7 @@ export async function measureLoopback(spec: LoopbackSpec): Promise<LoopbackResul
   const file = join(dir, 'payload.bin');
   writeFileSync(file, randomBytes(size));
   const wantSha = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const pair = await connectedPair('memory');
-  const ta = new TransferHost(pair.a.host, { stateDir: join(dir, 'state-a') });
-  const tb = new TransferHost(pair.b.host, { stateDir: join(dir, 'state-b'), autoAcceptBytes: Number.MAX_SAFE_INTEGER, autoAcceptDir: join(dir, 'in') });
-  ta.start();
-  tb.start();
+  const { pair, ta, tb, close } = await transferPair(dir);
   let majorGcs = 0;
   // Mark-compacts: NODE_PERFORMANCE_GC_MAJOR (4), one per "Mark-Compact" line of node --trace-gc.
   const gcs = new PerformanceObserver((list) => {
@@ -101,7 +97,6 @@ export async function measureLoopback(spec: LoopbackSpec): Promise<LoopbackResul
   gcs.observe({ entryTypes: ['gc'] });
   const result: LoopbackResult = { execArgv: process.execArgv, pieceBytes: 0, datagramBytes: 0, runs: [] };
   try {
-    await until(() => ta.peers().length === 1 && tb.peers().length === 1, 5000, 'transfer hosts see the link');
     const chatOnce = async (i: number): Promise<number> => {
       const text = `${i}:${'x'.repeat(1020)}`;
       const got = new Promise<number>((resolve) => {
@@ -154,9 +149,7 @@ export async function measureLoopback(spec: LoopbackSpec): Promise<LoopbackResul
     }
   } finally {
     gcs.disconnect();
-    ta.stop();
-    tb.stop();
-    await pair.close();
+    await close();
     rmSync(dir, { recursive: true, force: true });
   }
   return result;
