@@ -10,6 +10,7 @@ import type { FileFrame } from '../../extension/core/wire/fileFrames';
 import { TransferManager } from '../../extension/core/transfer/manager';
 import { manifestOf } from '../../extension/core/transfer/manifest';
 import { MemIo } from './memTransferIo';
+import { MinHeap } from './minHeap';
 import { prng } from './prng';
 
 /** Bytes a datagram costs on the wire beyond its frames: UDP/IP headers, the packet header and AEAD tag. */
@@ -23,52 +24,6 @@ interface Ev {
   to: string;
   from: string;
   frames: FileFrame[];
-}
-
-class Heap {
-  private a: Ev[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): Ev | undefined {
-    return this.a[0];
-  }
-  private less(i: number, j: number): boolean {
-    const x = this.a[i];
-    const y = this.a[j];
-    return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-  }
-  push(e: Ev): void {
-    const a = this.a;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      [a[i], a[p]] = [a[p], a[i]];
-      i = p;
-    }
-  }
-  pop(): Ev | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(l, m)) m = l;
-        if (r < a.length && this.less(r, m)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
 }
 
 export interface BottleneckOptions {
@@ -111,7 +66,7 @@ export class BottleneckSim {
   queued = 0;
   /** Every datagram that left the bottleneck, as [time, cumulative wire bytes]. */
   readonly wire: [number, number][] = [[0, 0]];
-  private readonly heap = new Heap();
+  private readonly heap = new MinHeap<Ev>((x, y) => x.at < y.at || (x.at === y.at && x.seq < y.seq));
   private seq = 0;
   private busyUntil = 0;
   private readonly rand;

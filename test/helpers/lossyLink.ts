@@ -2,6 +2,7 @@
 // has a one-way delay, uniform jitter (which reorders), loss and duplication drawn from a seeded
 // PRNG, so every run is identical. Time jumps straight to the next event (a packet arrival or an
 // endpoint's wakeup); nothing sleeps and no real timer is used.
+import { MinHeap } from './minHeap';
 
 export interface LinkEndpoint {
   receivePacket(packet: Buffer, now: number): void;
@@ -59,56 +60,6 @@ interface InTransit {
   packet: Buffer;
 }
 
-/** Binary min-heap on (arrival time, send order): equal times keep send order. */
-class ArrivalQueue {
-  private heap: InTransit[] = [];
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  peek(): InTransit | undefined {
-    return this.heap[0];
-  }
-
-  private less(a: InTransit, b: InTransit): boolean {
-    return a.at < b.at || (a.at === b.at && a.order < b.order);
-  }
-
-  push(item: InTransit): void {
-    const h = this.heap;
-    h.push(item);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.less(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
-      i = parent;
-    }
-  }
-
-  pop(): InTransit | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l], h[m])) m = l;
-        if (r < h.length && this.less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 export class LossyLink {
   now: number;
   readonly aToB: DirectionOptions;
@@ -122,7 +73,8 @@ export class LossyLink {
   /** Targeted loss on top of the random one: return true to drop this packet. */
   shouldDrop?: (direction: Direction, packet: Buffer, now: number) => boolean;
   private readonly random: () => number;
-  private readonly queue = new ArrivalQueue();
+  // Ordered by arrival time, then send order: equal times keep send order.
+  private readonly queue = new MinHeap<InTransit>((a, b) => a.at < b.at || (a.at === b.at && a.order < b.order));
   private order = 0;
   steps = 0;
 
